@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# zt-ffmpeg setup: installs what a fresh Debian/Ubuntu machine lacks (ffmpeg, bubblewrap,
+# util-linux's prlimit), installs the npm dependencies, builds, and runs one real sandboxed job
+# on a sample it generates, under the bundled default policy. Idempotent: run it again any time.
+#   ./setup.sh            set up and run the demo job
+#   ./setup.sh --no-demo  set up only (used by CI)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+demo=1
+[ "${1:-}" = "--no-demo" ] && demo=0
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+missing=()
+command -v ffmpeg  >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v bwrap   >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  say "installing system packages: $pkgs"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: apt-get not found; install these yourself: $pkgs" >&2
+    exit 7
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  # shellcheck disable=SC2086
+  $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node.js >= 20 is required (found $(node --version))" >&2
+  exit 7
+fi
+
+say "installing npm dependencies"
+if [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+  echo "node_modules is up to date" >&2
+else
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+say "building"
+npm run --silent build
+
+if [ "$demo" -eq 1 ]; then
+  say "demo: a real sandboxed job on a generated sample, under the bundled advanced policy"
+  demo_dir=$(mktemp -d "${TMPDIR:-/tmp}/zt-ffmpeg-demo.XXXXXX")
+  export XDG_STATE_HOME="$demo_dir/state" XDG_CONFIG_HOME="$demo_dir/config"
+  timeout 60 ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=640x360:rate=25:duration=2 \
+    -f lavfi -i sine=frequency=440:duration=2 -c:v libx264 -pix_fmt yuv420p -c:a aac -shortest "$demo_dir/sample.mov"
+  set -x
+  ./bin/zt-ffmpeg run -i "$demo_dir/sample.mov" -o "$demo_dir/out.mp4"
+  ./bin/zt-ffmpeg audit show --audit-log "$XDG_STATE_HOME/zt-ffmpeg/audit.log" --last 2
+  ./bin/zt-ffmpeg audit verify "$XDG_STATE_HOME/zt-ffmpeg/audit.log" --key "$XDG_CONFIG_HOME/zt-ffmpeg/audit.pub"
+  { set +x; } 2>/dev/null
+  say "done: output $demo_dir/out.mp4; audit log $XDG_STATE_HOME/zt-ffmpeg/audit.log"
+  echo "next: npm test" >&2
+fi

@@ -1,0 +1,17 @@
+/** What every command handler gets: the I/O, the allow-listed environment and global flags. */
+import type { CliIo } from './io.js';
+import type { Env } from '../util/paths.js';
+
+export interface GlobalFlags {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly color: boolean;
+  readonly auditLog?: string;
+  readonly auditKey?: string;
+}
+
+export interface CommandContext {
+  readonly io: CliIo;
+  readonly env: Env;
+  readonly flags: GlobalFlags;
+}

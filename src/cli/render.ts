@@ -1,0 +1,90 @@
+/** Rendering outcomes for humans (stderr) and for scripts (one JSON object on stdout). */
+import type { ZtError, Violation } from '../errors.js';
+import type { JobOutcome } from '../pipeline/outcome.js';
+import type { CliIo } from './io.js';
+
+export const JSON_SCHEMA_VERSION = 1;
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
+
+export function renderViolations(io: CliIo, list: readonly Violation[], kind: 'error' | 'warning'): void {
+  const s = io.style;
+  for (const v of list) {
+    const tag = kind === 'error' ? s.red('✗') : s.yellow('!');
+    const line = `  ${tag} ${s.bold(v.rule)}: ${v.message}`;
+    if (kind === 'error') io.error(line);
+    else io.info(line);
+    const detail = `      actual: ${show(v.actual)}   limit: ${truncate(show(v.limit), 160)}${v.hint ? `\n      what to do: ${v.hint}` : ''}`;
+    if (kind === 'error') io.error(s.dim(detail));
+    else io.info(s.dim(detail));
+  }
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}
+
+export function renderError(io: CliIo, e: ZtError): void {
+  const s = io.style;
+  const headline = e.message.split('\n')[0] ?? e.message;
+  io.error(`${s.red('zt-ffmpeg:')} ${headline}`);
+  const rest = e.message.split('\n').slice(1);
+  for (const l of rest) io.error(l);
+  if (e.violations.length > 0 && rest.length === 0) renderViolations(io, e.violations, 'error');
+  if (e.hint) io.error(`${s.cyan('hint:')} ${e.hint}`);
+  io.error(s.dim(`exit ${e.exitCode} (${e.reason})`));
+}
+
+export function renderJob(io: CliIo, o: JobOutcome): void {
+  const s = io.style;
+  const name = o.input?.path ?? '';
+  if (o.warnings.length > 0) renderViolations(io, o.warnings, 'warning');
+  if (o.verdict === 'ok') {
+    if (o.command === 'check') {
+      io.info(`${s.green('✓ allowed')} ${name}${o.input?.probe ? s.dim(`  (${describeProbe(o.input.probe)})`) : ''}`);
+    } else if (o.dryRun) {
+      io.info(`${s.green('✓ would run')} (dry run; nothing was executed)`);
+    } else {
+      io.info(`${s.green('✓ done')} ${o.output?.path ?? ''}  ${s.dim(`sha256 ${o.output?.sha256.slice(0, 16) ?? ''}…  ${o.output?.size ?? 0} bytes  ${Math.round(o.timings['totalMs'] ?? 0)} ms`)}`);
+    }
+  } else {
+    const word = o.verdict === 'refused' ? 'refused' : 'failed';
+    const headline = (o.message ?? '').split('\n')[0] ?? '';
+    io.error(`${s.red(`✗ ${word}`)} ${name}: ${headline}`);
+    const more = (o.message ?? '').split('\n').slice(1);
+    for (const l of more) io.error(l);
+    if (o.violations.length > 0 && more.length === 0) renderViolations(io, o.violations, 'error');
+    if (o.hint) io.error(`${s.cyan('hint:')} ${o.hint}`);
+    io.error(s.dim(`exit ${o.exitCode}${o.reason ? ` (${o.reason})` : ''}`));
+  }
+  if (o.audit.seqs.length > 0) io.info(s.dim(`audit: ${o.audit.log} seq ${o.audit.seqs.join(', ')}`));
+  else if (o.audit.error) io.error(s.red(`audit: ${o.audit.error}`));
+}
+
+function describeProbe(p: Record<string, unknown>): string {
+  const streams = Array.isArray(p['streams']) ? (p['streams'] as Array<Record<string, unknown>>) : [];
+  const parts = streams.map((st) => `${String(st['codec'])}${st['width'] ? ` ${String(st['width'])}x${String(st['height'])}` : ''}`);
+  const d = typeof p['duration'] === 'number' ? `, ${p['duration'].toFixed(1)} s` : '';
+  return `${String(p['format'])}: ${parts.join(', ')}${d}`;
+}
+
+export function jobJson(o: JobOutcome): Record<string, unknown> {
+  return { schemaVersion: JSON_SCHEMA_VERSION, ...o };
+}
+
+export function errorJson(command: string, e: ZtError): Record<string, unknown> {
+  return {
+    schemaVersion: JSON_SCHEMA_VERSION,
+    command,
+    verdict: e.exitCode === 3 || e.exitCode === 4 || e.exitCode === 9 || e.exitCode === 2 ? 'refused' : 'failed',
+    exitCode: e.exitCode,
+    reason: e.reason,
+    message: e.message,
+    ...(e.hint ? { hint: e.hint } : {}),
+    violations: e.violations,
+    ...(Object.keys(e.details).length > 0 ? { details: e.details } : {}),
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The first look at an input, before any parser sees it: it must be a regular file (not a
+ * symlink, FIFO, device, socket or directory), not empty, not over the size limit. The file
+ * is opened once, without following a final symlink and without blocking on a FIFO; the same
+ * descriptor is hashed, sniffed and later bound into the sandbox, so the bytes that were
+ * validated are the bytes that are decoded.
+ */
+import { open, lstat, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { ZtError, type Violation } from '../errors.js';
+
+export interface OpenedInput {
+  readonly path: string;
+  readonly handle: FileHandle;
+  readonly stat: Stats;
+  readonly extension: string;
+}
+
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+}
+
+export function identityOf(st: Stats): FileIdentity {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+}
+
+export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+function kindOf(st: Stats): string {
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isSocket()) return 'socket';
+  if (st.isDirectory()) return 'directory';
+  return 'regular file';
+}
+
+function notRegular(file: string, kind: string): ZtError {
+  const v: Violation = {
+    rule: 'input.regular-file',
+    actual: kind,
+    limit: 'regular file',
+    message: `${file} is a ${kind}, not a regular file`,
+    hint: kind === 'symlink' ? 'pass the real file path, not a symbolic link' : 'pass a regular media file',
+  };
+  return new ZtError('input-refused', `input refused: ${v.message}`, { hint: v.hint, violations: [v] });
+}
+
+/** Open the input safely and check what kind of file it is and how big. */
+export async function openInput(file: string, maxBytes: number): Promise<OpenedInput> {
+  let lst: Stats;
+  try {
+    lst = await lstat(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const v: Violation = { rule: 'input.exists', actual: code ?? 'error', limit: 'an existing readable file', message: `cannot read ${file}: ${code}`, hint: 'check the path given with -i' };
+    throw new ZtError('input-refused', `input refused: ${v.message}`, { hint: v.hint, violations: [v] });
+  }
+  if (!lst.isFile()) throw notRegular(file, kindOf(lst));
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw notRegular(file, 'symlink');
+    const v: Violation = { rule: 'input.exists', actual: code ?? 'error', limit: 'a readable file', message: `cannot open ${file}: ${code}`, hint: 'check the path and its permissions' };
+    throw new ZtError('input-refused', `input refused: ${v.message}`, { hint: v.hint, violations: [v] });
+  }
+  const st = await handle.stat();
+  if (!st.isFile() || st.ino !== lst.ino || st.dev !== lst.dev) {
+    await handle.close();
+    throw notRegular(file, st.isFile() ? 'file swapped while opening' : kindOf(st));
+  }
+  const violations: Violation[] = [];
+  if (st.size === 0) {
+    violations.push({ rule: 'input.empty', actual: 0, limit: '> 0 bytes', message: `${file} is empty`, hint: 'pass a file with media in it' });
+  }
+  if (st.size > maxBytes) {
+    violations.push({ rule: 'input.maxBytes', actual: st.size, limit: maxBytes, message: `${file} is ${st.size} bytes, over the limit of ${maxBytes}`, hint: 'use a smaller file or a policy with a larger input.maxBytes' });
+  }
+  if (violations.length > 0) {
+    await handle.close();
+    throw new ZtError('input-refused', `input refused: ${violations.map((v) => v.message).join('; ')}`, { hint: violations[0]?.hint, violations });
+  }
+  return { path: path.resolve(file), handle, stat: st, extension: path.extname(file).slice(1).toLowerCase() };
+}
+
+export interface ContentDigest {
+  readonly sha256: string;
+  readonly bytes: number;
+  /** The first bytes of the file, for magic-byte detection. */
+  readonly head: Buffer;
+}
+
+const HEAD_BYTES = 256 * 1024;
+
+/** One streaming pass over the descriptor: sha256 of everything, the head kept for magic bytes. */
+export async function digestInput(handle: FileHandle, expectedSize: number): Promise<ContentDigest> {
+  const hash = createHash('sha256');
+  const chunk = Buffer.allocUnsafe(1024 * 1024);
+  const head = Buffer.alloc(Math.min(HEAD_BYTES, expectedSize));
+  let pos = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, pos);
+    if (bytesRead === 0) break;
+    if (pos < head.length) chunk.copy(head, pos, 0, Math.min(bytesRead, head.length - pos));
+    hash.update(chunk.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+  return { sha256: hash.digest('hex'), bytes: pos, head };
+}

@@ -1,0 +1,83 @@
+/**
+ * The shared front of every job: the policy (with its signature checked where demanded), the
+ * posture of the binaries, the sandbox tools and the seccomp program.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ZtError } from '../errors.js';
+import { loadPolicy } from '../policy/load.js';
+import { requirePolicySignature } from '../policy/signature.js';
+import { loadTrustedKeys } from '../audit/keys.js';
+import type { LoadedPolicy, Policy } from '../policy/types.js';
+import { checkPosture, postureError, type BinaryFacts, type BinaryName } from '../posture/binaries.js';
+import type { SandboxTools } from '../sandbox/supervise.js';
+import { writeSeccompFile, seccompProfileHash } from '../sandbox/seccomp/index.js';
+import type { StatePaths } from '../util/paths.js';
+
+export async function loadJobPolicy(named: string | undefined): Promise<LoadedPolicy> {
+  return loadPolicy(named, {
+    verifySignature: async ({ path: file, bytes, policy }) => {
+      if (!policy.signature.required) return undefined;
+      const keyring = policy.signature.keyring ?? policy.audit.keyring;
+      if (!keyring) {
+        throw new ZtError('policy-signature', `policy ${file} requires a signature but names no keyring`, { hint: 'set signature.keyring to a directory of trusted *.pub keys' });
+      }
+      const trusted = await loadTrustedKeys({ keyringDir: path.resolve(path.dirname(file), keyring) }).catch((e: unknown) => {
+        throw new ZtError('policy-signature', `cannot read the policy keyring ${keyring}: ${e instanceof Error ? e.message : String(e)}`, { hint: 'signature.keyring must name a directory of trusted *.pub keys, relative to the policy file' });
+      });
+      return requirePolicySignature(file, bytes, trusted);
+    },
+  });
+}
+
+export interface JobTools {
+  readonly sandbox: SandboxTools;
+  readonly ffmpeg: string;
+  readonly ffprobe: string;
+  readonly binaries: Partial<Record<BinaryName, BinaryFacts>>;
+  readonly seccompFile: string | undefined;
+  readonly seccompProfile: string;
+  readonly seccompHash: string | undefined;
+  cleanup(): Promise<void>;
+}
+
+/** Posture + sandbox readiness. Fails closed (exit 7) unless the policy permits degraded mode. */
+export async function prepareTools(policy: Policy, paths: StatePaths, need: { ffmpeg: boolean }): Promise<JobTools> {
+  const names: BinaryName[] = ['ffprobe', 'bwrap', 'prlimit', ...(need.ffmpeg ? (['ffmpeg'] as const) : [])];
+  const report = await checkPosture(policy.posture, names, paths.postureCache);
+  let degraded = false;
+  const fatal = report.violations.filter((v) => {
+    if (v.rule.startsWith('posture.bwrap.') && !policy.sandbox.required && policy.stage === 'initial') {
+      degraded = true;
+      return false;
+    }
+    return true;
+  });
+  if (fatal.length > 0) throw postureError({ ...report, violations: fatal });
+  const b = report.binaries;
+  const ffprobe = b.ffprobe?.path;
+  const prlimit = b.prlimit?.path;
+  if (!ffprobe || !prlimit) throw postureError(report);
+  const ffmpeg = b.ffmpeg?.path ?? '/usr/bin/ffmpeg';
+  let dir: string | undefined;
+  let seccompFile: string | undefined;
+  let seccompHash: string | undefined;
+  if (policy.sandbox.seccomp !== 'none' && !degraded) {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'zt-ffmpeg-seccomp-'));
+    seccompFile = await writeSeccompFile(policy.sandbox.seccomp, dir);
+    seccompHash = seccompProfileHash(policy.sandbox.seccomp);
+  }
+  return {
+    sandbox: { bwrap: degraded ? undefined : b.bwrap?.path, prlimit, degraded },
+    ffmpeg,
+    ffprobe,
+    binaries: b,
+    seccompFile,
+    seccompProfile: degraded ? 'none (degraded)' : policy.sandbox.seccomp,
+    seccompHash,
+    async cleanup() {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The ffmpeg command line, built from a vetted template (or firewall-checked raw arguments)
+ * plus the wrapper's own hardening, which no argument can remove:
+ *   -nostdin, no overwrite, the protocol whitelist "file", the demuxer pinned to the format
+ *   ffprobe saw (-f and -format_whitelist), decoders limited to the codecs ffprobe saw
+ *   (-codec_whitelist), -max_pixels, a duration cap (-t), bounded threads, metadata stripped.
+ * Pure: paths are where the files are seen from inside the sandbox.
+ */
+
+export interface FfmpegPlanInput {
+  readonly ffmpegPath: string;
+  readonly inputPath: string;
+  readonly outputPath: string;
+  /** The demuxer ffprobe identified (first name of its format_name). */
+  readonly demuxer: string;
+  /** Decoders to allow: the codecs ffprobe found. */
+  readonly codecs: readonly string[];
+  readonly maxPixels: number;
+  readonly maxDurationSeconds: number;
+  readonly threads: number;
+  readonly probesize: number;
+  readonly analyzeDurationUs: number;
+  /** The output muxer (-f). */
+  readonly muxer: string;
+  /** Operation template or firewall-approved raw arguments. */
+  readonly outputArgs: readonly string[];
+  /** Show ffmpeg's periodic stats on stderr (for the progress bar). */
+  readonly stats: boolean;
+}
+
+export function buildFfmpegArgv(p: FfmpegPlanInput): string[] {
+  return [
+    p.ffmpegPath,
+    '-hide_banner',
+    '-nostdin',
+    '-n',
+    '-loglevel', 'level+warning',
+    ...(p.stats ? ['-stats', '-stats_period', '0.5'] : ['-nostats']),
+    '-threads', String(p.threads),
+    '-filter_threads', String(p.threads),
+    // Input side: what may be opened and how it is parsed.
+    '-protocol_whitelist', 'file',
+    '-format_whitelist', p.demuxer,
+    '-f', p.demuxer,
+    ...(p.codecs.length > 0 ? ['-codec_whitelist', p.codecs.join(',')] : []),
+    '-max_pixels', String(p.maxPixels),
+    '-probesize', String(p.probesize),
+    '-analyzeduration', String(p.analyzeDurationUs),
+    '-i', p.inputPath,
+    // Output side.
+    '-t', String(p.maxDurationSeconds),
+    '-map_metadata', '-1',
+    '-map_chapters', '-1',
+    ...p.outputArgs,
+    '-threads', String(p.threads),
+    '-f', p.muxer,
+    p.outputPath,
+  ];
+}
+
+/** Pure: the ffprobe command line for a sandboxed probe. */
+export function buildProbeArgv(p: { ffprobePath: string; inputPath: string; formats: readonly string[]; probesize: number; analyzeDurationUs: number; demuxer?: string }): string[] {
+  return [
+    p.ffprobePath,
+    '-hide_banner',
+    '-v', 'error',
+    '-protocol_whitelist', 'file',
+    '-format_whitelist', p.formats.join(','),
+    ...(p.demuxer ? ['-f', p.demuxer] : []),
+    '-probesize', String(p.probesize),
+    '-analyzeduration', String(p.analyzeDurationUs),
+    '-show_format',
+    '-show_streams',
+    '-show_chapters',
+    '-of', 'json=c=1',
+    '-i', p.inputPath,
+  ];
+}
+
+/** Pure: decode every stream to null (the deep check), under the same pins as the real job. */
+export function buildDeepCheckArgv(p: Omit<FfmpegPlanInput, 'outputPath' | 'muxer' | 'outputArgs' | 'stats'>): string[] {
+  return [
+    p.ffmpegPath,
+    '-hide_banner', '-nostdin', '-nostats',
+    '-loglevel', 'level+error',
+    '-xerror',
+    '-threads', String(p.threads),
+    '-protocol_whitelist', 'file',
+    '-format_whitelist', p.demuxer,
+    '-f', p.demuxer,
+    ...(p.codecs.length > 0 ? ['-codec_whitelist', p.codecs.join(',')] : []),
+    '-max_pixels', String(p.maxPixels),
+    '-err_detect', 'explode',
+    '-i', p.inputPath,
+    '-t', String(p.maxDurationSeconds),
+    '-map', '0:v?', '-map', '0:a?', '-f', 'null', '-',
+  ];
+}

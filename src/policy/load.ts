@@ -1,0 +1,239 @@
+/**
+ * Load a policy: read bytes once (hash them), parse YAML keeping positions, merge a bundled
+ * parent when the policy `extends` one, validate against the shipped schema, check what the
+ * claimed stage demands. Every problem is collected and reported with file:line:column.
+ */
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import validate, { type GeneratedValidationError } from './validate.generated.js';
+import { ZtError, type Violation } from '../errors.js';
+import { sha256Hex } from '../util/hash.js';
+import { unmetStageRules } from './stage-rules.js';
+import type { LoadedPolicy, Policy, Stage } from './types.js';
+import { STAGES } from './types.js';
+
+export const BUNDLED_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
+export const DEFAULT_POLICY = 'advanced';
+
+export interface PolicyDiagnostic {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Resolve what the user named (-p, ZT_FFMPEG_POLICY, or nothing) to a file path. */
+export function resolvePolicyPath(named: string | undefined): { path: string; bundled: boolean } {
+  if (named === undefined || named === '') return { path: path.join(BUNDLED_DIR, `${DEFAULT_POLICY}.yaml`), bundled: true };
+  if ((STAGES as readonly string[]).includes(named) && !existsSync(named)) {
+    return { path: path.join(BUNDLED_DIR, `${named}.yaml`), bundled: true };
+  }
+  return { path: path.resolve(named), bundled: false };
+}
+
+export interface ParsedPolicyFile {
+  readonly path: string;
+  readonly bytes: Buffer;
+  readonly data: Record<string, unknown>;
+  readonly locate: (instancePath: readonly (string | number)[]) => { line: number; column: number };
+}
+
+export async function readPolicyFile(file: string): Promise<ParsedPolicyFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new ZtError('policy-invalid', `cannot read policy ${file}: ${code}`, {
+      hint: 'pass an existing policy file with -p, or omit -p to use the bundled advanced policy',
+    });
+  }
+  return parsePolicyText(file, bytes);
+}
+
+export function parsePolicyText(file: string, bytes: Buffer): ParsedPolicyFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(bytes.toString('utf8'), { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const diagnostics: PolicyDiagnostic[] = doc.errors.map((err) => {
+    const pos = lineCounter.linePos(err.pos[0]);
+    return { file, line: pos.line, column: pos.col, path: '', message: err.message.split('\n')[0] ?? err.message };
+  });
+  if (diagnostics.length > 0) throw policyError(file, diagnostics);
+  const data: unknown = doc.toJS({ maxAliasCount: 10 });
+  const locate = (p: readonly (string | number)[]): { line: number; column: number } => {
+    for (let n = p.length; n >= 0; n--) {
+      const node = doc.getIn(p.slice(0, n), true) as YamlNode | undefined;
+      const range = node && typeof node === 'object' && 'range' in node ? node.range : undefined;
+      if (range) {
+        // Point at the key of a mapping entry rather than its value when we can.
+        const pos = lineCounter.linePos(keyOffset(doc.contents, p.slice(0, n)) ?? range[0]);
+        return { line: pos.line, column: pos.col };
+      }
+    }
+    return { line: 1, column: 1 };
+  };
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw policyError(file, [{ file, line: 1, column: 1, path: '', message: 'a policy must be a YAML mapping (key: value lines)' }]);
+  }
+  return { path: file, bytes, data: data as Record<string, unknown>, locate };
+}
+
+function keyOffset(root: unknown, p: readonly (string | number)[]): number | undefined {
+  let node: unknown = root;
+  let offset: number | undefined;
+  for (const seg of p) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => (it.key as { value?: unknown } | null)?.value === seg);
+      if (!pair) return undefined;
+      offset = (pair.key as { range?: [number, number, number] } | null)?.range?.[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+      offset = (node as { range?: [number, number, number] } | undefined)?.range?.[0];
+    } else return undefined;
+  }
+  return offset;
+}
+
+function policyError(file: string, diagnostics: readonly PolicyDiagnostic[]): ZtError {
+  const lines = diagnostics.map((d) => `  ${d.file}:${d.line}:${d.column}: ${d.path ? `${d.path}: ` : ''}${d.message}`);
+  return new ZtError('policy-invalid', `policy ${file} is invalid (${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
+    hint: 'fix the lines above; `zt-ffmpeg policy schema` prints the schema, `zt-ffmpeg policy validate FILE` re-checks',
+    violations: diagnostics.map((d) => ({ rule: 'policy.schema', actual: d.path, limit: d.message, message: `${d.file}:${d.line}:${d.column}: ${d.message}` })),
+    details: { diagnostics },
+  });
+}
+
+/** Deep merge for `extends`: mappings merge key by key, everything else is replaced. */
+export function mergePolicy(parent: unknown, child: unknown): unknown {
+  if (isPlainObject(parent) && isPlainObject(child)) {
+    const out: Record<string, unknown> = { ...parent };
+    for (const [k, v] of Object.entries(child)) out[k] = k in parent ? mergePolicy(parent[k], v) : v;
+    return out;
+  }
+  return child;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function splitPointer(instancePath: string): (string | number)[] {
+  if (instancePath === '') return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function describeError(e: GeneratedValidationError): { path: (string | number)[]; message: string } {
+  const p = splitPointer(e.instancePath);
+  const dotted = p.join('.');
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const extra = String(e.params['additionalProperty']);
+      return { path: [...p, extra], message: `unknown field "${extra}"${dotted ? ` in ${dotted}` : ''}` };
+    }
+    case 'required':
+      return { path: p, message: `missing required field "${String(e.params['missingProperty'])}"${dotted ? ` in ${dotted}` : ''}` };
+    case 'enum':
+      return { path: p, message: `expected one of ${JSON.stringify(e.params['allowedValues'])}` };
+    case 'const':
+      return { path: p, message: `expected ${JSON.stringify(e.params['allowedValue'])}` };
+    default:
+      return { path: p, message: `${e.message ?? e.keyword}` };
+  }
+}
+
+/** Nearest known field name for an unknown one (a typo), if any is close. */
+function suggest(unknownKey: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(unknownKey.toLowerCase(), k.toLowerCase());
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return bestD <= Math.max(2, Math.floor(unknownKey.length / 4)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+function knownKeysAt(data: unknown, p: readonly (string | number)[], bundledShape: unknown): string[] {
+  let node: unknown = bundledShape;
+  for (const seg of p) node = isPlainObject(node) ? node[String(seg)] : undefined;
+  void data;
+  return isPlainObject(node) ? Object.keys(node) : [];
+}
+
+/** Validate parsed data as a complete policy; collects every problem. */
+export function validatePolicyData(parsed: ParsedPolicyFile, data: unknown, referenceShape: unknown): Policy {
+  const diagnostics: PolicyDiagnostic[] = [];
+  if (!validate(data)) {
+    for (const err of validate.errors ?? []) {
+      const { path: p, message } = describeError(err);
+      let msg = message;
+      if (err.keyword === 'additionalProperties') {
+        const parentPath = p.slice(0, -1);
+        const hint = suggest(String(p[p.length - 1]), knownKeysAt(data, parentPath, referenceShape));
+        if (hint) msg += ` (did you mean "${hint}"?)`;
+      }
+      const { line, column } = parsed.locate(p);
+      diagnostics.push({ file: parsed.path, line, column, path: p.join('.'), message: msg });
+    }
+  }
+  if (diagnostics.length === 0) {
+    const policy = data as Policy;
+    for (const rule of unmetStageRules(policy)) {
+      const { line, column } = parsed.locate(['stage']);
+      diagnostics.push({ file: parsed.path, line, column, path: 'stage', message: `stage "${policy.stage}" demands that ${rule.describe} (${rule.id})` });
+    }
+  }
+  if (diagnostics.length > 0) throw policyError(parsed.path, diagnostics);
+  return data as Policy;
+}
+
+export async function loadBundledData(stage: Stage): Promise<Record<string, unknown>> {
+  return (await readPolicyFile(path.join(BUNDLED_DIR, `${stage}.yaml`))).data;
+}
+
+export interface LoadOptions {
+  /** Verifies a policy's detached signature; injected so the loader stays free of key handling. */
+  readonly verifySignature?: (loaded: { path: string; bytes: Buffer; policy: Policy }) => Promise<string | undefined>;
+}
+
+export async function loadPolicy(named: string | undefined, opts: LoadOptions = {}): Promise<LoadedPolicy> {
+  const { path: file, bundled } = resolvePolicyPath(named);
+  const parsed = await readPolicyFile(file);
+  const reference = await loadBundledData('optimal');
+  let data: unknown = parsed.data;
+  const parent = parsed.data['extends'];
+  if (typeof parent === 'string') {
+    if (!(STAGES as readonly string[]).includes(parent)) {
+      const { line, column } = parsed.locate(['extends']);
+      throw policyError(file, [{ file, line, column, path: 'extends', message: `expected one of ${JSON.stringify(STAGES)}, found "${parent}"` }]);
+    }
+    data = mergePolicy(await loadBundledData(parent as Stage), parsed.data);
+  }
+  const policy = validatePolicyData(parsed, data, reference);
+  const signedBy = opts.verifySignature ? await opts.verifySignature({ path: file, bytes: parsed.bytes, policy }) : undefined;
+  return { policy, path: file, sha256: sha256Hex(parsed.bytes), bundled, ...(signedBy ? { signedBy } : {}) };
+}
+
+export type { Violation };

@@ -1,0 +1,181 @@
+/**
+ * The JSON Schema of a policy file. It ships with the package (schema/policy.schema.json,
+ * generated at build time) and is compiled to a standalone validator at build time, so no
+ * schema is ever compiled while a job runs.
+ */
+import { identitySchema, authorizationSchema } from '../identity/schema.js';
+
+type JsonSchema = Record<string, unknown>;
+
+const str = (description: string): JsonSchema => ({ type: 'string', minLength: 1, description });
+const bool = (description: string): JsonSchema => ({ type: 'boolean', description });
+const posInt = (description: string, maximum?: number): JsonSchema => ({
+  type: 'integer',
+  minimum: 1,
+  ...(maximum === undefined ? {} : { maximum }),
+  description,
+});
+const posNum = (description: string): JsonSchema => ({ type: 'number', exclusiveMinimum: 0, description });
+const strList = (description: string): JsonSchema => ({
+  type: 'array',
+  items: { type: 'string', minLength: 1 },
+  uniqueItems: true,
+  description,
+});
+const obj = (description: string, properties: Record<string, JsonSchema>, optional: string[] = []): JsonSchema => ({
+  type: 'object',
+  description,
+  additionalProperties: false,
+  properties,
+  required: Object.keys(properties).filter((k) => !optional.includes(k)),
+});
+
+const binaryRule = obj(
+  'Where a binary must be and what it must be.',
+  {
+    path: str('Absolute path; when absent the binary is looked up in /usr/bin, /usr/local/bin, /bin.'),
+    minVersion: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+){0,2}$', description: 'Lowest accepted version, e.g. "5.1".' },
+    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Pinned sha256 of the binary (zt-ffmpeg policy pin fills it).' },
+  },
+  ['path', 'minVersion', 'sha256'],
+);
+
+const operationTarget = obj(
+  'How one output extension is produced: a vetted argument template.',
+  {
+    format: str('The ffmpeg muxer forced with -f.'),
+    args: { type: 'array', items: { type: 'string' }, description: 'ffmpeg output arguments, without -i, -f or the output path.' },
+    expect: obj(
+      'What the sandboxed output probe must find.',
+      {
+        formats: strList('Accepted ffprobe format names of the output.'),
+        video: strList('Accepted video codecs of the output.'),
+        audio: strList('Accepted audio codecs of the output.'),
+      },
+      ['video', 'audio'],
+    ),
+    still: bool('The output is one still image: no duration is compared.'),
+  },
+  ['still'],
+);
+
+export const policySchema: JsonSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://zt-ffmpeg.dev/schema/policy.schema.json',
+  title: 'zt-ffmpeg policy',
+  description: 'A Zero Trust maturity-stage policy for running FFmpeg on untrusted media.',
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'apiVersion', 'stage', 'mode', 'identity', 'authorization', 'posture', 'sandbox', 'limits',
+    'input', 'operations', 'firewall', 'monitor', 'audit', 'signature',
+  ],
+  properties: {
+    apiVersion: { const: 'zt-ffmpeg/v1', description: 'Policy format version. Must be "zt-ffmpeg/v1".' },
+    stage: { enum: ['initial', 'advanced', 'optimal'], description: 'CISA ZTMM v2 maturity stage this policy claims.' },
+    mode: {
+      enum: ['enforce', 'warn', 'audit'],
+      description: 'enforce refuses; warn runs but prints and records what would be refused; audit runs and records.',
+    },
+    description: { type: 'string', description: 'Free text for humans.' },
+    extends: str('A bundled stage (initial, advanced, optimal) this policy starts from.'),
+    identity: identitySchema,
+    authorization: authorizationSchema,
+    posture: obj('Devices pillar: the binaries the job trusts.', {
+      binaries: obj('Per-binary rules.', { ffmpeg: binaryRule, ffprobe: binaryRule, bwrap: binaryRule }),
+      requireRootOwned: bool('Refuse binaries not owned by root or writable by group/others.'),
+    }),
+    sandbox: obj('Applications & workloads pillar: the sandbox every decoder runs in.', {
+      required: bool('false permits degraded mode without bubblewrap (initial stage only; recorded in the audit log).'),
+      seccomp: { enum: ['default', 'strict', 'none'], description: 'Seccomp profile: default (deny-list), strict (allow-list), none.' },
+      tmpfsMiB: posInt('Size of the sandbox /tmp in MiB.', 4096),
+      grants: obj('Capabilities granted to the sandbox; none by default.', {
+        fonts: bool('Bind system fonts read-only (drawtext, subtitle burn-in).'),
+        gpu: bool('Bind /dev/dri render nodes for hardware encoders.'),
+      }),
+    }),
+    limits: obj('Resource limits of every sandboxed process; a breach kills the tree (exit 5).', {
+      wallSeconds: posInt('Wall-clock limit of the transcode.'),
+      cpuSeconds: posInt('CPU-time limit (RLIMIT_CPU) per process.'),
+      addressSpaceMiB: posInt('Address-space limit (RLIMIT_AS) in MiB.'),
+      outputMaxMiB: posInt('Largest file the job may write (RLIMIT_FSIZE) in MiB.'),
+      openFiles: posInt('Open file descriptors (RLIMIT_NOFILE).'),
+      maxThreads: posInt('Threads of the whole sandboxed tree, enforced by the monitor.'),
+      ffmpegThreads: posInt('Value of ffmpeg -threads.', 64),
+    }),
+    input: obj('Data pillar: what an input must be before anything decodes it.', {
+      maxBytes: posInt('Largest input file in bytes.'),
+      magic: strList('Accepted magic-byte types (file-type extensions such as mp4, webm, wav).'),
+      requireMagicMatchesExtension: bool('The file extension must agree with the magic bytes.'),
+      requireMagicMatchesFormat: bool('The demuxer ffprobe picks must agree with the magic bytes.'),
+      formats: strList('Accepted ffprobe demuxers (format_name entries, e.g. mov, matroska, wav).'),
+      codecs: obj('Accepted codecs per stream type.', {
+        video: strList('Video codecs (ffprobe codec_name).'),
+        audio: strList('Audio codecs.'),
+        subtitle: strList('Subtitle codecs; empty refuses subtitle streams.'),
+      }),
+      maxStreams: posInt('Most streams in the container.'),
+      maxWidth: posInt('Widest video in pixels.'),
+      maxHeight: posInt('Tallest video in pixels.'),
+      maxPixels: posInt('Largest width × height (also passed to the decoder as -max_pixels).'),
+      maxFrameRate: posNum('Highest frame rate.'),
+      maxDurationSeconds: posNum('Longest duration (also enforced at decode time with -t).'),
+      maxBitrate: posInt('Highest container bitrate in bit/s.'),
+      maxSampleRate: posInt('Highest audio sample rate in Hz.'),
+      maxChannels: posInt('Most audio channels.'),
+      allowAttachments: bool('Allow attachment streams (fonts in mkv).'),
+      allowDataStreams: bool('Allow data streams (timed metadata, tmcd).'),
+      maxMetadataEntries: posInt('Most metadata tags (container + streams).'),
+      maxMetadataBytes: posInt('Total bytes of metadata keys and values.'),
+      deepCheck: bool('Decode every stream to null in the sandbox before the real job.'),
+      probe: obj('Bounds of the sandboxed ffprobe.', {
+        probesize: posInt('ffprobe -probesize in bytes.'),
+        analyzeDurationUs: posInt('ffprobe -analyzeduration in microseconds.'),
+        timeoutSeconds: posInt('Wall-clock limit of one probe.'),
+        addressSpaceMiB: posInt('Address-space limit of the probe in MiB.'),
+      }),
+    }),
+    operations: obj('Vetted argument templates, chosen with --operation.', {
+      default: str('Operation used when --operation is not given.'),
+      allowRawArgs: bool('Allow raw ffmpeg output arguments after -- (checked by the firewall).'),
+      list: {
+        type: 'object',
+        description: 'Operation name → definition.',
+        minProperties: 1,
+        propertyNames: { pattern: '^[a-z][a-z0-9-]*$' },
+        additionalProperties: obj('One operation.', {
+          description: str('What it does, for humans.'),
+          targets: {
+            type: 'object',
+            description: 'Output extension (without dot) → how to produce it.',
+            minProperties: 1,
+            propertyNames: { pattern: '^[a-z0-9]+$' },
+            additionalProperties: operationTarget,
+          },
+        }),
+      },
+    }),
+    firewall: obj('Allow-lists for raw passthrough arguments (used only when operations.allowRawArgs).', {
+      options: strList('Allowed option names without dash or stream specifier (e.g. c, b, preset, vf).'),
+      encoders: strList('Allowed encoders for -c/-codec.'),
+      muxers: strList('Allowed muxers for -f.'),
+      filters: strList('Allowed filters in -vf/-af/-filter_complex.'),
+    }),
+    monitor: obj('Visibility & analytics: live monitoring of the sandboxed tree.', {
+      sampleMs: posInt('Sampling interval of /proc in milliseconds.', 5000),
+      baselineFactor: posNum('Flag a job whose CPU or wall time per media-second exceeds the learned baseline by this factor.'),
+      onSlowJob: { enum: ['warn', 'kill'], description: 'What a slow-job anomaly does.' },
+      onMemorySpike: { enum: ['warn', 'kill'], description: 'What a memory spike (RSS above 90% of the limit) does.' },
+      onEscapeAttempt: { enum: ['warn', 'kill'], description: 'What a sign of network or out-of-sandbox access in ffmpeg diagnostics does.' },
+    }),
+    audit: obj('Governance: the signed audit log.', {
+      requireProvisionedKey: bool('Refuse to auto-generate the audit signing key.'),
+      keyring: str('Directory of trusted public keys (*.pub), relative to the policy file.'),
+      intoto: bool('Write an in-toto statement (DSSE) next to each output.'),
+    }, ['keyring']),
+    signature: obj('Integrity of this policy file.', {
+      required: bool('The policy must carry a valid detached signature (<file>.sig) by a trusted key.'),
+      keyring: str('Directory of trusted public keys (*.pub), relative to the policy file.'),
+    }, ['keyring']),
+  },
+};

@@ -1,0 +1,165 @@
+/** The typed shape of a validated policy (see schema.ts for the JSON Schema and field docs). */
+import type { IdentityConfig, AuthorizationConfig } from '../identity/types.js';
+
+export type Stage = 'initial' | 'advanced' | 'optimal';
+export type Mode = 'enforce' | 'warn' | 'audit';
+export const STAGES: readonly Stage[] = ['initial', 'advanced', 'optimal'];
+
+export interface BinaryRule {
+  readonly path?: string;
+  readonly minVersion?: string;
+  readonly sha256?: string;
+}
+
+export interface PostureConfig {
+  readonly binaries: {
+    readonly ffmpeg: BinaryRule;
+    readonly ffprobe: BinaryRule;
+    readonly bwrap: BinaryRule;
+  };
+  /** Refuse binaries not owned by root or writable by group/others. */
+  readonly requireRootOwned: boolean;
+}
+
+export type SeccompProfile = 'default' | 'strict' | 'none';
+
+export interface SandboxConfig {
+  /** false permits degraded mode (no bwrap): initial stage only, recorded in the audit log. */
+  readonly required: boolean;
+  readonly seccomp: SeccompProfile;
+  readonly tmpfsMiB: number;
+  readonly grants: { readonly fonts: boolean; readonly gpu: boolean };
+}
+
+export interface LimitsConfig {
+  readonly wallSeconds: number;
+  readonly cpuSeconds: number;
+  readonly addressSpaceMiB: number;
+  readonly outputMaxMiB: number;
+  readonly openFiles: number;
+  readonly maxThreads: number;
+  readonly ffmpegThreads: number;
+}
+
+export interface CodecAllowList {
+  readonly video: readonly string[];
+  readonly audio: readonly string[];
+  readonly subtitle: readonly string[];
+}
+
+export interface ProbeConfig {
+  readonly probesize: number;
+  readonly analyzeDurationUs: number;
+  readonly timeoutSeconds: number;
+  readonly addressSpaceMiB: number;
+}
+
+export interface InputConfig {
+  readonly maxBytes: number;
+  /** file-type extensions accepted as magic bytes (e.g. mp4, webm, wav). */
+  readonly magic: readonly string[];
+  readonly requireMagicMatchesExtension: boolean;
+  readonly requireMagicMatchesFormat: boolean;
+  /** ffprobe demuxer names accepted (format_name entries). */
+  readonly formats: readonly string[];
+  readonly codecs: CodecAllowList;
+  readonly maxStreams: number;
+  readonly maxWidth: number;
+  readonly maxHeight: number;
+  readonly maxPixels: number;
+  readonly maxFrameRate: number;
+  readonly maxDurationSeconds: number;
+  readonly maxBitrate: number;
+  readonly maxSampleRate: number;
+  readonly maxChannels: number;
+  readonly allowAttachments: boolean;
+  readonly allowDataStreams: boolean;
+  readonly maxMetadataEntries: number;
+  readonly maxMetadataBytes: number;
+  readonly deepCheck: boolean;
+  readonly probe: ProbeConfig;
+}
+
+export interface OperationTarget {
+  /** The ffmpeg muxer to force (-f). */
+  readonly format: string;
+  readonly args: readonly string[];
+  /** What the output must contain, checked by the sandboxed output probe. */
+  readonly expect: {
+    readonly formats: readonly string[];
+    readonly video?: readonly string[];
+    readonly audio?: readonly string[];
+  };
+  /** Single image outputs have no duration to compare. */
+  readonly still?: boolean;
+}
+
+export interface Operation {
+  readonly description: string;
+  /** Output extension (without dot) → vetted argument template. */
+  readonly targets: Readonly<Record<string, OperationTarget>>;
+}
+
+export interface FirewallConfig {
+  readonly options: readonly string[];
+  readonly encoders: readonly string[];
+  readonly muxers: readonly string[];
+  readonly filters: readonly string[];
+}
+
+export interface OperationsConfig {
+  readonly default: string;
+  readonly allowRawArgs: boolean;
+  readonly list: Readonly<Record<string, Operation>>;
+}
+
+export type AnomalyAction = 'warn' | 'kill';
+
+export interface MonitorConfig {
+  readonly sampleMs: number;
+  readonly baselineFactor: number;
+  readonly onSlowJob: AnomalyAction;
+  readonly onMemorySpike: AnomalyAction;
+  readonly onEscapeAttempt: AnomalyAction;
+}
+
+export interface AuditConfig {
+  /** Refuse to auto-generate a signing key: it must be provisioned (advanced+). */
+  readonly requireProvisionedKey: boolean;
+  /** Directory of trusted *.pub keys for `audit verify` and policy signatures, relative to the policy. */
+  readonly keyring?: string;
+  readonly intoto: boolean;
+}
+
+export interface PolicySignatureConfig {
+  readonly required: boolean;
+  readonly keyring?: string;
+}
+
+export interface Policy {
+  readonly apiVersion: 'zt-ffmpeg/v1';
+  readonly stage: Stage;
+  readonly mode: Mode;
+  readonly description?: string;
+  readonly extends?: string;
+  readonly identity: IdentityConfig;
+  readonly authorization: AuthorizationConfig;
+  readonly posture: PostureConfig;
+  readonly sandbox: SandboxConfig;
+  readonly limits: LimitsConfig;
+  readonly input: InputConfig;
+  readonly operations: OperationsConfig;
+  readonly firewall: FirewallConfig;
+  readonly monitor: MonitorConfig;
+  readonly audit: AuditConfig;
+  readonly signature: PolicySignatureConfig;
+}
+
+/** A policy as loaded: the typed value plus where it came from. */
+export interface LoadedPolicy {
+  readonly policy: Policy;
+  readonly path: string;
+  readonly sha256: string;
+  readonly bundled: boolean;
+  readonly signedBy?: string;
+}

@@ -1,0 +1,485 @@
+/**
+ * The seccomp profiles ffmpeg and ffprobe run under, as data, and the compiler that
+ * turns a profile into the classic-BPF program bwrap installs (`bwrap --seccomp FD`).
+ *
+ * - `default`: a deny-list. Everything a transcoder never needs and that widens the
+ *   kernel attack surface (network sockets, ptrace, mounts and namespaces, keyrings,
+ *   bpf, perf, userfaultfd, io_uring, module loading, kexec, clock setting, TIOCSTI,
+ *   ...) fails with EPERM; the rest is allowed.
+ * - `strict`: an allow-list of exactly what bwrap's exec of the child, the dynamic
+ *   loader, ffmpeg and ffprobe use to probe, decode, encode and mux (found by tracing
+ *   real encodes and then proven by the e2e suite); everything else fails with EPERM.
+ *
+ * Refused calls return an errno instead of killing, so ffmpeg reports "Operation not
+ * permitted" in its diagnostics (the monitor can see it) rather than dying silently.
+ * Two exceptions: a filter for the wrong architecture kills the process (a syscall
+ * number means something else there, so no verdict can be right), and clone3 returns
+ * ENOSYS, so glibc falls back to clone(), whose flags a filter can inspect (clone3
+ * passes them in memory, out of a filter's reach).
+ *
+ * Argument checks look at the low 32 bits only. That is exact for every argument we
+ * inspect: the kernel truncates socket's domain, ioctl's cmd, prctl's option and
+ * personality's persona to 32 bits, uses only the low 32 bits of clone's flags, and
+ * decides PROT_WRITE/PROT_EXEC from the low bits of prot.
+ */
+import { createHash } from 'node:crypto';
+import { open, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ZtError } from '../../errors.js';
+import {
+  Assembler,
+  NEXT,
+  SECCOMP_DATA_ARCH,
+  SECCOMP_DATA_NR,
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_KILL_PROCESS,
+  argLow,
+  retErrno,
+  serialize,
+} from './bpf.js';
+import { AUDIT_ARCH, SYSCALLS_X86_64, X32_SYSCALL_BIT, type SyscallName } from './syscalls-x86_64.js';
+
+export type SeccompProfileName = 'default' | 'strict';
+export const SECCOMP_PROFILES: readonly SeccompProfileName[] = ['default', 'strict'];
+export type SeccompArch = 'x86_64';
+
+export const EPERM = 1;
+export const ENOSYS = 38;
+
+export type Verdict = { readonly kind: 'allow' } | { readonly kind: 'errno'; readonly errno: number };
+const ALLOW: Verdict = { kind: 'allow' };
+const DENY: Verdict = { kind: 'errno', errno: EPERM };
+const NOSYS: Verdict = { kind: 'errno', errno: ENOSYS };
+
+/** One test on the low 32 bits of a syscall argument. The first test that matches decides. */
+export interface ArgTest {
+  readonly arg: 0 | 1 | 2 | 3 | 4 | 5;
+  /** eq: arg == value; any-bits: arg & value != 0; all-bits: arg & value == value. */
+  readonly test: 'eq' | 'any-bits' | 'all-bits';
+  readonly value: number;
+  readonly verdict: Verdict;
+}
+
+export type SyscallRule =
+  | { readonly name: SyscallName; readonly verdict: Verdict }
+  | {
+      readonly name: SyscallName;
+      readonly tests: readonly ArgTest[];
+      readonly otherwise: Verdict;
+      /** One line for `--dry-run` and the docs. */
+      readonly why: string;
+    };
+
+export interface ProfileDefinition {
+  readonly name: string;
+  /** What happens to syscalls no rule names. */
+  readonly defaultVerdict: Verdict;
+  /** What happens to x32-ABI syscalls (same AUDIT_ARCH, number | 0x40000000). */
+  readonly x32Verdict: Verdict;
+  readonly rules: readonly SyscallRule[];
+}
+
+// --- constants used by the argument checks -------------------------------------------
+
+const AF_UNIX = 1;
+const TCGETS = 0x5401;
+const TIOCGWINSZ = 0x5413;
+const TIOCSTI = 0x5412;
+const TIOCLINUX = 0x541c;
+/** Every CLONE_NEW* flag clone() accepts: NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET. */
+export const CLONE_NEW_MASK = 0x7e020000;
+const CLONE_THREAD = 0x00010000;
+/** The flags glibc's pthread_create passes to clone (and nothing else). */
+export const CLONE_THREAD_FLAGS = 0x003d0f00; // VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID
+const PER_LINUX = 0;
+const PERSONALITY_QUERY = 0xffffffff;
+const PROT_WRITE_EXEC = 0x2 | 0x4;
+const PR_SET_NAME = 15;
+const PR_GET_NAME = 16;
+const PR_CAPBSET_READ = 23;
+
+const deny = (...names: SyscallName[]): SyscallRule[] => names.map((name) => ({ name, verdict: DENY }));
+const allow = (...names: SyscallName[]): SyscallRule[] => names.map((name) => ({ name, verdict: ALLOW }));
+
+// --- rules shared by both profiles ------------------------------------------------------
+
+const CLONE3_RULE: SyscallRule = { name: 'clone3', verdict: NOSYS };
+
+/** A strict filter refuses everything but AF_UNIX; the default profile does the same. */
+const SOCKET_RULES: SyscallRule[] = (['socket', 'socketpair'] as const).map((name) => ({
+  name,
+  tests: [{ arg: 0, test: 'eq', value: AF_UNIX, verdict: ALLOW }],
+  otherwise: DENY,
+  why: `${name}: only AF_UNIX (domain ${AF_UNIX}); every network family (AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, ...) gets EPERM`,
+}));
+
+// --- default: deny-list -----------------------------------------------------------------
+
+const DEFAULT_DENIED: SyscallName[] = [
+  // mounts, namespaces, root changes
+  'mount', 'umount2', 'pivot_root', 'chroot', 'unshare', 'setns',
+  'move_mount', 'open_tree', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'mount_setattr',
+  // looking into or writing other processes
+  'ptrace', 'process_vm_readv', 'process_vm_writev', 'kcmp', 'pidfd_getfd', 'process_madvise',
+  // kernel attack surface a transcoder never touches
+  'bpf', 'perf_event_open', 'userfaultfd', 'lookup_dcookie',
+  'io_uring_setup', 'io_uring_enter', 'io_uring_register',
+  'keyctl', 'add_key', 'request_key',
+  // system administration
+  'kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module',
+  'create_module', 'get_kernel_syms', 'query_module',
+  'reboot', 'swapon', 'swapoff', 'acct', 'syslog', 'quotactl', 'quotactl_fd',
+  'settimeofday', 'clock_settime', 'clock_adjtime', 'adjtimex', 'sethostname', 'setdomainname',
+  'iopl', 'ioperm', 'modify_ldt', 'uselib', 'vhangup', 'nfsservctl', '_sysctl', 'sysfs', 'ustat',
+  'name_to_handle_at', 'open_by_handle_at', 'fanotify_init',
+  // page migration can target other processes (set_mempolicy/mbind/get_mempolicy stay: libx265 uses them)
+  'move_pages', 'migrate_pages',
+];
+
+const DEFAULT_CONDITIONAL: SyscallRule[] = [
+  ...SOCKET_RULES,
+  {
+    name: 'ioctl',
+    tests: [
+      { arg: 1, test: 'eq', value: TIOCSTI, verdict: DENY },
+      { arg: 1, test: 'eq', value: TIOCLINUX, verdict: DENY },
+    ],
+    otherwise: ALLOW,
+    why: 'ioctl: TIOCSTI (0x5412, fake terminal input) and TIOCLINUX (0x541c) get EPERM; other requests are allowed',
+  },
+  {
+    name: 'clone',
+    tests: [{ arg: 0, test: 'any-bits', value: CLONE_NEW_MASK, verdict: DENY }],
+    otherwise: ALLOW,
+    why: `clone: any CLONE_NEW* flag (mask 0x${CLONE_NEW_MASK.toString(16)}) gets EPERM; threads and fork are allowed`,
+  },
+  {
+    name: 'personality',
+    tests: [
+      { arg: 0, test: 'eq', value: PER_LINUX, verdict: ALLOW },
+      { arg: 0, test: 'eq', value: PERSONALITY_QUERY, verdict: ALLOW },
+    ],
+    otherwise: DENY,
+    why: 'personality: only PER_LINUX (0) and the query 0xffffffff; changing the execution domain gets EPERM',
+  },
+];
+
+export const DEFAULT_PROFILE: ProfileDefinition = {
+  name: 'default',
+  defaultVerdict: ALLOW,
+  x32Verdict: DENY,
+  rules: [...deny(...DEFAULT_DENIED), CLONE3_RULE, ...DEFAULT_CONDITIONAL],
+};
+
+// --- strict: allow-list -----------------------------------------------------------------
+
+/**
+ * Everything ffmpeg/ffprobe (and bwrap's pid 1, the dynamic loader and the libraries'
+ * constructors) were seen to call while probing, decoding, encoding and muxing every
+ * format the e2e suite covers, plus a few harmless twins of those calls that another
+ * glibc build or code path might use instead (noted).
+ */
+const STRICT_ALLOWED: SyscallName[] = [
+  // Seen in traces (strace -f of bwrap running every e2e encode, probe and decode):
+  // program start: bwrap execs the child after installing the filter; the loader maps libraries
+  'execve', 'brk', 'arch_prctl', 'set_tid_address', 'set_robust_list', 'rseq', 'prlimit64', 'access',
+  // files
+  'openat', 'read', 'write', 'pread64', 'lseek', 'close', 'newfstatat', 'fcntl', 'statfs',
+  // memory (mmap/mprotect are conditional below); libx265's libnuma queries and sets the policy
+  'munmap', 'madvise', 'mlock', 'get_mempolicy', 'set_mempolicy',
+  // threads, signals, identity, time, randomness
+  'futex', 'sched_getaffinity', 'exit', 'exit_group', 'rt_sigaction', 'rt_sigprocmask',
+  'getpid', 'getuid', 'getrusage', 'getrandom',
+  // ffmpeg polls stdin when -nostdin is missing; bwrap's pid 1 reaps its child
+  'pselect6', 'wait4',
+  // libx265's thread pool, when /sys/devices/system is visible: lists NUMA nodes, pins workers, lowers their priority
+  'sched_setaffinity', 'getpriority', 'setpriority', 'getdents64',
+
+  // Not seen in the traces, allowed because a path the traces cannot force needs them and
+  // they reach nothing a seen call does not:
+  'rt_sigreturn', // returning from any signal handler (ffmpeg installs SIGINT/SIGTERM handlers)
+  'sigaltstack', 'tgkill', 'gettid', // abort()/raise() on a failed assertion, so it dies by SIGABRT
+  'mremap', // realloc() of a large (mmapped) buffer
+  'munlock', 'mbind', // libnuma on a multi-node machine
+  'sched_yield', 'nanosleep', 'clock_nanosleep', // av_usleep, spinning thread pools
+  'clock_gettime', 'clock_getres', 'gettimeofday', // when the vDSO cannot serve the clock
+  'poll', 'ppoll', // twins of pselect6
+  'faccessat', 'faccessat2', 'fstat', // twins of access and newfstatat in other glibc builds
+  'readv', 'writev', 'pwrite64', 'ftruncate', 'fsync', 'fdatasync', // muxers that rewrite headers or flush
+  'geteuid', 'getgid', 'getegid', // twins of getuid
+];
+
+const STRICT_CONDITIONAL: SyscallRule[] = [
+  {
+    name: 'clone',
+    tests: [
+      { arg: 0, test: 'any-bits', value: ~CLONE_THREAD_FLAGS >>> 0, verdict: DENY },
+      { arg: 0, test: 'any-bits', value: CLONE_THREAD, verdict: ALLOW },
+    ],
+    otherwise: DENY,
+    why: `clone: only new threads (flags within 0x${CLONE_THREAD_FLAGS.toString(16)} including CLONE_THREAD); fork and namespaces get EPERM`,
+  },
+  ...(['mmap', 'mprotect'] as const).map(
+    (name): SyscallRule => ({
+      name,
+      tests: [{ arg: 2, test: 'all-bits', value: PROT_WRITE_EXEC, verdict: DENY }],
+      otherwise: ALLOW,
+      why: `${name}: memory both writable and executable (PROT_WRITE|PROT_EXEC) gets EPERM (W^X); other protections are allowed`,
+    }),
+  ),
+  {
+    name: 'ioctl',
+    tests: [
+      { arg: 1, test: 'eq', value: TCGETS, verdict: ALLOW },
+      { arg: 1, test: 'eq', value: TIOCGWINSZ, verdict: ALLOW },
+    ],
+    otherwise: DENY,
+    why: 'ioctl: only TCGETS (0x5401, isatty) and TIOCGWINSZ (0x5413); every other request gets EPERM',
+  },
+  {
+    name: 'prctl',
+    tests: [
+      { arg: 0, test: 'eq', value: PR_SET_NAME, verdict: ALLOW },
+      { arg: 0, test: 'eq', value: PR_GET_NAME, verdict: ALLOW },
+      { arg: 0, test: 'eq', value: PR_CAPBSET_READ, verdict: ALLOW },
+    ],
+    otherwise: DENY,
+    why: 'prctl: only PR_SET_NAME, PR_GET_NAME and PR_CAPBSET_READ (libcap reads the bounding set at load); others get EPERM',
+  },
+  ...SOCKET_RULES,
+];
+
+export const STRICT_PROFILE: ProfileDefinition = {
+  name: 'strict',
+  defaultVerdict: DENY,
+  x32Verdict: DENY,
+  rules: [...allow(...STRICT_ALLOWED), CLONE3_RULE, ...STRICT_CONDITIONAL],
+};
+
+const PROFILES: Readonly<Record<SeccompProfileName, ProfileDefinition>> = {
+  default: DEFAULT_PROFILE,
+  strict: STRICT_PROFILE,
+};
+
+export function profileDefinition(profile: SeccompProfileName): ProfileDefinition {
+  return PROFILES[profile];
+}
+
+// --- compiler ---------------------------------------------------------------------------
+
+function verdictLabel(v: Verdict): string {
+  return v.kind === 'allow' ? 'ret:allow' : `ret:errno:${v.errno}`;
+}
+
+function verdictReturn(v: Verdict): number {
+  return v.kind === 'allow' ? SECCOMP_RET_ALLOW : retErrno(v.errno);
+}
+
+/**
+ * Compile a profile to a seccomp program:
+ *   arch check (mismatch → KILL_PROCESS); x32 bit → x32 verdict;
+ *   one `jeq nr` per unconditional rule, jumping to a shared return;
+ *   one small block per conditional rule (load the argument, test, jump to a return);
+ *   the default verdict; the shared returns.
+ * Throws (a bug) if a syscall is named twice or is missing from the arch's table.
+ */
+export function compileProfile(def: ProfileDefinition, arch: SeccompArch = 'x86_64'): Buffer {
+  const table = archTable(arch);
+  const seen = new Set<string>();
+  for (const r of def.rules) {
+    if (seen.has(r.name)) throw new Error(`internal error: seccomp profile ${def.name} names ${r.name} twice`);
+    seen.add(r.name);
+    if (table.numbers[r.name] === undefined) throw new Error(`internal error: no ${arch} number for ${r.name}`);
+  }
+  const verdicts = new Map<string, Verdict>();
+  const use = (v: Verdict): string => {
+    const l = verdictLabel(v);
+    verdicts.set(l, v);
+    return l;
+  };
+
+  const asm = new Assembler();
+  asm.ldAbs(SECCOMP_DATA_ARCH).jump('jeq', table.auditArch, NEXT, 'ret:kill');
+  asm.ldAbs(SECCOMP_DATA_NR);
+  if (table.x32Bit !== undefined) asm.jump('jset', table.x32Bit, use(def.x32Verdict), NEXT);
+
+  const unconditional = def.rules.filter((r): r is Extract<SyscallRule, { verdict: Verdict }> => 'verdict' in r);
+  const conditional = def.rules.filter((r): r is Extract<SyscallRule, { tests: readonly ArgTest[] }> => 'tests' in r);
+  for (const r of unconditional) {
+    // A syscall whose verdict equals the default needs no instruction, but keeping it
+    // makes the program say what the profile says (and the kernel's cache makes it free).
+    asm.jump('jeq', syscallNumber(table, r.name), use(r.verdict), NEXT);
+  }
+  conditional.forEach((r, i) => {
+    const skip = `skip:${i}`;
+    asm.jump('jeq', syscallNumber(table, r.name), NEXT, skip);
+    let loaded = -1;
+    for (const t of r.tests) {
+      if (loaded !== t.arg) asm.ldAbs(argLow(t.arg));
+      loaded = t.arg;
+      switch (t.test) {
+        case 'eq':
+          asm.jump('jeq', t.value, use(t.verdict), NEXT);
+          break;
+        case 'any-bits':
+          asm.jump('jset', t.value, use(t.verdict), NEXT);
+          break;
+        case 'all-bits':
+          asm.andK(t.value).jump('jeq', t.value >>> 0, use(t.verdict), NEXT);
+          loaded = -1; // A now holds the masked value
+          break;
+      }
+    }
+    asm.ja(use(r.otherwise));
+    // A still holds the syscall number here: only the `jeq nr` above jumps to this label.
+    asm.label(skip);
+  });
+  asm.ja(use(def.defaultVerdict));
+  asm.label('ret:kill').ret(SECCOMP_RET_KILL_PROCESS);
+  for (const [label, v] of [...verdicts.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    asm.label(label).ret(verdictReturn(v));
+  }
+  return serialize(asm.assemble());
+}
+
+interface ArchTable {
+  readonly auditArch: number;
+  readonly x32Bit: number | undefined;
+  readonly numbers: Readonly<Record<string, number>>;
+}
+
+function archTable(arch: SeccompArch): ArchTable {
+  switch (arch) {
+    case 'x86_64':
+      return { auditArch: AUDIT_ARCH, x32Bit: X32_SYSCALL_BIT, numbers: SYSCALLS_X86_64 };
+  }
+}
+
+function syscallNumber(table: ArchTable, name: string): number {
+  const n = table.numbers[name];
+  if (n === undefined) throw new Error(`internal error: no syscall number for ${name}`);
+  return n;
+}
+
+// --- public API -------------------------------------------------------------------------
+
+const cache = new Map<string, Buffer>();
+
+/** The seccomp program (raw sock_filter bytes, as `bwrap --seccomp` reads them). */
+export function buildSeccompProgram(profile: SeccompProfileName, arch: SeccompArch = 'x86_64'): Buffer {
+  const key = `${profile}/${arch}`;
+  let prog = cache.get(key);
+  if (prog === undefined) {
+    prog = compileProfile(profileDefinition(profile), arch);
+    cache.set(key, prog);
+  }
+  return Buffer.from(prog); // a copy: callers cannot alter the cached program
+}
+
+/** sha256 (hex) of the program bytes: goes into audit records and posture pins. */
+export function seccompProfileHash(profile: SeccompProfileName, arch: SeccompArch = 'x86_64'): string {
+  return createHash('sha256').update(buildSeccompProgram(profile, arch)).digest('hex');
+}
+
+export interface ProfileDescription {
+  readonly profile: SeccompProfileName;
+  readonly arch: SeccompArch;
+  readonly sha256: string;
+  /** What unnamed syscalls get: "allow" or "EPERM". */
+  readonly defaultAction: string;
+  /** Syscalls always refused (with their errno when not EPERM, e.g. "clone3 (ENOSYS)"). */
+  readonly denied: string[];
+  /** Allow-list profiles only: syscalls always allowed. */
+  readonly allowed?: string[];
+  /** Syscalls whose verdict depends on an argument, one explanation each. */
+  readonly conditional: string[];
+  readonly other: string[];
+}
+
+/** A human- and JSON-friendly description for `--dry-run` and `doctor`. */
+export function describeProfile(profile: SeccompProfileName, arch: SeccompArch = 'x86_64'): ProfileDescription {
+  const def = profileDefinition(profile);
+  const denied: string[] = [];
+  const allowed: string[] = [];
+  const conditional: string[] = [];
+  for (const r of def.rules) {
+    if ('tests' in r) conditional.push(r.why);
+    else if (r.verdict.kind === 'allow') allowed.push(r.name);
+    else denied.push(r.verdict.errno === EPERM ? r.name : `${r.name} (${errnoName(r.verdict.errno)}: glibc falls back to clone)`);
+  }
+  return {
+    profile,
+    arch,
+    sha256: seccompProfileHash(profile, arch),
+    defaultAction: def.defaultVerdict.kind === 'allow' ? 'allow' : errnoName(def.defaultVerdict.errno),
+    denied: denied.sort(),
+    ...(def.defaultVerdict.kind === 'allow' ? {} : { allowed: allowed.sort() }),
+    conditional,
+    other: [
+      `a syscall from another architecture kills the process (the filter is for ${arch})`,
+      `x32-ABI syscalls (number | 0x40000000) get ${def.x32Verdict.kind === 'allow' ? 'allowed' : errnoName(def.x32Verdict.errno)}`,
+    ],
+  };
+}
+
+function errnoName(errno: number): string {
+  return errno === EPERM ? 'EPERM' : errno === ENOSYS ? 'ENOSYS' : `errno ${errno}`;
+}
+
+/** `bwrap` arguments that install the program read from the child's fd `fd`. */
+export function seccompBwrapArgs(fd: number): string[] {
+  return ['--seccomp', String(fd)];
+}
+
+/**
+ * Write the program to `dir/seccomp-<profile>.bpf` with mode 0600. The file must not
+ * exist yet (the directory is the job's fresh private directory; refusing to reuse a
+ * file means nobody can plant a program there first). Returns the path.
+ */
+export async function writeSeccompFile(
+  profile: SeccompProfileName,
+  dir: string,
+  arch: SeccompArch = 'x86_64',
+): Promise<string> {
+  const path = join(dir, `seccomp-${profile}.bpf`);
+  try {
+    await writeFile(path, buildSeccompProgram(profile, arch), { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    throw new ZtError('sandbox-unavailable', `could not write the seccomp filter: expected a new file at ${path}, got ${errCode(e)}`, {
+      hint: 'the job directory must be fresh, private and writable; remove any stale file there and retry',
+      cause: e,
+      details: { path, profile },
+    });
+  }
+  return path;
+}
+
+export interface OpenedSeccomp {
+  readonly path: string;
+  readonly sha256: string;
+  /** Open read-only: pass `handle.fd` in exec()'s `extraFds` and `seccompBwrapArgs(3 + index)`. */
+  readonly handle: FileHandle;
+}
+
+/** Write the program (see writeSeccompFile) and open it for handing to bwrap. Close the handle after bwrap exits. */
+export async function openSeccompFile(
+  profile: SeccompProfileName,
+  dir: string,
+  arch: SeccompArch = 'x86_64',
+): Promise<OpenedSeccomp> {
+  const path = await writeSeccompFile(profile, dir, arch);
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    throw new ZtError('sandbox-unavailable', `could not open the seccomp filter at ${path}: ${errCode(e)}`, {
+      hint: 'check the job directory permissions',
+      cause: e,
+    });
+  }
+  return { path, sha256: seccompProfileHash(profile, arch), handle };
+}
+
+function errCode(e: unknown): string {
+  return e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : String(e);
+}
