@@ -3,7 +3,7 @@
 // compiled while a job runs) and write the shipped schema file; (2) tsc; (3) copy the
 // generated validator next to the compiled code.
 import { build } from 'esbuild';
-import { mkdir, writeFile, copyFile, rm } from 'node:fs/promises';
+import { mkdir, writeFile, copyFile, rm, rename } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -40,9 +40,16 @@ for (const s of schemas) {
   });
 }
 
-await rm(path.join(root, 'dist'), { recursive: true, force: true });
-execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
+// Compile into a fresh directory and swap it in, so a concurrent run of the CLI never sees a
+// half-built dist/.
+const next = path.join(root, `dist.next-${process.pid}`);
+await rm(next, { recursive: true, force: true });
+execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', root, '--outDir', next], { stdio: 'inherit' });
 for (const s of schemas) {
   const rel = path.relative('src', s.out);
-  await copyFile(path.join(root, s.out), path.join(root, 'dist', rel));
+  await copyFile(path.join(root, s.out), path.join(next, rel));
 }
+const old = path.join(root, `dist.old-${process.pid}`);
+await rename(path.join(root, 'dist'), old).catch(() => undefined);
+await rename(next, path.join(root, 'dist'));
+await rm(old, { recursive: true, force: true });

@@ -25,9 +25,13 @@ export async function* readLines(path: string, opts: { start?: number; firstLine
     let lineNo = opts.firstLineNo ?? 1;
     let carry: Buffer = Buffer.alloc(0);
     let carryOffset = position;
+    const size = (await fh.stat()).size;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await fh.read(chunk, 0, CHUNK, position);
+      // Size the buffer to what is left (small logs are the common case); at least
+      // one byte so that growth past the stat()ed size is still read.
+      const want = Math.min(CHUNK, Math.max(size - position, 1));
+      const chunk = Buffer.allocUnsafe(want);
+      const { bytesRead } = await fh.read(chunk, 0, want, position);
       if (bytesRead === 0) break;
       position += bytesRead;
       const data = carry.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([carry, chunk.subarray(0, bytesRead)]);

@@ -3,7 +3,8 @@
  * It holds no rules. Expected failures arrive as ZtError and map to their exit code; anything
  * else is a bug, reported as an internal error with the version.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { registerExtraCommands } from './extra-commands.js';
 import { EXIT, EXIT_CODE_DOCS, isZtError, type ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { allowListedEnv } from '../util/paths.js';
@@ -17,7 +18,7 @@ Environment (nothing else is read):
   ZT_FFMPEG_POLICY, ZT_FFMPEG_AUDIT_LOG, ZT_FFMPEG_AUDIT_KEY, ZT_FFMPEG_TOKEN, NO_COLOR,
   XDG_STATE_HOME (audit log), XDG_CONFIG_HOME (signing key), CI variables (recorded, never trusted)`;
 
-type Handler = (ctx: CommandContext) => Promise<ExitCode>;
+export type Handler = (ctx: CommandContext) => Promise<ExitCode>;
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ExitCode> {
   const safeEnv = allowListedEnv(env);
@@ -161,9 +162,3 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
 }
 
-/** Commands added by later stages of the product register here. */
-function registerExtraCommands(program: Command, set: (h: Handler) => void): void {
-  void program;
-  void set;
-  void Option;
-}

@@ -198,12 +198,13 @@ describe.skipIf(!available)('seccomp under real bwrap', () => {
         await sandboxed(profile, [FFMPEG, '-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '2', '-i', 'in.mkv',
           ...codecArgs, file]),
       );
-      const probe = ok(
-        await sandboxed(profile, [FFPROBE, '-v', 'error', '-protocol_whitelist', 'file', '-show_streams', '-of', 'json', file]),
-      );
-      const parsed = JSON.parse(probe.stdout) as { streams?: Array<{ codec_name?: string }> };
+      const [probe, decode] = await Promise.all([
+        sandboxed(profile, [FFPROBE, '-v', 'error', '-protocol_whitelist', 'file', '-show_streams', '-of', 'json', file]),
+        sandboxed(profile, [FFMPEG, '-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '2', '-i', file, '-f', 'null', '-']),
+      ]);
+      ok(decode);
+      const parsed = JSON.parse(ok(probe).stdout) as { streams?: Array<{ codec_name?: string }> };
       expect((parsed.streams ?? []).map((s) => s.codec_name)).toEqual(codecs);
-      ok(await sandboxed(profile, [FFMPEG, '-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '2', '-i', file, '-f', 'null', '-']));
     });
   });
 

@@ -68,9 +68,9 @@ describe('parseFilterGraph: golden graphs', () => {
   });
 
   it('nested quoting, the example of the ffmpeg filters documentation', () => {
-    // graph level: \\ -> \  and \' -> '  =>  text=this is a \'string\'\: may contain one\, or more\, ...
-    // args level:  \' -> '  \: -> :  \, -> ,
-    const graph = String.raw`drawtext=text=this is a \\\'string\\\'\\: may contain one\\, or more\\, special characters`;
+    // graph level: \\ -> \, \' -> ', \, -> ,  =>  text=this is a \'string\'\: may contain one, or more, ...
+    // args level:  \' -> ', \: -> :
+    const graph = String.raw`drawtext=text=this is a \\\'string\\\'\\: may contain one\, or more\, special characters`;
     expect(brief(graph)).toEqual([
       ['drawtext', [['text', "this is a 'string': may contain one, or more, special characters"]]],
     ]);

@@ -11,6 +11,7 @@ import {
   STRICT_PROFILE,
   buildSeccompProgram,
   describeProfile,
+  hostSeccompArch,
   openSeccompFile,
   seccompBwrapArgs,
   seccompProfileHash,
@@ -68,6 +69,14 @@ describe.each(['default', 'strict'] as const)('%s program', (profile) => {
     const insns = deserialize(prog);
     expect(insns.length).toBeLessThan(BPF_MAXINSNS);
     expect(checkProgram(insns)).toEqual([]);
+  });
+
+  it('starts with the arch check, then the x32 check (golden)', () => {
+    const [a, b, c, d] = deserialize(prog);
+    expect(a).toEqual({ code: 0x20, jt: 0, jf: 0, k: 4 }); // ld [arch]
+    expect(b).toMatchObject({ code: 0x15, jt: 0, k: 0xc000003e }); // jeq AUDIT_ARCH_X86_64, next, kill
+    expect(c).toEqual({ code: 0x20, jt: 0, jf: 0, k: 0 }); // ld [nr]
+    expect(d).toMatchObject({ code: 0x45, jf: 0, k: 0x40000000 }); // jset X32_SYSCALL_BIT, x32 verdict, next
   });
 
   it('kills the process on a foreign architecture, before looking at the number', () => {
@@ -211,6 +220,11 @@ describe('hash, description and files', () => {
     expect(s.allowed).not.toContain('socket');
     expect(s.conditional.join('\n')).toMatch(/W\^X/);
     expect(DEFAULT_PROFILE.rules.length).toBe(d.denied.length + d.conditional.length);
+  });
+
+  it('refuses to build for a host it has no syscall table for', () => {
+    expect(hostSeccompArch('x64')).toBe('x86_64');
+    expect(() => hostSeccompArch('arm64')).toThrow(expect.objectContaining({ reason: 'sandbox-unavailable' }));
   });
 
   it('gives bwrap its arguments', () => {

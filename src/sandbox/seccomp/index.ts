@@ -3,6 +3,7 @@ export {
   SECCOMP_PROFILES,
   buildSeccompProgram,
   describeProfile,
+  hostSeccompArch,
   openSeccompFile,
   seccompBwrapArgs,
   seccompProfileHash,

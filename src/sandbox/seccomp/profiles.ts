@@ -1,6 +1,6 @@
 /**
- * The seccomp profiles ffmpeg and ffprobe run under, as data, and the compiler that
- * turns a profile into the classic-BPF program bwrap installs (`bwrap --seccomp FD`).
+ * The seccomp profiles ffmpeg and ffprobe run under (as data: compile.ts turns them into
+ * the classic-BPF program bwrap installs with `--seccomp FD`), and the public API.
  *
  * - `default`: a deny-list. Everything a transcoder never needs and that widens the
  *   kernel attack surface (network sockets, ptrace, mounts and namespaces, keyrings,
@@ -26,58 +26,21 @@ import { createHash } from 'node:crypto';
 import { open, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZtError } from '../../errors.js';
-import {
-  Assembler,
-  NEXT,
-  SECCOMP_DATA_ARCH,
-  SECCOMP_DATA_NR,
-  SECCOMP_RET_ALLOW,
-  SECCOMP_RET_KILL_PROCESS,
-  argLow,
-  retErrno,
-  serialize,
-} from './bpf.js';
-import { AUDIT_ARCH, SYSCALLS_X86_64, X32_SYSCALL_BIT, type SyscallName } from './syscalls-x86_64.js';
+import { compileProfile, type ProfileDefinition, type SeccompArch, type SyscallRule, type Verdict } from './compile.js';
+import type { SyscallName } from './syscalls-x86_64.js';
+
+export type { ArgTest, ProfileDefinition, SeccompArch, SyscallRule, Verdict } from './compile.js';
+export { compileProfile } from './compile.js';
 
 export type SeccompProfileName = 'default' | 'strict';
 export const SECCOMP_PROFILES: readonly SeccompProfileName[] = ['default', 'strict'];
-export type SeccompArch = 'x86_64';
 
 export const EPERM = 1;
 export const ENOSYS = 38;
 
-export type Verdict = { readonly kind: 'allow' } | { readonly kind: 'errno'; readonly errno: number };
 const ALLOW: Verdict = { kind: 'allow' };
 const DENY: Verdict = { kind: 'errno', errno: EPERM };
 const NOSYS: Verdict = { kind: 'errno', errno: ENOSYS };
-
-/** One test on the low 32 bits of a syscall argument. The first test that matches decides. */
-export interface ArgTest {
-  readonly arg: 0 | 1 | 2 | 3 | 4 | 5;
-  /** eq: arg == value; any-bits: arg & value != 0; all-bits: arg & value == value. */
-  readonly test: 'eq' | 'any-bits' | 'all-bits';
-  readonly value: number;
-  readonly verdict: Verdict;
-}
-
-export type SyscallRule =
-  | { readonly name: SyscallName; readonly verdict: Verdict }
-  | {
-      readonly name: SyscallName;
-      readonly tests: readonly ArgTest[];
-      readonly otherwise: Verdict;
-      /** One line for `--dry-run` and the docs. */
-      readonly why: string;
-    };
-
-export interface ProfileDefinition {
-  readonly name: string;
-  /** What happens to syscalls no rule names. */
-  readonly defaultVerdict: Verdict;
-  /** What happens to x32-ABI syscalls (same AUDIT_ARCH, number | 0x40000000). */
-  readonly x32Verdict: Verdict;
-  readonly rules: readonly SyscallRule[];
-}
 
 // --- constants used by the argument checks -------------------------------------------
 
@@ -265,102 +228,6 @@ export function profileDefinition(profile: SeccompProfileName): ProfileDefinitio
   return PROFILES[profile];
 }
 
-// --- compiler ---------------------------------------------------------------------------
-
-function verdictLabel(v: Verdict): string {
-  return v.kind === 'allow' ? 'ret:allow' : `ret:errno:${v.errno}`;
-}
-
-function verdictReturn(v: Verdict): number {
-  return v.kind === 'allow' ? SECCOMP_RET_ALLOW : retErrno(v.errno);
-}
-
-/**
- * Compile a profile to a seccomp program:
- *   arch check (mismatch → KILL_PROCESS); x32 bit → x32 verdict;
- *   one `jeq nr` per unconditional rule, jumping to a shared return;
- *   one small block per conditional rule (load the argument, test, jump to a return);
- *   the default verdict; the shared returns.
- * Throws (a bug) if a syscall is named twice or is missing from the arch's table.
- */
-export function compileProfile(def: ProfileDefinition, arch: SeccompArch = 'x86_64'): Buffer {
-  const table = archTable(arch);
-  const seen = new Set<string>();
-  for (const r of def.rules) {
-    if (seen.has(r.name)) throw new Error(`internal error: seccomp profile ${def.name} names ${r.name} twice`);
-    seen.add(r.name);
-    if (table.numbers[r.name] === undefined) throw new Error(`internal error: no ${arch} number for ${r.name}`);
-  }
-  const verdicts = new Map<string, Verdict>();
-  const use = (v: Verdict): string => {
-    const l = verdictLabel(v);
-    verdicts.set(l, v);
-    return l;
-  };
-
-  const asm = new Assembler();
-  asm.ldAbs(SECCOMP_DATA_ARCH).jump('jeq', table.auditArch, NEXT, 'ret:kill');
-  asm.ldAbs(SECCOMP_DATA_NR);
-  if (table.x32Bit !== undefined) asm.jump('jset', table.x32Bit, use(def.x32Verdict), NEXT);
-
-  const unconditional = def.rules.filter((r): r is Extract<SyscallRule, { verdict: Verdict }> => 'verdict' in r);
-  const conditional = def.rules.filter((r): r is Extract<SyscallRule, { tests: readonly ArgTest[] }> => 'tests' in r);
-  for (const r of unconditional) {
-    // A syscall whose verdict equals the default needs no instruction, but keeping it
-    // makes the program say what the profile says (and the kernel's cache makes it free).
-    asm.jump('jeq', syscallNumber(table, r.name), use(r.verdict), NEXT);
-  }
-  conditional.forEach((r, i) => {
-    const skip = `skip:${i}`;
-    asm.jump('jeq', syscallNumber(table, r.name), NEXT, skip);
-    let loaded = -1;
-    for (const t of r.tests) {
-      if (loaded !== t.arg) asm.ldAbs(argLow(t.arg));
-      loaded = t.arg;
-      switch (t.test) {
-        case 'eq':
-          asm.jump('jeq', t.value, use(t.verdict), NEXT);
-          break;
-        case 'any-bits':
-          asm.jump('jset', t.value, use(t.verdict), NEXT);
-          break;
-        case 'all-bits':
-          asm.andK(t.value).jump('jeq', t.value >>> 0, use(t.verdict), NEXT);
-          loaded = -1; // A now holds the masked value
-          break;
-      }
-    }
-    asm.ja(use(r.otherwise));
-    // A still holds the syscall number here: only the `jeq nr` above jumps to this label.
-    asm.label(skip);
-  });
-  asm.ja(use(def.defaultVerdict));
-  asm.label('ret:kill').ret(SECCOMP_RET_KILL_PROCESS);
-  for (const [label, v] of [...verdicts.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    asm.label(label).ret(verdictReturn(v));
-  }
-  return serialize(asm.assemble());
-}
-
-interface ArchTable {
-  readonly auditArch: number;
-  readonly x32Bit: number | undefined;
-  readonly numbers: Readonly<Record<string, number>>;
-}
-
-function archTable(arch: SeccompArch): ArchTable {
-  switch (arch) {
-    case 'x86_64':
-      return { auditArch: AUDIT_ARCH, x32Bit: X32_SYSCALL_BIT, numbers: SYSCALLS_X86_64 };
-  }
-}
-
-function syscallNumber(table: ArchTable, name: string): number {
-  const n = table.numbers[name];
-  if (n === undefined) throw new Error(`internal error: no syscall number for ${name}`);
-  return n;
-}
-
 // --- public API -------------------------------------------------------------------------
 
 const cache = new Map<string, Buffer>();
@@ -426,6 +293,18 @@ function errnoName(errno: number): string {
   return errno === EPERM ? 'EPERM' : errno === ENOSYS ? 'ENOSYS' : `errno ${errno}`;
 }
 
+/**
+ * The filter architecture for this machine. A filter for another architecture would kill
+ * every process (its arch check fails), so an unsupported host is refused up front.
+ */
+export function hostSeccompArch(nodeArch: string = process.arch): SeccompArch {
+  if (nodeArch === 'x64') return 'x86_64';
+  throw new ZtError('sandbox-unavailable', `no seccomp filter for this architecture: expected x64, found ${nodeArch}`, {
+    hint: 'run on x86_64, or use a policy whose sandbox.seccomp is "none" where that stage allows it',
+    details: { arch: nodeArch },
+  });
+}
+
 /** `bwrap` arguments that install the program read from the child's fd `fd`. */
 export function seccompBwrapArgs(fd: number): string[] {
   return ['--seccomp', String(fd)];
@@ -439,7 +318,7 @@ export function seccompBwrapArgs(fd: number): string[] {
 export async function writeSeccompFile(
   profile: SeccompProfileName,
   dir: string,
-  arch: SeccompArch = 'x86_64',
+  arch: SeccompArch = hostSeccompArch(),
 ): Promise<string> {
   const path = join(dir, `seccomp-${profile}.bpf`);
   try {
@@ -461,11 +340,15 @@ export interface OpenedSeccomp {
   readonly handle: FileHandle;
 }
 
-/** Write the program (see writeSeccompFile) and open it for handing to bwrap. Close the handle after bwrap exits. */
+/**
+ * Write the program (see writeSeccompFile) and open it for handing to bwrap. Close the
+ * handle after bwrap exits. One open per bwrap run: bwrap reads from the descriptor's
+ * current offset, so a second run on the same descriptor would read an empty program.
+ */
 export async function openSeccompFile(
   profile: SeccompProfileName,
   dir: string,
-  arch: SeccompArch = 'x86_64',
+  arch: SeccompArch = hostSeccompArch(),
 ): Promise<OpenedSeccomp> {
   const path = await writeSeccompFile(profile, dir, arch);
   let handle: FileHandle;
