@@ -8,6 +8,7 @@ export interface GlobalFlags {
   readonly color: boolean;
   readonly auditLog?: string;
   readonly auditKey?: string;
+  readonly policyKeyring?: string;
 }
 
 export interface CommandContext {

@@ -15,7 +15,7 @@ import type { CommandContext, GlobalFlags } from './context.js';
 
 const EXIT_HELP = `\nExit codes:\n${EXIT_CODE_DOCS.map(([c, d]) => `  ${String(c).padStart(2)}  ${d}`).join('\n')}\n
 Environment (nothing else is read):
-  ZT_FFMPEG_POLICY, ZT_FFMPEG_AUDIT_LOG, ZT_FFMPEG_AUDIT_KEY, ZT_FFMPEG_TOKEN, NO_COLOR,
+  ZT_FFMPEG_POLICY, ZT_FFMPEG_POLICY_KEYRING, ZT_FFMPEG_AUDIT_LOG, ZT_FFMPEG_AUDIT_KEY, ZT_FFMPEG_TOKEN, NO_COLOR,
   XDG_STATE_HOME (audit log), XDG_CONFIG_HOME (signing key), CI variables (recorded, never trusted)`;
 
 export type Handler = (ctx: CommandContext) => Promise<ExitCode>;
@@ -31,6 +31,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--audit-log <path>', 'audit log (default $XDG_STATE_HOME/zt-ffmpeg/audit.log)')
     .option('--audit-key <path>', 'audit signing key (default $XDG_CONFIG_HOME/zt-ffmpeg/audit.key)')
+    .option('--policy-keyring <dir>', 'trusted keys (*.pub): every policy must be signed by one of them')
     .option('-q, --quiet', 'only errors on stderr')
     .option('--no-color', 'no colour (also NO_COLOR)')
     .addHelpText('after', EXIT_HELP)
@@ -138,13 +139,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     program.outputHelp({ error: true });
     return EXIT.usage;
   }
-  const g = program.opts<{ json?: boolean; auditLog?: string; auditKey?: string; quiet?: boolean; color?: boolean }>();
+  const g = program.opts<{ json?: boolean; auditLog?: string; auditKey?: string; policyKeyring?: string; quiet?: boolean; color?: boolean }>();
   const flags: GlobalFlags = {
     json: g.json === true,
     quiet: g.quiet === true,
     color: colorWanted(safeEnv, g.color === false, process.stderr.isTTY === true),
     ...(g.auditLog ? { auditLog: g.auditLog } : {}),
     ...(g.auditKey ? { auditKey: g.auditKey } : {}),
+    ...(g.policyKeyring ? { policyKeyring: g.policyKeyring } : {}),
   };
   const io = makeIo({ json: flags.json, quiet: flags.quiet, style: makeStyle({ color: flags.color }), isTty: process.stderr.isTTY === true });
   try {

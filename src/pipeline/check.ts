@@ -18,6 +18,7 @@ import { VERSION } from '../version.js';
 export interface CheckRequest {
   readonly inputs: readonly string[];
   readonly policy: string | undefined;
+  readonly policyKeyring?: string;
   readonly env: Env;
   readonly auditLog?: string;
   readonly auditKey?: string;
@@ -45,7 +46,8 @@ export async function checkFiles(req: CheckRequest): Promise<CheckResult> {
   let audit: AuditWriter | undefined;
   let tools: JobTools | undefined;
   try {
-    loaded = await loadJobPolicy(req.policy ?? req.env['ZT_FFMPEG_POLICY']);
+    const keyring = req.policyKeyring ?? req.env['ZT_FFMPEG_POLICY_KEYRING'];
+    loaded = await loadJobPolicy(req.policy ?? req.env['ZT_FFMPEG_POLICY'], keyring ? { keyring } : {});
     audit = await openAuditSession(paths, loaded.policy);
     tools = await prepareTools(loaded.policy, paths, { ffmpeg: loaded.policy.input.deepCheck });
   } catch (e) {

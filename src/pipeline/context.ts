@@ -15,16 +15,25 @@ import type { SandboxTools } from '../sandbox/supervise.js';
 import { writeSeccompFile, seccompProfileHash } from '../sandbox/seccomp/index.js';
 import type { StatePaths } from '../util/paths.js';
 
-export async function loadJobPolicy(named: string | undefined): Promise<LoadedPolicy> {
+/**
+ * Load the job's policy. Where the policy must be signed, the trusted keys should come from
+ * outside the policy (`--policy-keyring` / ZT_FFMPEG_POLICY_KEYRING): a policy cannot vouch for
+ * itself, since whoever edits it could also drop `signature.required` or point its keyring at
+ * their own key. With an external keyring, EVERY policy must carry a valid signature by one of
+ * its keys, whatever the policy says. Without one, a policy that asks to be signed is checked
+ * against its own `signature.keyring` (weaker: `doctor` reports it).
+ */
+export async function loadJobPolicy(named: string | undefined, opts: { keyring?: string } = {}): Promise<LoadedPolicy> {
   return loadPolicy(named, {
     verifySignature: async ({ path: file, bytes, policy }) => {
-      if (!policy.signature.required) return undefined;
-      const keyring = policy.signature.keyring ?? policy.audit.keyring;
+      const external = opts.keyring;
+      if (!external && !policy.signature.required) return undefined;
+      const keyring = external ? path.resolve(external) : policy.signature.keyring ? path.resolve(path.dirname(file), policy.signature.keyring) : undefined;
       if (!keyring) {
-        throw new ZtError('policy-signature', `policy ${file} requires a signature but names no keyring`, { hint: 'set signature.keyring to a directory of trusted *.pub keys' });
+        throw new ZtError('policy-signature', `policy ${file} requires a signature but names no keyring`, { hint: 'pass --policy-keyring DIR (or set ZT_FFMPEG_POLICY_KEYRING), or set signature.keyring' });
       }
-      const trusted = await loadTrustedKeys({ keyringDir: path.resolve(path.dirname(file), keyring) }).catch((e: unknown) => {
-        throw new ZtError('policy-signature', `cannot read the policy keyring ${keyring}: ${e instanceof Error ? e.message : String(e)}`, { hint: 'signature.keyring must name a directory of trusted *.pub keys, relative to the policy file' });
+      const trusted = await loadTrustedKeys({ keyringDir: keyring }).catch((e: unknown) => {
+        throw new ZtError('policy-signature', `cannot read the policy keyring ${keyring}: ${e instanceof Error ? e.message : String(e)}`, { hint: 'the keyring must be a directory of trusted *.pub keys' });
       });
       return requirePolicySignature(file, bytes, trusted);
     },

@@ -37,6 +37,8 @@ export interface RunRequest {
   readonly input: string;
   readonly output: string;
   readonly policy: string | undefined;
+  /** Trusted keys for the policy signature, from outside the policy. */
+  readonly policyKeyring?: string;
   readonly operation: string | undefined;
   /** Raw ffmpeg output arguments after `--` (undefined when none were given). */
   readonly rawArgs: readonly string[] | undefined;
@@ -170,7 +172,8 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
   };
 
   try {
-    loaded = await timer.time('policy', () => loadJobPolicy(req.policy ?? req.env['ZT_FFMPEG_POLICY']));
+    const keyring = req.policyKeyring ?? req.env['ZT_FFMPEG_POLICY_KEYRING'];
+    loaded = await timer.time('policy', () => loadJobPolicy(req.policy ?? req.env['ZT_FFMPEG_POLICY'], keyring ? { keyring } : {}));
   } catch (e) {
     if (!isZtError(e)) throw e;
     // No trustworthy policy: record the refusal if a key already exists (never generate one).

@@ -8,6 +8,7 @@ export async function checkCommand(ctx: CommandContext, inputs: readonly string[
   const r = await checkFiles({
     inputs,
     policy: flags.policy,
+    ...(ctx.flags.policyKeyring ? { policyKeyring: ctx.flags.policyKeyring } : {}),
     env: ctx.env,
     ...(ctx.flags.auditLog ? { auditLog: ctx.flags.auditLog } : {}),
     ...(ctx.flags.auditKey ? { auditKey: ctx.flags.auditKey } : {}),

@@ -15,7 +15,8 @@ export async function policyValidateCommand(ctx: CommandContext, files: readonly
   const codes: ExitCode[] = [];
   for (const f of files.length > 0 ? files : [undefined]) {
     try {
-      const l = await loadJobPolicy(f);
+      const keyring = ctx.flags.policyKeyring ?? ctx.env['ZT_FFMPEG_POLICY_KEYRING'];
+      const l = await loadJobPolicy(f, keyring ? { keyring } : {});
       results.push({ path: l.path, valid: true, stage: l.policy.stage, mode: l.policy.mode, sha256: l.sha256, ...(l.signedBy ? { signedBy: l.signedBy } : {}) });
       codes.push(EXIT.ok);
       if (!io.json) io.info(`${io.style.green('✓ valid')} ${l.path} ${io.style.dim(`(stage ${l.policy.stage}, mode ${l.policy.mode}${l.signedBy ? `, signed by ${l.signedBy}` : ''})`)}`);

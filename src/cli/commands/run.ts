@@ -26,6 +26,7 @@ export async function runCommand(ctx: CommandContext, flags: RunFlags, ffmpegArg
     input: flags.input,
     output: flags.output,
     policy: flags.policy,
+    ...(ctx.flags.policyKeyring ? { policyKeyring: ctx.flags.policyKeyring } : {}),
     operation: flags.operation,
     rawArgs: ffmpegArgs.length > 0 ? ffmpegArgs : undefined,
     overwrite: flags.overwrite === true,
