@@ -116,7 +116,9 @@ export class WorkerPoolVerifier implements SignatureVerifier {
   private dispatch(): void {
     if (this.meta.length === 0) return;
     const packed = Buffer.concat(this.parts);
-    const buf = packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength);
+    // Transfer without a copy when the batch owns its ArrayBuffer (it does past 4 KiB).
+    const owns = packed.byteOffset === 0 && packed.byteLength === packed.buffer.byteLength;
+    const buf = owns ? packed.buffer : packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength);
     const meta = this.meta;
     this.parts = [];
     this.meta = [];

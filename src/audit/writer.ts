@@ -188,7 +188,7 @@ export async function openAuditLog(opts: OpenAuditLogOptions): Promise<AuditWrit
     logPath: opts.logPath,
     checkpointPath: file.checkpointPath,
     keyId: key.keyId,
-    append: (event) => {
+    append: async (event) => {
       checkEvent(event);
       return file.locked(() => file.appendRecord(event, key, [key], key));
     },

@@ -39,6 +39,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
+  const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
   const set = (h: Handler): void => {
     pending = h;
   };
@@ -85,6 +86,45 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .description('print the policy JSON Schema')
     .action(() => set(async (ctx) => (await import('./commands/policy.js')).policySchemaCommand(ctx)));
 
+  policy
+    .command('sign')
+    .description('write a detached Ed25519 signature (FILE.sig) for a policy')
+    .argument('<file>', 'policy file')
+    .requiredOption('--key <file>', 'private key (from zt-ffmpeg keygen)')
+    .action((file: string, opts: { key: string }) => set(async (ctx) => (await import('./commands/policy-sign.js')).policySignCommand(ctx, file, opts)));
+  policy
+    .command('pin')
+    .description("pin this machine's ffmpeg, ffprobe and bwrap (path and sha256) in a policy")
+    .argument('<file>', 'policy file (edited in place; comments kept)')
+    .action((file: string) => set(async (ctx) => (await import('./commands/policy-sign.js')).policyPinCommand(ctx, file)));
+
+  const token = program.command('token').description('signed caller tokens (JWT)');
+  token
+    .command('mint')
+    .description('issue a short-lived EdDSA token from a local key (for scripts and tests)')
+    .requiredOption('--key <file>', 'issuer private key (Ed25519 PEM, e.g. from zt-ffmpeg keygen)')
+    .requiredOption('--issuer <iss>', 'issuer (iss)')
+    .requiredOption('--subject <sub>', 'subject (sub)')
+    .option('--audience <aud>', 'audience (repeatable)', collect, [] as string[])
+    .option('--ttl <seconds>', 'lifetime in seconds', '600')
+    .option('--claim <name=value>', 'extra claim (repeatable)', collect)
+    .option('--operation <name>', 'bind the token to this operation (with --input)')
+    .option('--input <file>', 'bind the token to this file (its sha256)')
+    .option('--input-sha256 <hex>', 'bind the token to this digest')
+    .option('--jti <id>', 'token id (default: random)')
+    .action((opts: { key: string; issuer: string; subject: string; audience: string[]; ttl: string; claim?: string[]; operation?: string; input?: string; inputSha256?: string; jti?: string }) =>
+      set(async (ctx) => {
+        const audience = opts.audience.length > 0 ? opts.audience : ['zt-ffmpeg'];
+        return (await import('./commands/token.js')).tokenMintCommand(ctx, { ...opts, audience });
+      }),
+    );
+
+  program
+    .command('doctor')
+    .description('the Zero Trust maturity checklist for this machine and policy, per pillar')
+    .option('-p, --policy <file>', 'policy file or bundled stage name (default: advanced)')
+    .action((opts: { policy?: string }) => set(async (ctx) => (await import('./commands/doctor.js')).doctorCommand(ctx, opts)));
+
   program
     .command('keygen')
     .description('make an Ed25519 key pair for signing audit logs and policies')
@@ -92,7 +132,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .action((opts: { out: string }) => set(async (ctx) => (await import('./commands/keygen.js')).keygenCommand(ctx, opts.out)));
 
   const audit = program.command('audit').description('verify, show and summarise audit logs');
-  const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
   audit
     .command('verify')
     .description('check every signature, link, sequence number and the checkpoint; name the first bad record')

@@ -23,7 +23,7 @@ import { authorize } from '../identity/authorize.js';
 import type { TokenInput } from '../identity/token-input.js';
 import type { Principal } from '../identity/types.js';
 import { inspectInput, deepCheck, probedCodecs, sandboxInputPath, summarizeProbe, type InspectReport } from '../inspect/inspect.js';
-import { digestInput, identityOf, sameIdentity } from '../inspect/file.js';
+import { digestInput, identityOf, openInput, sameIdentity } from '../inspect/file.js';
 import { demuxerNames } from '../inspect/formats.js';
 import { buildFfmpegArgv } from '../plan/ffmpeg-argv.js';
 import { supervise, sandboxArgv, limitFromExit, type SupervisedOutcome } from '../sandbox/supervise.js';
@@ -146,7 +146,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
           exitCode,
           ...(err ? { reason: err.reason, message: err.message, violations: err.violations } : {}),
           warnings,
-          ...(runOutcome ? { run: runRecord(runOutcome) } : {}),
+          ...(runOutcome ? { run: runRecord(runOutcome), anomalies: runOutcome.anomalies } : {}),
           ...(extra.output ? { output: extra.output } : {}),
           degraded: tools?.sandbox.degraded ?? false,
           timings: { ...timer.t, totalMs: timer.total() },
@@ -201,6 +201,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       });
     }
     let outputArgs: readonly string[] = chosen.target.args;
+    let rawMuxer: string | undefined;
     if (raw && req.rawArgs) {
       const fw = checkPassthroughArgs(req.rawArgs, policy.firewall, { jobDir: SANDBOX_JOB_DIR, grants: policy.sandbox.grants });
       if (!fw.ok) {
@@ -209,7 +210,10 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
           violations: fw.violations,
         });
       }
-      outputArgs = fw.args;
+      // The muxer as ffmpeg itself reads the arguments; the wrapper passes it last.
+      const fOpt = fw.options.filter((o) => o.name === 'f').pop();
+      rawMuxer = fOpt?.value;
+      outputArgs = fw.args.filter((_, i) => !fw.options.some((o) => o.name === 'f' && (o.index === i || o.index + 1 === i)));
     }
 
     tools = await timer.time('posture', () => prepareTools(policy, paths, { ffmpeg: true }));
@@ -217,9 +221,17 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       warn({ rule: 'sandbox.required', actual: 'bubblewrap unavailable', limit: 'sandbox', message: 'DEGRADED: running without the bubblewrap sandbox, as this initial-stage policy permits', hint: 'install bubblewrap to run sandboxed' });
     }
 
-    // Identity before the input is parsed. A token bound to the input needs its digest first.
-    const needDigestFirst = policy.identity.bindToInput !== false && req.token !== undefined;
-    report = await timer.time('inspect', () => inspectInput(req.input, policy, tools!, { digestNow: needDigestFirst }));
+    // Identity and authorization before any parser sees the input. A token bound to the input
+    // needs the input's digest: reading bytes to hash them parses nothing.
+    let boundDigest: string | undefined;
+    if (policy.identity.bindToInput !== false && req.token !== undefined) {
+      const opened = await openInput(req.input, policy.input.maxBytes);
+      try {
+        boundDigest = (await timer.time('hash', () => digestInput(opened.handle, opened.stat.size))).sha256;
+      } finally {
+        await opened.handle.close();
+      }
+    }
     principal = (
       await timer.time('identity', () =>
         establishPrincipal({
@@ -231,7 +243,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
             policyDir: path.dirname(loaded!.path),
             operation: chosen!.name,
             stateDir: paths.stateDir,
-            ...(report?.digest ? { inputSha256: report.digest.sha256 } : {}),
+            ...(boundDigest ? { inputSha256: boundDigest } : {}),
           },
         }),
       )
@@ -241,6 +253,13 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       const err = new ZtError('unauthorized', authz.reason, { hint: authz.violations[0]?.hint ?? 'check authorization.rules in the policy', violations: authz.violations });
       if (enforce) throw err;
       for (const v of authz.violations) warn({ ...v, message: `[${policy.mode}] would refuse: ${v.message}` });
+    }
+    report = await timer.time('inspect', () => inspectInput(req.input, policy, tools!, { digestNow: false }));
+    if (boundDigest !== undefined && report.digest !== undefined && report.digest.sha256 !== boundDigest) {
+      throw new ZtError('input-refused', 'the input changed between the token check and the inspection', {
+        hint: 'do not modify files while zt-ffmpeg processes them',
+        violations: [{ rule: 'input.unchanged', actual: report.digest?.sha256 ?? 'unknown', limit: boundDigest, message: 'the sha256 of the input changed during the job' }],
+      });
     }
     const authzRule = authz.allowed ? authz.ruleId : authz.ruleId ?? 'authorization.default';
 
@@ -272,8 +291,8 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       threads: l.ffmpegThreads,
       probesize: policy.input.probe.probesize,
       analyzeDurationUs: policy.input.probe.analyzeDurationUs,
-      muxer: raw ? explicitMuxer(outputArgs) ?? chosen.target.format : chosen.target.format,
-      outputArgs: raw ? stripMuxer(outputArgs) : outputArgs,
+      muxer: rawMuxer ?? chosen.target.format,
+      outputArgs,
       stats: req.onProgress !== undefined,
     });
     const runSpec = {
@@ -430,23 +449,6 @@ function ruleLimit(rule: string, l: { cpuSeconds: number; outputMaxMiB: number; 
   if (rule === 'limits.outputMaxMiB') return `${l.outputMaxMiB} MiB`;
   if (rule === 'limits.addressSpaceMiB') return `${l.addressSpaceMiB} MiB`;
   return rule;
-}
-
-function explicitMuxer(args: readonly string[]): string | undefined {
-  const i = args.lastIndexOf('-f');
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-function stripMuxer(args: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '-f') {
-      i++;
-      continue;
-    }
-    out.push(args[i]!);
-  }
-  return out;
 }
 
 function firstLine(s: string): string {

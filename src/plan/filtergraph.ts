@@ -188,7 +188,6 @@ function parseOrThrow(s: string): FilterGraph {
   if (s.length > MAX_FILTERGRAPH_LENGTH) {
     throw new ParseError(`filtergraph longer than ${MAX_FILTERGRAPH_LENGTH} characters`, MAX_FILTERGRAPH_LENGTH);
   }
-  // eslint-disable-next-line no-control-regex
   const ctl = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(s);
   if (ctl) throw new ParseError('control character in filtergraph', ctl.index);
   let p = skipWhitespace(s, 0);

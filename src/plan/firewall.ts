@@ -14,7 +14,7 @@
  * Pure: no I/O, no clock, no environment.
  */
 import path from 'node:path';
-import type { Violation } from '../errors.js';
+import { unreachable, type Violation } from '../errors.js';
 import {
   DENIED_ENCODER_PATTERN,
   DENIED_MUXERS,
@@ -83,9 +83,7 @@ export function looksLikeUrl(value: string): boolean {
   return URL_LIKE.test(value);
 }
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
-// eslint-disable-next-line no-control-regex
 const CONTROL_EXCEPT_WHITESPACE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** Kinds whose values legitimately contain ':' or are never opened as files or URLs. */
@@ -250,6 +248,8 @@ export function checkPassthroughArgs(
         }
         break;
       }
+      default:
+        unreachable(r);
     }
   }
 
@@ -394,8 +394,10 @@ function checkValue(v: ValueCheck, rules: FirewallRules, ctx: FirewallContext, o
     case 'token':
       if (spec.values !== undefined) {
         if (!spec.values.includes(value)) bad(`one of ${spec.values.join(', ')}`);
-      } else if (!/^[A-Za-z0-9_.+-]{1,64}$/.test(value)) {
-        bad('a short word of letters, digits, _ . + -');
+      } else if (!/^(-?\d{1,12}(\.\d{1,6})?|[A-Za-z0-9_.+][A-Za-z0-9_.+-]{0,63})$/.test(value)) {
+        // A leading '-' only for numbers: a value such as "-f" would be misread by anything
+        // that scans the argument list for option names.
+        bad('a short word of letters, digits, _ . + - (not starting with -)');
       }
       return;
     case 'flags':
@@ -431,6 +433,8 @@ function checkValue(v: ValueCheck, rules: FirewallRules, ctx: FirewallContext, o
     case 'timecode':
       if (!/^\d{2}:\d{2}:\d{2}[:;.]\d{2}$/.test(value)) bad('a timecode hh:mm:ss:ff');
       return;
+    default:
+      unreachable(spec.kind);
   }
 }
 

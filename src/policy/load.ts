@@ -12,6 +12,7 @@ import validate, { type GeneratedValidationError } from './validate.generated.js
 import { ZtError, type Violation } from '../errors.js';
 import { sha256Hex } from '../util/hash.js';
 import { unmetStageRules } from './stage-rules.js';
+import { identityConfigProblems } from '../identity/check.js';
 import type { LoadedPolicy, Policy, Stage } from './types.js';
 import { STAGES } from './types.js';
 
@@ -200,6 +201,11 @@ export function validatePolicyData(parsed: ParsedPolicyFile, data: unknown, refe
   }
   if (diagnostics.length === 0) {
     const policy = data as Policy;
+    for (const v of identityConfigProblems(policy.identity, policy.authorization)) {
+      const section = v.rule.startsWith('authorization') ? 'authorization' : 'identity';
+      const { line, column } = parsed.locate([section]);
+      diagnostics.push({ file: parsed.path, line, column, path: v.rule, message: `${v.message}${v.hint ? ` (${v.hint})` : ''}` });
+    }
     for (const rule of unmetStageRules(policy)) {
       const { line, column } = parsed.locate(['stage']);
       diagnostics.push({ file: parsed.path, line, column, path: 'stage', message: `stage "${policy.stage}" demands that ${rule.describe} (${rule.id})` });

@@ -2,8 +2,18 @@
  * Live monitoring of a sandboxed process tree: samples /proc, keeps peaks, and decides when a
  * breach or an anomaly must kill the tree. Pure decisions (evaluateSample, scanDiagnostics)
  * are separate from the sampling loop so they can be tested without a process.
+ *
+ * Limits enforced here rather than by the kernel:
+ * - limits.maxThreads: RLIMIT_NPROC is useless for our tree. It counts per real uid of the
+ *   caller outside the user namespace and is not enforced at all for root-owned processes, so a
+ *   root caller would get no limit. The monitor counts the threads of the whole tree instead.
+ * - limits.cpuSeconds over the whole tree: RLIMIT_CPU (set by prlimit) is per process and
+ *   ffmpeg catches the SIGXCPU it sends, so the monitor also kills when the tree's CPU time
+ *   reaches the limit and names the rule itself.
+ * - the slow-job deadline from the learned baseline (see baseline.ts).
  */
-import { CLOCK_TICKS, PAGE_SIZE, descendants, readAllStats, readIo, type ProcStat } from './proc.js';
+import { CLOCK_TICKS, PAGE_SIZE, ProcessTree, readIo, type ProcStat } from './proc.js';
+import { slowJobDeadlineMs, type SlowJobWatch } from './baseline.js';
 import type { AnomalyAction } from '../policy/types.js';
 
 export interface Peaks {
@@ -36,19 +46,36 @@ export interface MonitorLimits {
   readonly addressSpaceBytes: number;
   readonly onMemorySpike: AnomalyAction;
   readonly onEscapeAttempt: AnomalyAction;
+  /** CPU time of the whole tree (ms); supervise fills it from limits.cpuSeconds when absent. */
+  readonly cpuMs?: number;
+  /** The learned baseline of this operation, when there is one. */
+  readonly slowJob?: SlowJobWatch;
 }
+
+/** RSS over this share of the address-space limit is a memory spike. */
+export const MEMORY_SPIKE_SHARE = 0.9;
+/** RSS growing by more than this share of the address-space limit between two samples is a spike. */
+export const MEMORY_JUMP_SHARE = 0.25;
 
 export function emptyPeaks(): Peaks {
   return { cpuMs: 0, rssBytes: 0, threads: 0, processes: 0, readBytes: 0, writeBytes: 0, samples: 0 };
 }
 
-/** Pure: fold one sample of the tree into the peaks and say whether a limit is breached. */
+export interface SampleContext {
+  /** Wall time since the job started. */
+  readonly elapsedMs: number;
+  /** RSS of the tree at the previous sample. */
+  readonly previousRssBytes: number;
+}
+
+/** Pure: fold one sample of the tree into the peaks; say whether a limit is breached and what is odd. */
 export function evaluateSample(
   tree: readonly ProcStat[],
   io: { readBytes: number; writeBytes: number },
   peaks: Peaks,
   limits: MonitorLimits,
-): { breach?: Breach; anomaly?: Anomaly } {
+  ctx: SampleContext = { elapsedMs: 0, previousRssBytes: 0 },
+): { breach?: Breach; anomalies: Anomaly[]; rssBytes: number } {
   const cpuMs = (tree.reduce((s, p) => s + p.cpuTicks, 0) * 1000) / CLOCK_TICKS;
   const rss = tree.reduce((s, p) => s + p.rssPages * PAGE_SIZE, 0);
   const threads = tree.reduce((s, p) => s + p.threads, 0);
@@ -59,32 +86,52 @@ export function evaluateSample(
   peaks.readBytes = Math.max(peaks.readBytes, io.readBytes);
   peaks.writeBytes = Math.max(peaks.writeBytes, io.writeBytes);
   peaks.samples++;
+  const anomalies: Anomaly[] = [];
+  let breach: Breach | undefined;
+  const first = (b: Breach): void => {
+    breach ??= b;
+  };
+
   if (threads > limits.maxThreads) {
-    return {
-      breach: { rule: 'limits.maxThreads', actual: threads, limit: limits.maxThreads, message: `the sandboxed tree ran ${threads} threads, over the limit of ${limits.maxThreads}` },
-    };
+    first({ rule: 'limits.maxThreads', actual: threads, limit: limits.maxThreads, message: `the sandboxed tree ran ${threads} threads, over the limit of ${limits.maxThreads}` });
   }
-  if (rss > 0.9 * limits.addressSpaceBytes) {
-    const anomaly: Anomaly = {
-      kind: 'memory-spike',
-      action: limits.onMemorySpike,
-      message: `resident memory reached ${Math.round(rss / 1048576)} MiB, over 90% of the ${Math.round(limits.addressSpaceBytes / 1048576)} MiB limit`,
-    };
-    if (limits.onMemorySpike === 'kill') {
-      return { anomaly, breach: { rule: 'monitor.memory-spike', actual: rss, limit: Math.round(0.9 * limits.addressSpaceBytes), message: anomaly.message } };
+  if (limits.cpuMs !== undefined && cpuMs >= limits.cpuMs) {
+    const s = Math.round(limits.cpuMs / 1000);
+    first({ rule: 'limits.cpuSeconds', actual: Math.round(cpuMs) / 1000, limit: s, message: `the sandboxed tree used ${(cpuMs / 1000).toFixed(1)} s of CPU time, reaching the limit of ${s} s` });
+  }
+
+  const mib = (b: number): number => Math.round(b / 1048576);
+  const jump = rss - ctx.previousRssBytes;
+  let spike: string | undefined;
+  if (rss > MEMORY_SPIKE_SHARE * limits.addressSpaceBytes) {
+    spike = `resident memory reached ${mib(rss)} MiB, over ${Math.round(MEMORY_SPIKE_SHARE * 100)}% of the ${mib(limits.addressSpaceBytes)} MiB limit`;
+  } else if (ctx.previousRssBytes > 0 && jump > MEMORY_JUMP_SHARE * limits.addressSpaceBytes) {
+    spike = `resident memory jumped by ${mib(jump)} MiB (to ${mib(rss)} MiB) within one sample, over ${Math.round(MEMORY_JUMP_SHARE * 100)}% of the ${mib(limits.addressSpaceBytes)} MiB limit`;
+  }
+  if (spike !== undefined) {
+    anomalies.push({ kind: 'memory-spike', action: limits.onMemorySpike, message: spike, evidence: `rss ${rss} bytes` });
+    if (limits.onMemorySpike === 'kill') first({ rule: 'monitor.memory-spike', actual: rss, limit: Math.round(MEMORY_SPIKE_SHARE * limits.addressSpaceBytes), message: spike });
+  }
+
+  if (limits.slowJob) {
+    const deadline = slowJobDeadlineMs(limits.slowJob);
+    if (ctx.elapsedMs > deadline) {
+      const w = limits.slowJob;
+      const message = `the job has run ${(ctx.elapsedMs / 1000).toFixed(1)} s, over ${w.factor}× the baseline of ${w.baseline.key} for ${w.mediaSeconds.toFixed(1)} s of media (${(deadline / 1000).toFixed(1)} s; learned from ${w.baseline.samples} earlier jobs)`;
+      anomalies.push({ kind: 'slow-job', action: w.action, message, evidence: `wall ${Math.round(ctx.elapsedMs)} ms > ${deadline} ms` });
+      if (w.action === 'kill') first({ rule: 'monitor.slow-job', actual: Math.round(ctx.elapsedMs), limit: deadline, message });
     }
-    return { anomaly };
   }
-  return {};
+  return { ...(breach ? { breach } : {}), anomalies, rssBytes: rss };
 }
 
 /** Signs in ffmpeg's diagnostics of an attempt to reach the network or a path outside the sandbox. */
 const ESCAPE_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/Protocol '([^']+)' not on whitelist/i, 'a protocol off the whitelist was requested'],
-  [/(?:Connection refused|Network is unreachable|Address family not supported|Failed to resolve hostname|Name or service not known)/i, 'a network connection was attempted'],
-  [/(?:tcp|udp|http|https|rtmp|rtsp|ftp|tls|unix):\/\/[^\s'"]+/i, 'a network URL appeared in the diagnostics'],
+  [/(?:Connection refused|Network is unreachable|Address family not supported|Failed to resolve hostname|Name or service not known|Temporary failure in name resolution)/i, 'a network connection was attempted'],
+  [/(?:tcp|udp|http|https|rtmp|rtmps|rtsp|rtp|srt|ftp|tls|unix|sftp|gopher|mms|icecast):\/\/[^\s'"]+/i, 'a network URL appeared in the diagnostics'],
   [/Impossible to open '(\/(?!in\/|job\/|tmp\/)[^']*)'/i, 'a path outside the sandbox was opened'],
-  [/(?:\/etc\/(?:passwd|shadow|hosts)|\/proc\/self\/environ|\/root\/|\/home\/)/, 'a sensitive host path appeared in the diagnostics'],
+  [/(?:\/etc\/(?:passwd|shadow|hosts|resolv\.conf)|\/proc\/self\/environ|\/root\/|\/home\/)/, 'a sensitive host path appeared in the diagnostics'],
 ];
 
 export function scanDiagnostics(text: string, action: AnomalyAction): Anomaly[] {
@@ -98,35 +145,42 @@ export function scanDiagnostics(text: string, action: AnomalyAction): Anomaly[] 
 
 export interface RunningMonitor {
   readonly peaks: Peaks;
-  /** Stop sampling; takes one last sample first. */
+  /** Stop sampling. */
   stop(): void;
 }
 
-/** Sample the tree under `rootPid` every sampleMs; call onBreach at most once. */
-export function startMonitor(rootPid: number, limits: MonitorLimits, onBreach: (b: Breach) => void, onAnomaly: (a: Anomaly) => void): RunningMonitor {
+/**
+ * Sample the tree every sampleMs; call onBreach at most once and onAnomaly once per kind.
+ * `tree` is shared with the supervisor so that the kill path knows every process ever seen.
+ */
+export function startMonitor(tree: ProcessTree, limits: MonitorLimits, onBreach: (b: Breach) => void, onAnomaly: (a: Anomaly) => void): RunningMonitor {
   const peaks = emptyPeaks();
+  const started = performance.now();
   let breached = false;
+  let previousRss = 0;
   const seen = new Set<string>();
   const sample = (): void => {
-    const tree = descendants(rootPid, readAllStats());
-    if (tree.length === 0) return;
+    const members = tree.scan().filter((p) => p.state !== 'Z');
+    if (members.length === 0) return;
     let r = 0;
     let w = 0;
-    for (const p of tree) {
+    for (const p of members) {
       const io = readIo(p.pid);
       if (io) {
         r += io.readBytes;
         w += io.writeBytes;
       }
     }
-    const { breach, anomaly } = evaluateSample(tree, { readBytes: r, writeBytes: w }, peaks, limits);
-    if (anomaly && !seen.has(anomaly.kind)) {
-      seen.add(anomaly.kind);
-      onAnomaly(anomaly);
+    const res = evaluateSample(members, { readBytes: r, writeBytes: w }, peaks, limits, { elapsedMs: performance.now() - started, previousRssBytes: previousRss });
+    previousRss = res.rssBytes;
+    for (const a of res.anomalies) {
+      if (seen.has(a.kind)) continue;
+      seen.add(a.kind);
+      onAnomaly(a);
     }
-    if (breach && !breached) {
+    if (res.breach && !breached) {
       breached = true;
-      onBreach(breach);
+      onBreach(res.breach);
     }
   };
   const timer = setInterval(sample, limits.sampleMs);

@@ -1,6 +1,13 @@
 /**
- * Reading the process tree from /proc. bwrap's outer process does not pass the sandboxed
- * tree's CPU time and memory back to its parent, so the monitor looks at every descendant.
+ * Reading and ending the sandboxed process tree through /proc.
+ *
+ * Two facts shape this file. bwrap's outer process does not pass the sandboxed tree's CPU time
+ * and memory back to its parent (a parent's rusage shows almost nothing), so the monitor looks
+ * at every descendant. And `bwrap --new-session` puts the command in a session (and process
+ * group) of its own, so signalling the process group of the child we spawned does not reach
+ * ffmpeg: the kill path walks the tree by parent pid and signals every member, and remembers
+ * every process it has ever seen in the tree (pid + start time, so a recycled pid is never
+ * signalled) in case a middle process dies and its children are re-parented away.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -12,6 +19,8 @@ export interface ProcStat {
   readonly threads: number;
   readonly rssPages: number;
   readonly state: string;
+  /** Start time after boot in clock ticks: with pid, identifies a process across pid reuse. */
+  readonly startTicks: number;
 }
 
 /** Pure: parse the content of /proc/PID/stat (the comm field may contain spaces and parens). */
@@ -20,17 +29,30 @@ export function parseStat(text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < 0) return undefined;
   const pid = Number(text.slice(0, open).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
   const f = text.slice(close + 2).split(' ');
   // f[0] is field 3 (state); field N is f[N-3].
-  const num = (n: number): number => Number(f[n - 3] ?? 0);
+  const num = (n: number): number => {
+    const v = Number(f[n - 3] ?? 0);
+    return Number.isFinite(v) ? v : 0;
+  };
   return {
     pid,
     state: f[0] ?? '?',
     ppid: num(4),
     cpuTicks: num(14) + num(15) + num(16) + num(17),
     threads: num(20),
+    startTicks: num(22),
     rssPages: num(24),
   };
+}
+
+export function readStat(pid: number): ProcStat | undefined {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 export function readAllStats(): ProcStat[] {
@@ -43,12 +65,8 @@ export function readAllStats(): ProcStat[] {
   }
   for (const e of entries) {
     if (e.charCodeAt(0) < 48 || e.charCodeAt(0) > 57) continue;
-    try {
-      const s = parseStat(readFileSync(`/proc/${e}/stat`, 'utf8'));
-      if (s) out.push(s);
-    } catch {
-      /* exited meanwhile */
-    }
+    const s = readStat(Number(e));
+    if (s) out.push(s);
   }
   return out;
 }
@@ -65,9 +83,12 @@ export function descendants(root: number, all: readonly ProcStat[]): ProcStat[] 
   const self = all.find((p) => p.pid === root);
   if (self) out.push(self);
   const queue = [root];
+  const visited = new Set<number>([root]);
   while (queue.length > 0) {
     const pid = queue.shift()!;
     for (const c of byParent.get(pid) ?? []) {
+      if (visited.has(c.pid)) continue;
+      visited.add(c.pid);
       out.push(c);
       queue.push(c.pid);
     }
@@ -80,27 +101,78 @@ export interface ProcIo {
   readonly writeBytes: number;
 }
 
+/** Pure: rchar/wchar from the content of /proc/PID/io. */
+export function parseIo(text: string): ProcIo {
+  const get = (k: string): number => Number(new RegExp(`^${k}:\\s*(\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { readBytes: get('rchar'), writeBytes: get('wchar') };
+}
+
 export function readIo(pid: number): ProcIo | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/io`, 'utf8');
-    const get = (k: string): number => Number(/^(\w+): (\d+)$/m.test(text) ? (new RegExp(`^${k}: (\\d+)$`, 'm').exec(text)?.[1] ?? 0) : 0);
-    return { readBytes: get('rchar'), writeBytes: get('wchar') };
+    return parseIo(readFileSync(`/proc/${pid}/io`, 'utf8'));
   } catch {
     return undefined;
   }
 }
 
-/** SIGKILL every process of the tree, leaves first; returns how many were signalled. */
-export function killTree(root: number): number {
-  const tree = descendants(root, readAllStats()).reverse();
-  for (const p of tree) {
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch {
-      /* gone */
+/**
+ * The members of one sandboxed tree: the live descendants of the root, plus every process
+ * seen in the tree before that is still alive (same pid and start time) even if it has been
+ * re-parented out of it.
+ */
+export class ProcessTree {
+  private readonly seen = new Map<number, number>();
+  constructor(readonly root: number) {}
+
+  /** Live members now (zombies included; they hold no resources but still count as not reaped). */
+  scan(all: readonly ProcStat[] = readAllStats()): ProcStat[] {
+    const members = descendants(this.root, all);
+    const inTree = new Set(members.map((p) => p.pid));
+    for (const p of members) this.seen.set(p.pid, p.startTicks);
+    for (const p of all) {
+      if (inTree.has(p.pid)) continue;
+      if (this.seen.get(p.pid) === p.startTicks) members.push(p);
+    }
+    return members;
+  }
+
+  /** SIGKILL every live member, leaves first; returns how many were signalled. */
+  killOnce(): number {
+    const members = this.scan().filter((p) => p.state !== 'Z');
+    // Descendants come after their parents in scan order: reverse to kill leaves first.
+    for (const p of members.reverse()) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone, or not ours */
+      }
+    }
+    return members.length;
+  }
+
+  /** Members still running (not zombies). */
+  alive(): ProcStat[] {
+    return this.scan().filter((p) => p.state !== 'Z');
+  }
+
+  /**
+   * Kill until nothing of the tree runs any more (a process may fork between the scan and the
+   * signal), waiting up to `timeoutMs`. Returns how many members are still alive at the end.
+   */
+  async killAll(timeoutMs = 2000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const n = this.killOnce();
+      if (n === 0) return 0;
+      if (Date.now() >= deadline) return this.alive().length;
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
-  return tree.length;
+}
+
+/** SIGKILL every process of the tree under `root`, leaves first; returns how many were signalled. */
+export function killTree(root: number): number {
+  return new ProcessTree(root).killOnce();
 }
 
 export const CLOCK_TICKS = 100;

@@ -361,6 +361,7 @@ describe('option allow-list, specifiers and values', () => {
     ['-metadata', 'bad key=1'],
     ['-force_key_frames', "expr:'x'"],
     ['-preset', 'a\nb'],
+    ['-tune', '-f'],
   ])('%s %j is malformed', (opt, value) => {
     expect(rules(violations([opt, value]))).toEqual(['firewall.value']);
   });

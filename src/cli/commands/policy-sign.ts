@@ -1,0 +1,50 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { signPolicyFile } from '../../policy/signature.js';
+import { loadSigningKey } from '../../audit/keys.js';
+import { readPolicyFile } from '../../policy/load.js';
+import { checkPosture } from '../../posture/binaries.js';
+import { statePaths } from '../../util/paths.js';
+import { JSON_SCHEMA_VERSION } from '../render.js';
+import type { CommandContext } from '../context.js';
+import { EXIT, ZtError, type ExitCode } from '../../errors.js';
+import type { PostureConfig } from '../../policy/types.js';
+
+/** `zt-ffmpeg policy sign FILE --key KEY`: a detached Ed25519 signature in FILE.sig. */
+export async function policySignCommand(ctx: CommandContext, file: string, flags: { key: string }): Promise<ExitCode> {
+  // Only a valid policy is worth signing.
+  await readPolicyFile(file);
+  const key = await loadSigningKey(flags.key, { autoGenerate: false });
+  const sigPath = await signPolicyFile(file, key.privateKey, key.keyId);
+  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy sign', policy: file, signature: sigPath, keyId: key.keyId });
+  else ctx.io.info(`${ctx.io.style.green('✓ signed')} ${file} → ${sigPath} (key ${key.keyId})`);
+  return EXIT.ok;
+}
+
+/**
+ * `zt-ffmpeg policy pin FILE`: fill posture.binaries.*.sha256 (and path) from this machine.
+ * Edits only the pin lines, keeping the file's comments; re-sign the policy afterwards.
+ */
+export async function policyPinCommand(ctx: CommandContext, file: string): Promise<ExitCode> {
+  const parsed = await readPolicyFile(file);
+  const posture = parsed.data['posture'] as PostureConfig | undefined;
+  if (!posture?.binaries) throw new ZtError('policy-invalid', `${file} has no posture.binaries section to pin`, { hint: 'start from a bundled policy (zt-ffmpeg policy show advanced)' });
+  const report = await checkPosture({ ...posture, requireRootOwned: false, binaries: { ffmpeg: { ...(posture.binaries.ffmpeg.path ? { path: posture.binaries.ffmpeg.path } : {}) }, ffprobe: { ...(posture.binaries.ffprobe.path ? { path: posture.binaries.ffprobe.path } : {}) }, bwrap: { ...(posture.binaries.bwrap.path ? { path: posture.binaries.bwrap.path } : {}) } } }, ['ffmpeg', 'ffprobe', 'bwrap'], statePaths(ctx.env).postureCache);
+  if (report.missing.length > 0) throw new ZtError('binary-unavailable', `cannot pin: ${report.missing.join(', ')} not found`, { hint: 'install them first (./setup.sh)' });
+  const { parseDocument } = await import('yaml');
+  const doc = parseDocument(await readFile(file, 'utf8'));
+  const pins: Record<string, { path: string; sha256: string; version: string }> = {};
+  for (const name of ['ffmpeg', 'ffprobe', 'bwrap'] as const) {
+    const b = report.binaries[name];
+    if (!b) continue;
+    doc.setIn(['posture', 'binaries', name, 'path'], b.path);
+    doc.setIn(['posture', 'binaries', name, 'sha256'], b.sha256);
+    pins[name] = { path: b.path, sha256: b.sha256, version: b.version };
+  }
+  await writeFile(file, doc.toString({ lineWidth: 0 }));
+  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy pin', policy: file, pins });
+  else {
+    for (const [n, p] of Object.entries(pins)) ctx.io.info(`${ctx.io.style.green('✓ pinned')} ${n} ${p.path} ${p.version} sha256 ${p.sha256}`);
+    ctx.io.info('re-sign the policy if it is signed: zt-ffmpeg policy sign FILE --key KEY');
+  }
+  return EXIT.ok;
+}

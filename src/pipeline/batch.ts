@@ -1,0 +1,288 @@
+/**
+ * `zt-ffmpeg batch`: one sandboxed job per input, each with its own decision and result
+ * records, on a bounded pool of workers. It schedules nothing beyond this process: each job is
+ * `runJob`, and the only state the jobs share is the audit log (one writer, appends queued).
+ *
+ * Pure parts (input lists, output names, shards, the summary) are exported for tests.
+ */
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { EXIT, ZtError, isZtError, type ExitCode } from '../errors.js';
+import { statePaths, type Env } from '../util/paths.js';
+import { runJob } from './run.js';
+import { mostSevere } from './check.js';
+import { loadJobPolicy } from './context.js';
+import { openAuditSession, type AuditWriter } from './audit-session.js';
+import type { JobOutcome, Verdict } from './outcome.js';
+import type { TokenInput } from '../identity/token-input.js';
+import type { Policy } from '../policy/types.js';
+
+export interface BatchRequest {
+  readonly inputs: readonly string[];
+  readonly outDir: string;
+  readonly policy: string | undefined;
+  readonly operation: string | undefined;
+  /** Output extension; default: the operation's first target. */
+  readonly ext: string | undefined;
+  readonly concurrency: number;
+  /** An empty input list is fine (a shard of an indexed Job may get none). */
+  readonly allowEmpty?: boolean;
+  readonly failFast: boolean;
+  readonly overwrite: boolean;
+  readonly token: TokenInput | undefined;
+  readonly env: Env;
+  readonly auditLog?: string;
+  readonly auditKey?: string;
+  readonly onJobStart?: (job: PlannedJob) => void;
+  readonly onJobDone?: (job: BatchJob, progress: BatchProgress) => void;
+}
+
+export interface PlannedJob {
+  readonly index: number;
+  readonly input: string;
+  readonly output: string;
+}
+
+export type BatchVerdict = Verdict | 'skipped';
+
+export interface BatchJob extends PlannedJob {
+  readonly verdict: BatchVerdict;
+  readonly exitCode: ExitCode;
+  /** The job's full outcome (absent for a job skipped by --fail-fast). */
+  readonly outcome?: JobOutcome;
+}
+
+export interface BatchProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly running: number;
+}
+
+export interface BatchSummary {
+  readonly total: number;
+  readonly ok: number;
+  readonly refused: number;
+  readonly failed: number;
+  readonly skipped: number;
+  /** Refused and failed jobs counted by rule (the violation's rule id, or the failure reason). */
+  readonly byRule: Readonly<Record<string, number>>;
+  readonly exitCode: ExitCode;
+  readonly verdict: Verdict;
+}
+
+export interface BatchResult {
+  readonly jobs: readonly BatchJob[];
+  readonly summary: BatchSummary;
+  readonly operation: string;
+  readonly ext: string;
+  readonly outDir: string;
+  readonly auditLog: string;
+}
+
+/** Parse a list of paths: one per line, or NUL-separated (`find -print0`). Empty entries are dropped. */
+export function parseInputList(text: string, nul: boolean): string[] {
+  const parts = nul ? text.split('\0') : text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  return parts.filter((p) => p !== '');
+}
+
+/** `--shard I/N`: keep the inputs whose position modulo N is I (for indexed Jobs and CI matrices). */
+export function parseShard(spec: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(spec);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !(count >= 1) || !(index >= 0) || index >= count) {
+    throw new ZtError('usage', `--shard expects INDEX/COUNT with 0 <= INDEX < COUNT, found "${spec}"`, { hint: 'e.g. --shard 0/4 for the first of four workers (an indexed Job passes $(JOB_COMPLETION_INDEX))' });
+  }
+  return { index, count };
+}
+
+export function shardInputs(inputs: readonly string[], shard: { index: number; count: number } | undefined): string[] {
+  if (!shard) return [...inputs];
+  return inputs.filter((_, i) => i % shard.count === shard.index);
+}
+
+/**
+ * A safe output stem from an input path: its basename without the extension, with anything
+ * but letters, digits, `.`, `_`, `-` and `+` replaced by `_`, and no leading dots (so never
+ * `..`, a hidden file or a path separator).
+ */
+export function outputStem(input: string): string {
+  const base = input.split(/[\\/]/).pop() ?? '';
+  const ext = path.extname(base);
+  const stem = (ext && ext !== base ? base.slice(0, -ext.length) : base)
+    .normalize('NFC')
+    .replace(/[^\p{L}\p{N}._+-]/gu, '_')
+    .replace(/^\.+/, '')
+    .slice(0, 200);
+  return stem === '' ? 'output' : stem;
+}
+
+/**
+ * Output paths for inputs: `<outDir>/<stem>.<ext>`, with `-1`, `-2`, ... appended when two
+ * inputs share a stem (in input order, so a re-run names the same inputs the same way).
+ */
+export function planOutputs(inputs: readonly string[], outDir: string, ext: string): PlannedJob[] {
+  const used = new Set<string>();
+  return inputs.map((input, index) => {
+    const stem = outputStem(input);
+    let name = `${stem}.${ext}`;
+    for (let n = 1; used.has(name.toLowerCase()); n++) name = `${stem}-${n}.${ext}`;
+    used.add(name.toLowerCase());
+    return { index, input, output: path.join(outDir, name) };
+  });
+}
+
+/** The output extension: asked for, or the operation's first target. */
+export function chooseExtension(policy: Policy, operation: string | undefined, ext: string | undefined): { operation: string; ext: string } {
+  const name = operation ?? policy.operations.default;
+  const op = policy.operations.list[name];
+  const names = Object.keys(policy.operations.list);
+  if (!op) {
+    throw new ZtError('usage', `unknown operation "${name}"`, {
+      hint: `choose one of: ${names.join(', ')} (see \`zt-ffmpeg policy explain\`)`,
+      violations: [{ rule: 'operations.list', actual: name, limit: names, message: `the policy has no operation "${name}"` }],
+    });
+  }
+  const targets = Object.keys(op.targets);
+  const chosen = (ext ?? targets[0] ?? '').replace(/^\./, '').toLowerCase();
+  if (!op.targets[chosen]) {
+    throw new ZtError('usage', `operation "${name}" cannot produce ".${chosen}" files`, {
+      hint: `pass --ext with one of: ${targets.join(', ')}`,
+      violations: [{ rule: `operations.${name}.targets`, actual: chosen, limit: targets, message: `no target for .${chosen}` }],
+    });
+  }
+  return { operation: name, ext: chosen };
+}
+
+export function summarize(jobs: readonly BatchJob[]): BatchSummary {
+  const byRule: Record<string, number> = {};
+  let ok = 0;
+  let refused = 0;
+  let failed = 0;
+  let skipped = 0;
+  for (const j of jobs) {
+    if (j.verdict === 'ok') ok++;
+    else if (j.verdict === 'refused') refused++;
+    else if (j.verdict === 'failed') failed++;
+    else skipped++;
+    if (j.verdict === 'refused' || j.verdict === 'failed') {
+      const rules = new Set((j.outcome?.violations ?? []).map((v) => v.rule));
+      if (rules.size === 0) rules.add(j.outcome?.reason ?? 'unknown');
+      for (const r of rules) byRule[r] = (byRule[r] ?? 0) + 1;
+    }
+  }
+  const exitCode = mostSevere(jobs.filter((j) => j.verdict !== 'skipped').map((j) => j.exitCode));
+  const verdict: Verdict = failed > 0 ? 'failed' : refused > 0 ? 'refused' : exitCode === EXIT.ok ? 'ok' : 'failed';
+  return { total: jobs.length, ok, refused, failed, skipped, byRule, exitCode, verdict };
+}
+
+/** Run every job on a pool of `concurrency` workers; with failFast, start no job after the first that did not succeed. */
+export async function runPool<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>, failed: (r: R) => boolean, failFast: boolean): Promise<Array<R | undefined>> {
+  const results: Array<R | undefined> = new Array<R | undefined>(items.length).fill(undefined);
+  let next = 0;
+  let stop = false;
+  const worker = async (): Promise<void> => {
+    while (!stop && next < items.length) {
+      const i = next++;
+      const r = await work(items[i]!);
+      results[i] = r;
+      if (failFast && failed(r)) stop = true;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, () => worker()));
+  return results;
+}
+
+export function defaultConcurrency(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length || 1;
+}
+
+export async function runBatch(req: BatchRequest): Promise<BatchResult> {
+  if (req.inputs.length === 0 && req.allowEmpty !== true) {
+    throw new ZtError('usage', 'batch needs at least one input', { hint: 'name input files, or pass --from FILE (or --from - to read paths from stdin; -0 for NUL-separated)' });
+  }
+  const paths = statePaths(req.env, { ...(req.auditLog ? { auditLog: req.auditLog } : {}), ...(req.auditKey ? { auditKey: req.auditKey } : {}) });
+  // The policy once up front, to name the outputs; every job loads and checks it again itself.
+  const loaded = await loadJobPolicy(req.policy ?? req.env['ZT_FFMPEG_POLICY']);
+  const { operation, ext } = chooseExtension(loaded.policy, req.operation, req.ext);
+  const outDir = path.resolve(req.outDir);
+  try {
+    await mkdir(outDir, { recursive: true });
+  } catch (e) {
+    throw new ZtError('usage', `cannot create the output directory ${outDir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { hint: 'pass --out-dir a directory you can write' });
+  }
+  const planned = planOutputs(req.inputs, outDir, ext);
+  // One audit writer for every job of this process (appends are queued, the chain stays linear).
+  const audit: AuditWriter = await openAuditSession(paths, loaded.policy);
+  // A token authorizes the batch as of its start: later jobs are not refused because a
+  // short-lived CI token expired while earlier jobs ran.
+  const startedAt = new Date();
+  let done = 0;
+  let running = 0;
+  try {
+    const results = await runPool(
+      planned,
+      req.concurrency,
+      async (job): Promise<BatchJob> => {
+        running++;
+        req.onJobStart?.(job);
+        let outcome: JobOutcome;
+        try {
+          outcome = await runJob({
+            input: job.input,
+            output: job.output,
+            policy: req.policy,
+            operation,
+            rawArgs: undefined,
+            overwrite: req.overwrite,
+            dryRun: false,
+            token: req.token,
+            env: req.env,
+            audit,
+            now: startedAt,
+            ...(req.auditLog ? { auditLog: req.auditLog } : {}),
+            ...(req.auditKey ? { auditKey: req.auditKey } : {}),
+          });
+        } catch (e) {
+          // runJob returns every expected failure as a value; a throw is a bug in one job, which
+          // must not take the other jobs down. Report it as that job's internal error.
+          running--;
+          const exitCode: ExitCode = isZtError(e) ? e.exitCode : EXIT.internal;
+          const message = isZtError(e) ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}`;
+          const r: BatchJob = { ...job, verdict: 'failed', exitCode, outcome: internalOutcome(job, message, paths.auditLog, exitCode) };
+          req.onJobDone?.(r, { done: ++done, total: planned.length, running });
+          return r;
+        }
+        running--;
+        const r: BatchJob = { ...job, verdict: outcome.verdict, exitCode: outcome.exitCode, outcome };
+        req.onJobDone?.(r, { done: ++done, total: planned.length, running });
+        return r;
+      },
+      (r) => r.exitCode !== EXIT.ok,
+      req.failFast,
+    );
+    const jobs: BatchJob[] = results.map((r, i) => r ?? { ...planned[i]!, verdict: 'skipped', exitCode: EXIT.ok });
+    return { jobs, summary: summarize(jobs), operation, ext, outDir, auditLog: paths.auditLog };
+  } finally {
+    await audit.close().catch(() => undefined);
+  }
+}
+
+function internalOutcome(job: PlannedJob, message: string, log: string, exitCode: ExitCode): JobOutcome {
+  return {
+    command: 'run',
+    verdict: 'failed',
+    exitCode,
+    reason: 'internal',
+    message,
+    hint: 'this is a bug; please report it with the version',
+    jobId: '',
+    violations: [],
+    warnings: [],
+    input: { path: path.resolve(job.input) },
+    degraded: false,
+    timings: {},
+    audit: { log, seqs: [] },
+  };
+}

@@ -1,0 +1,292 @@
+import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  canonicalize,
+  checkpointPathFor,
+  encodeRecord,
+  generateKeyPair,
+  loadSigningKey,
+  openAuditLog,
+  rotateKey,
+  trustedKeysOf,
+  verifyLogs,
+  GENESIS_PREV,
+  type SigningKey,
+} from '../../src/audit/index.js';
+import { ZtError } from '../../src/errors.js';
+import { exec } from '../../src/util/exec.js';
+import { buildLog, bundleAppender, decision, makeTmpDir, memoryKey, removeDir, result, splitLines } from '../helpers/audit-fixtures.js';
+
+let root: string;
+let dir: string;
+let n = 0;
+let key: SigningKey;
+let appender: string;
+
+beforeAll(async () => {
+  root = await makeTmpDir();
+  key = memoryKey('A');
+  appender = await bundleAppender(root);
+});
+afterAll(async () => {
+  await removeDir(root);
+});
+beforeEach(async () => {
+  dir = join(root, `case-${n++}`);
+  await fs.mkdir(dir);
+});
+
+async function rejection(p: Promise<unknown>): Promise<ZtError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(ZtError);
+  return e as ZtError;
+}
+
+const mode = async (p: string): Promise<number> => (await fs.stat(p)).mode & 0o777;
+const verifyOk = async (logPath: string, keys: SigningKey[] = [key]): Promise<boolean> =>
+  (await verifyLogs({ logPaths: [logPath], trusted: trustedKeysOf(keys.map((k) => k.publicKey)) })).ok;
+
+describe('openAuditLog / append', () => {
+  it('creates the directory 0700 and the log and checkpoint 0600; seq from 0; prev links', async () => {
+    const logPath = join(dir, 'state', 'zt', 'audit.log');
+    const w = await openAuditLog({ logPath, key });
+    const a = await w.append(decision('j1'));
+    const b = await w.append(result('j1'));
+    await w.close();
+    expect(await mode(join(dir, 'state', 'zt'))).toBe(0o700);
+    expect(await mode(logPath)).toBe(0o600);
+    expect(await mode(checkpointPathFor(logPath))).toBe(0o600);
+    expect([a.seq, b.seq]).toEqual([0, 1]);
+    const lines = (await fs.readFile(logPath, 'utf8')).split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe('');
+    const first = JSON.parse(lines[0] as string) as { payload: { prev: string; kid: string; ts: string } };
+    const second = JSON.parse(lines[1] as string) as { payload: { prev: string } };
+    expect(first.payload.prev).toBe(GENESIS_PREV);
+    expect(second.payload.prev).toBe(a.hash);
+    expect(first.payload.kid).toBe(key.keyId);
+    expect(first.payload.ts).toMatch(/Z$/);
+    expect(canonicalize(JSON.parse(lines[0] as string))).toBe(lines[0]);
+    expect(`${lines[0]}\n`).toBe(a.line);
+    expect(await verifyOk(logPath)).toBe(true);
+  });
+
+  it('appends in O(1): the head comes from the checkpoint, not from re-reading the log', async () => {
+    const logPath = join(dir, 'audit.log');
+    await buildLog(logPath, key, 3);
+    // Damage an early record in place (same length). A writer that re-read the
+    // whole log would notice; ours reads only the checkpoint and the tail.
+    const data = await fs.readFile(logPath);
+    const at = data.indexOf('"jobId":"job-0"') + 10;
+    data[at] = 'X'.charCodeAt(0);
+    await fs.writeFile(logPath, data);
+    const w = await openAuditLog({ logPath, key });
+    expect((await w.append(decision('late'))).seq).toBe(6);
+    await w.close();
+    // The verifier, of course, reads everything.
+    const r = await verifyLogs({ logPaths: [logPath], trusted: trustedKeysOf([key.publicKey]) });
+    expect(r.logs[0]?.firstBad).toMatchObject({ line: 1, fault: 'modified' });
+  });
+
+  it('refuses to write key-rotation records or non-JSON events (bugs, not ZtErrors)', async () => {
+    const w = await openAuditLog({ logPath: join(dir, 'a.log'), key });
+    await expect(w.append({ type: 'key-rotation' })).rejects.toThrow(/rotateKey/);
+    await expect(w.append({ type: 'decision', jobId: 'x', n: Number.NaN })).rejects.toThrow(/canonicalize/);
+    await w.close();
+  });
+});
+
+describe('crash recovery and damaged heads', () => {
+  async function logWithRecords(): Promise<string> {
+    const logPath = join(dir, 'audit.log');
+    await buildLog(logPath, key, 2);
+    return logPath;
+  }
+
+  it('a valid record appended without its checkpoint update (a crash) is adopted', async () => {
+    const logPath = await logWithRecords();
+    const lines = splitLines(await fs.readFile(logPath));
+    const last = lines[lines.length - 1] as Buffer;
+    const { createHash } = await import('node:crypto');
+    const prev = createHash('sha256').update(last).digest('hex');
+    const orphan = encodeRecord({ v: 1, seq: 4, prev, ts: new Date().toISOString(), kid: key.keyId, event: decision('crashed') }, [key]);
+    await fs.appendFile(logPath, orphan.bytes);
+    const w = await openAuditLog({ logPath, key });
+    const next = await w.append(result('crashed'));
+    await w.close();
+    expect(next.seq).toBe(5);
+    expect(JSON.parse(next.line).payload.prev).toBe(orphan.hash);
+    expect(await verifyOk(logPath)).toBe(true);
+  });
+
+  it('a log whose checkpoint is missing is re-sealed after checking every record', async () => {
+    const logPath = await logWithRecords();
+    await fs.rm(checkpointPathFor(logPath));
+    const w = await openAuditLog({ logPath, key });
+    expect((await w.append(decision('after'))).seq).toBe(4);
+    await w.close();
+    expect(await verifyOk(logPath)).toBe(true);
+  });
+
+  it.each([
+    ['junk bytes', Buffer.from('garbage\n')],
+    ['an incomplete record', Buffer.from('{"payload":{"event"')],
+  ])('refuses %s past the checkpoint (audit-invalid)', async (_n, tail) => {
+    const logPath = await logWithRecords();
+    await fs.appendFile(logPath, tail);
+    const e = await rejection(openAuditLog({ logPath, key }));
+    expect(e.reason).toBe('audit-invalid');
+    expect(e.hint).toMatch(/audit verify/);
+  });
+
+  it('refuses a record past the checkpoint signed by another key', async () => {
+    const logPath = await logWithRecords();
+    const other = memoryKey('other');
+    const lines = splitLines(await fs.readFile(logPath));
+    const { createHash } = await import('node:crypto');
+    const prev = createHash('sha256').update(lines[3] as Buffer).digest('hex');
+    await fs.appendFile(logPath, encodeRecord({ v: 1, seq: 4, prev, ts: new Date().toISOString(), kid: other.keyId, event: decision('x') }, [other]).bytes);
+    const e = await rejection(openAuditLog({ logPath, key }));
+    expect(e.reason).toBe('audit-invalid');
+    expect(e.message).toMatch(/not a record signed by this writer's key/);
+  });
+
+  it('refuses a log shorter than its checkpoint (truncated)', async () => {
+    const logPath = await logWithRecords();
+    const lines = splitLines(await fs.readFile(logPath));
+    await fs.writeFile(logPath, Buffer.concat(lines.slice(0, 3)));
+    const e = await rejection(openAuditLog({ logPath, key }));
+    expect(e.reason).toBe('audit-invalid');
+    expect(e.message).toMatch(/truncated/);
+  });
+
+  it('refuses a checkpoint signed by another key, or with a bad signature', async () => {
+    const logPath = await logWithRecords();
+    const e = await rejection(openAuditLog({ logPath, key: memoryKey('B') }));
+    expect(e.reason).toBe('audit-invalid');
+    expect(e.message).toMatch(/signed by/);
+    const cp = JSON.parse(await fs.readFile(checkpointPathFor(logPath), 'utf8')) as { payload: { bytes: number } };
+    cp.payload.bytes += 1;
+    await fs.writeFile(checkpointPathFor(logPath), `${canonicalize(cp)}\n`);
+    expect((await rejection(openAuditLog({ logPath, key }))).message).toMatch(/invalid signature/);
+  });
+});
+
+describe('locking', () => {
+  it('recovers a stale lock left by a dead process on this host', async () => {
+    const logPath = join(dir, 'audit.log');
+    let deadPid = 0;
+    await exec('/bin/true', [], { timeoutMs: 10_000, onSpawn: (pid) => (deadPid = pid) });
+    expect(deadPid).toBeGreaterThan(0);
+    await fs.writeFile(`${logPath}.lock`, JSON.stringify({ pid: deadPid, hostname: hostname(), ts: new Date(0).toISOString(), nonce: 'dead' }));
+    const w = await openAuditLog({ logPath, key, lockTimeoutMs: 5_000 });
+    expect((await w.append(decision('j'))).seq).toBe(0);
+    await w.close();
+    await expect(fs.stat(`${logPath}.lock`)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('times out on a lock held by a live process (audit-unavailable "lock timeout")', async () => {
+    const logPath = join(dir, 'audit.log');
+    await fs.writeFile(`${logPath}.lock`, JSON.stringify({ pid: process.pid, hostname: hostname(), ts: new Date().toISOString(), nonce: 'live' }));
+    const e = await rejection(openAuditLog({ logPath, key, lockTimeoutMs: 300 }));
+    expect(e.reason).toBe('audit-unavailable');
+    expect(e.message).toMatch(/lock timeout/);
+    expect(e.message).toContain(`pid ${process.pid}`);
+    expect(e.hint).toContain(`${logPath}.lock`);
+  });
+
+  it('serializes concurrent appends within one process', async () => {
+    const logPath = join(dir, 'audit.log');
+    const w = await openAuditLog({ logPath, key });
+    const seqs = await Promise.all(Array.from({ length: 20 }, (_, i) => w.append(decision(`p${i}`)).then((r) => r.seq)));
+    await w.close();
+    expect([...seqs].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(await verifyOk(logPath)).toBe(true);
+  });
+});
+
+describe('fail closed when the log cannot be written', () => {
+  it('a log path under a regular file fails with audit-unavailable (ENOTDIR), naming the path', async () => {
+    // Tests run as root, which ignores permission bits, so chmod 500 proves nothing here.
+    const file = join(dir, 'not-a-dir');
+    await fs.writeFile(file, '');
+    const logPath = join(file, 'audit.log');
+    const e = await rejection(openAuditLog({ logPath, key }));
+    expect(e.reason).toBe('audit-unavailable');
+    expect(e.message).toMatch(/ENOTDIR|EEXIST/);
+    expect(e.message).toContain(file);
+    expect(e.hint).toBeTruthy();
+  });
+
+  it('a symlinked log is refused', async () => {
+    const real = join(dir, 'real.log');
+    await fs.writeFile(real, '');
+    const link = join(dir, 'link.log');
+    await fs.symlink(real, link);
+    const e = await rejection(openAuditLog({ logPath: link, key }));
+    expect(e.reason).toBe('audit-unavailable');
+    expect(e.message).toMatch(/ELOOP/);
+  });
+
+  async function bwrapWorks(): Promise<boolean> {
+    const r = await exec('/usr/bin/bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--', '/bin/true'], { timeoutMs: 10_000 });
+    return r.exitCode === 0;
+  }
+
+  async function runAppenderIn(bwrapArgs: string[], logPath: string, keyPath: string): Promise<{ ok: boolean; reason?: string; message?: string }> {
+    const r = await exec('/usr/bin/bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', ...bwrapArgs, '--', process.execPath, appender, logPath, keyPath, '1', 'j'], {
+      timeoutMs: 30_000,
+    });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    if (line === '') throw new Error(`appender printed nothing (exit ${String(r.exitCode)}): ${r.stderr}`);
+    return JSON.parse(line) as { ok: boolean; reason?: string; message?: string };
+  }
+
+  it('a read-only file system (bwrap --ro-bind) fails with audit-unavailable (EROFS)', async (ctx) => {
+    if (!(await bwrapWorks())) ctx.skip();
+    const k = await generateKeyPair(join(dir, 'keys'));
+    const logPath = join(dir, 'logs', 'audit.log');
+    await buildLog(logPath, await loadSigningKey(k.privateKeyPath, { autoGenerate: false }), 1);
+    const out = await runAppenderIn(['--ro-bind', dir, dir], logPath, k.privateKeyPath);
+    expect(out).toMatchObject({ ok: false, reason: 'audit-unavailable' });
+    expect(out.message).toMatch(/EROFS/);
+    expect(out.message).toContain(logPath);
+    // Nothing was added.
+    expect(await verifyLogs({ logPaths: [logPath], trusted: trustedKeysOf([(await loadSigningKey(k.privateKeyPath, { autoGenerate: false })).publicKey]) })).toMatchObject({ ok: true, logs: [{ records: 2 }] });
+  });
+
+  it('a full disk (bwrap tmpfs of one page) fails with audit-unavailable (ENOSPC)', async (ctx) => {
+    if (!(await bwrapWorks())) ctx.skip();
+    const k = await generateKeyPair(join(dir, 'keys'));
+    const full = join(dir, 'full');
+    await fs.mkdir(full);
+    const out = await runAppenderIn(['--size', '4096', '--tmpfs', full], join(full, 'audit.log'), k.privateKeyPath);
+    expect(out).toMatchObject({ ok: false, reason: 'audit-unavailable' });
+    expect(out.message).toMatch(/ENOSPC/);
+  });
+});
+
+describe('rotateKey', () => {
+  it('hands the log to the new key: old-key writers are refused, new-key writers continue', async () => {
+    const logPath = join(dir, 'audit.log');
+    const keyB = memoryKey('B');
+    await buildLog(logPath, key, 1);
+    const rot = await rotateKey({ logPath, oldKey: key, newKey: keyB, reason: 'scheduled' });
+    expect(rot.seq).toBe(2);
+    const rec = JSON.parse(rot.line) as { payload: { kid: string; event: Record<string, unknown> }; signatures: Array<{ keyid: string }> };
+    expect(rec.payload.event).toMatchObject({ type: 'key-rotation', oldKid: key.keyId, newKid: keyB.keyId });
+    expect(rec.signatures.map((s) => s.keyid)).toEqual([key.keyId, keyB.keyId]);
+    const e = await rejection(openAuditLog({ logPath, key }));
+    expect(e.reason).toBe('audit-invalid');
+    const w = await openAuditLog({ logPath, key: keyB });
+    expect((await w.append(decision('after'))).seq).toBe(3);
+    await w.close();
+    expect(await verifyOk(logPath, [key, keyB])).toBe(true);
+    await expect(rotateKey({ logPath, oldKey: keyB, newKey: keyB })).rejects.toMatchObject({ reason: 'usage' });
+  });
+});
