@@ -94,27 +94,64 @@ export async function openInput(file: string, maxBytes: number): Promise<OpenedI
   return { path: path.resolve(file), handle, stat: st, extension: path.extname(file).slice(1).toLowerCase() };
 }
 
+/**
+ * Byte strings that begin a playlist or a demuxer script. Found anywhere inside a media file,
+ * they are a smuggled playlist: harmless to a pinned demuxer, but exactly what a probing one
+ * (or a nested one: AVI GAB2 subtitles, HLS in a data stream) would follow to a local file or
+ * a URL. Matched case-sensitively, as the demuxers match them.
+ */
+export const EMBEDDED_MARKERS: readonly string[] = ['#EXTM3U', '#EXT-X-', '#EXTINF:', 'ffconcat version'];
+
+export interface EmbeddedMarker {
+  readonly marker: string;
+  /** Byte offset of the first occurrence. */
+  readonly offset: number;
+}
+
 export interface ContentDigest {
   readonly sha256: string;
   readonly bytes: number;
   /** The first bytes of the file, for magic-byte detection. */
   readonly head: Buffer;
+  /** Playlist and script markers found anywhere in the file (first occurrence of each). */
+  readonly markers: readonly EmbeddedMarker[];
 }
 
 const HEAD_BYTES = 256 * 1024;
 
-/** One streaming pass over the descriptor: sha256 of everything, the head kept for magic bytes. */
+/** Pure: markers in `chunk`, which starts at file offset `base`; `carry` is the tail of the previous chunk. */
+export function findMarkers(chunk: Buffer, base: number, carry: Buffer, seen: Map<string, number>): void {
+  const window = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+  const start = base - carry.length;
+  for (const m of EMBEDDED_MARKERS) {
+    if (seen.has(m)) continue;
+    const i = window.indexOf(m, 0, 'latin1');
+    if (i >= 0) seen.set(m, start + i);
+  }
+}
+
+const CARRY = Math.max(...EMBEDDED_MARKERS.map((m) => m.length)) - 1;
+
+/** One streaming pass over the descriptor: sha256 of everything, the head kept, markers found. */
 export async function digestInput(handle: FileHandle, expectedSize: number): Promise<ContentDigest> {
   const hash = createHash('sha256');
   const chunk = Buffer.allocUnsafe(1024 * 1024);
   const head = Buffer.alloc(Math.min(HEAD_BYTES, expectedSize));
+  const seen = new Map<string, number>();
+  let carry = Buffer.alloc(0);
   let pos = 0;
   for (;;) {
     const { bytesRead } = await handle.read(chunk, 0, chunk.length, pos);
     if (bytesRead === 0) break;
-    if (pos < head.length) chunk.copy(head, pos, 0, Math.min(bytesRead, head.length - pos));
-    hash.update(chunk.subarray(0, bytesRead));
+    const data = chunk.subarray(0, bytesRead);
+    if (pos < head.length) data.copy(head, pos, 0, Math.min(bytesRead, head.length - pos));
+    hash.update(data);
+    if (seen.size < EMBEDDED_MARKERS.length) {
+      findMarkers(data, pos, carry, seen);
+      carry = Buffer.from(data.subarray(Math.max(0, bytesRead - CARRY)));
+    }
     pos += bytesRead;
   }
-  return { sha256: hash.digest('hex'), bytes: pos, head };
+  const markers = [...seen.entries()].map(([marker, offset]) => ({ marker, offset })).sort((a, b) => a.offset - b.offset);
+  return { sha256: hash.digest('hex'), bytes: pos, head, markers };
 }

@@ -42,6 +42,11 @@ export function demuxerNames(formatName: string): string[] {
   return formatName.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** Does the demuxer ffprobe picked belong to this family? (image2 serves several families.) */
+export function demuxerInFamily(formatName: string, family: FormatFamily): boolean {
+  return demuxerNames(formatName).some((n) => family.demuxers.includes(n));
+}
+
 export function familyOfDemuxer(formatName: string): FormatFamily | undefined {
   const names = demuxerNames(formatName);
   return FORMAT_FAMILIES.find((f) => names.some((n) => f.demuxers.includes(n)));

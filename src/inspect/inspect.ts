@@ -1,8 +1,10 @@
 /**
  * Inspect one input before anything decodes it for real: regular file and size, magic bytes
- * against the allow-list and the extension, then ffprobe inside the sandbox, its JSON checked
- * against the policy. The sha256 is computed while the probe runs (one extra read pass, no
- * extra wall time). Every violation is collected.
+ * against the allow-list and the extension, the container's own framing (truncation, trailing
+ * data, header-declared dimensions), playlist markers smuggled anywhere in the bytes, then
+ * ffprobe inside the sandbox (hardened with every option this build has), its JSON checked
+ * against the policy. The sha256 and the marker scan are one streaming pass that runs while the
+ * probe runs. Every violation is collected.
  */
 import type { Violation } from '../errors.js';
 import { ZtError } from '../errors.js';
@@ -10,7 +12,20 @@ import type { Policy } from '../policy/types.js';
 import { openInput, digestInput, identityOf, type OpenedInput, type ContentDigest, type FileIdentity } from './file.js';
 import { detectMagic, checkMagic, type MagicResult } from './magic.js';
 import { parseProbeJson, ProbeParseError, summarizeProbe, type ProbeResult } from './probe-result.js';
-import { checkProbe } from './rules.js';
+import { checkProbe, checkDeclaredDimensions, checkStructure, checkEmbedded } from './rules.js';
+import { walkStructure, type StructureReport } from './structure.js';
+import {
+  detectCapabilities,
+  decodersFor,
+  decoderStreamType,
+  hardeningError,
+  mediaExtensionsFor,
+  missingHardening,
+  planHardening,
+  requiredHardening,
+  type Capabilities,
+  type HardeningPlan,
+} from './hardening.js';
 import { buildProbeArgv, buildDeepCheckArgv } from '../plan/ffmpeg-argv.js';
 import { supervise, limitFromExit, type SandboxTools } from '../sandbox/supervise.js';
 import { mib } from '../sandbox/prlimit.js';
@@ -22,6 +37,10 @@ export interface InspectTools {
   readonly ffprobe: string;
   readonly ffmpeg: string;
   readonly seccompFile: string | undefined;
+  /** Posture facts of the binaries; ffmpeg's presence means it was checked and will decode. */
+  readonly binaries?: Partial<Record<string, { readonly sha256: string } | undefined>>;
+  /** Where the per-binary option listing is cached (statePaths().stateDir). */
+  readonly stateDir?: string;
 }
 
 export interface InspectReport {
@@ -29,12 +48,17 @@ export interface InspectReport {
   readonly identity: FileIdentity;
   readonly digest: ContentDigest | undefined;
   readonly magic: MagicResult;
+  readonly structure: StructureReport | undefined;
   readonly probe: ProbeResult | undefined;
   readonly violations: Violation[];
   readonly warnings: Violation[];
   readonly timings: Record<string, number>;
   /** Name of the input inside the sandbox (fixed, so no pattern or path tricks reach ffmpeg). */
   readonly sandboxName: string;
+  /** Hardening injected into the probe. */
+  readonly probeHardening: HardeningPlan | undefined;
+  /** Hardening for decoding (deep check and the job); set when ffmpeg will run. Pass to buildFfmpegArgv. */
+  readonly decodeHardening: HardeningPlan | undefined;
 }
 
 export function sandboxInputName(extension: string): string {
@@ -47,6 +71,20 @@ export function sandboxInputPath(r: { sandboxName: string; input: OpenedInput },
 }
 
 const HEAD_SNIFF = 64 * 1024;
+
+/** The build's capabilities, with the policy's required options checked (exit 7 when one is missing). */
+async function capabilitiesOf(binary: string, policy: Policy, tools: InspectTools, name: 'ffprobe' | 'ffmpeg'): Promise<Capabilities> {
+  const sha256 = tools.binaries?.[name]?.sha256;
+  const caps = await detectCapabilities(binary, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(sha256 ? { sha256 } : {}) });
+  const missing = missingHardening(caps, requiredHardening(policy), binary);
+  if (missing.length > 0) throw hardeningError(missing);
+  return caps;
+}
+
+function allPolicyCodecs(policy: Policy): string[] {
+  const c = policy.input.codecs;
+  return [...c.video, ...c.audio, ...c.subtitle];
+}
 
 export async function inspectInput(file: string, policy: Policy, tools: InspectTools, opts: { digestNow: boolean }): Promise<InspectReport> {
   const timings: Record<string, number> = {};
@@ -62,34 +100,93 @@ export async function inspectInput(file: string, policy: Policy, tools: InspectT
     const base = { input, identity: identityOf(input.stat), magic, sandboxName, timings };
     if (mc.violations.length > 0) {
       // Refused on the bytes alone: no parser ever sees this file.
-      return { ...base, digest: opts.digestNow ? await digestInput(input.handle, input.stat.size) : undefined, probe: undefined, violations: mc.violations, warnings: mc.warnings };
+      const digest = opts.digestNow ? await digestInput(input.handle, input.stat.size) : undefined;
+      return { ...base, digest, structure: undefined, probe: undefined, violations: mc.violations, warnings: mc.warnings, probeHardening: undefined, decodeHardening: undefined };
     }
     t = performance.now();
-    const probeP = runProbe(input, sandboxName, policy, tools);
-    const digestP = digestInput(input.handle, input.stat.size).then((d) => {
-      timings['hash'] = performance.now() - t;
-      return d;
+    const probeCaps = await capabilitiesOf(tools.ffprobe, policy, tools, 'ffprobe');
+    timings['hardening'] = performance.now() - t;
+    const probeHardening = planHardening(probeCaps, {
+      formats: policy.input.formats,
+      decoders: decodersFor(allPolicyCodecs(policy), probeCaps),
+      maxStreams: policy.input.maxStreams,
+      maxPixels: policy.input.maxPixels,
+      maxSampleRate: policy.input.maxSampleRate,
+      maxChannels: policy.input.maxChannels,
+      addressSpaceMiB: policy.input.probe.addressSpaceMiB,
+      mediaExtensions: mediaExtensionsFor(policy.input.formats),
     });
-    const [probeOutcome, digest] = await Promise.all([probeP, digestP]);
+    t = performance.now();
+    const readAt = async (buf: Buffer, position: number): Promise<number> => (await input.handle.read(buf, 0, buf.length, position)).bytesRead;
+    const [probeOutcome, digest, structure] = await Promise.all([
+      runProbe(input, sandboxName, policy, tools, probeHardening, probeCaps),
+      digestInput(input.handle, input.stat.size).then((d) => {
+        timings['hash'] = performance.now() - t;
+        return d;
+      }),
+      walkStructure(readAt, input.stat.size, magic.type),
+    ]);
     timings['probe'] = performance.now() - t;
     const violations = [...probeOutcome.violations];
-    const warnings = [...mc.warnings];
+    const warnings = [...mc.warnings, ...probeOutcome.warnings];
+    const sc = checkStructure(structure, policy.input);
+    const ec = checkEmbedded(digest.markers, policy.input);
+    violations.push(...checkDeclaredDimensions(structure.declared, policy.input), ...sc.violations, ...ec.violations);
+    warnings.push(...sc.warnings, ...ec.warnings);
+    let decodeHardening: HardeningPlan | undefined;
     if (probeOutcome.probe) {
       const pc = checkProbe(probeOutcome.probe, policy.input, magic.type);
       violations.push(...pc.violations);
       warnings.push(...pc.warnings);
+      if (tools.binaries?.['ffmpeg'] !== undefined) {
+        decodeHardening = await planDecodeHardening(probeOutcome.probe, policy, tools);
+      }
     }
-    return { ...base, digest, probe: probeOutcome.probe, violations, warnings };
+    return { ...base, digest, structure, probe: probeOutcome.probe, violations: dedupeRules(violations), warnings, probeHardening, decodeHardening };
   } catch (e) {
     await input.handle.close();
     throw e;
   }
 }
 
-async function runProbe(input: OpenedInput, sandboxName: string, policy: Policy, tools: InspectTools): Promise<{ probe?: ProbeResult; violations: Violation[] }> {
+/** The hardening for ffmpeg decoding this probed file: demuxer pinned, its decoders only. */
+export async function planDecodeHardening(probe: ProbeResult, policy: Policy, tools: InspectTools): Promise<HardeningPlan> {
+  const caps = await capabilitiesOf(tools.ffmpeg, policy, tools, 'ffmpeg');
+  const pinned = demuxerNames(probe.formatName)[0] ?? 'none';
+  return planHardening(caps, {
+    formats: [pinned],
+    pinned,
+    decoders: decodersFor(probedCodecs(probe), caps),
+    maxStreams: policy.input.maxStreams,
+    maxPixels: policy.input.maxPixels,
+    maxSampleRate: policy.input.maxSampleRate,
+    maxChannels: policy.input.maxChannels,
+    addressSpaceMiB: policy.limits.addressSpaceMiB,
+    mediaExtensions: mediaExtensionsFor(policy.input.formats),
+  });
+}
+
+/** The same rule and actual value reported twice (by the header walk and by ffprobe) is shown once. */
+function dedupeRules(v: Violation[]): Violation[] {
+  const seen = new Set<string>();
+  return v.filter((x) => {
+    const k = `${x.rule}|${JSON.stringify(x.actual)}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+interface ProbeOutcome {
+  readonly probe?: ProbeResult;
+  readonly violations: Violation[];
+  readonly warnings: Violation[];
+}
+
+async function runProbe(input: OpenedInput, sandboxName: string, policy: Policy, tools: InspectTools, hardening: HardeningPlan, caps: Capabilities): Promise<ProbeOutcome> {
   const p = policy.input.probe;
   const inputPath = tools.sandbox.degraded ? input.path : `${SANDBOX_INPUT_DIR}/${sandboxName}`;
-  const argv = buildProbeArgv({ ffprobePath: tools.ffprobe, inputPath, formats: policy.input.formats, probesize: p.probesize, analyzeDurationUs: p.analyzeDurationUs });
+  const argv = buildProbeArgv({ ffprobePath: tools.ffprobe, inputPath, formats: policy.input.formats, probesize: p.probesize, analyzeDurationUs: p.analyzeDurationUs, hardening });
   const r = await supervise({
     tools: tools.sandbox,
     command: argv,
@@ -107,10 +204,43 @@ async function runProbe(input: OpenedInput, sandboxName: string, policy: Policy,
       hint: 'run `zt-ffmpeg doctor`; bubblewrap needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)',
     });
   }
+  return classifyProbe(r, policy, caps);
+}
+
+/** Pure: what a finished probe means. A crash, a kill, an error exit or bad JSON is a refusal, never a pass. */
+export function classifyProbe(
+  r: { exitCode: number | undefined; signal: string | undefined; stdout: string; stderr: string; killedFor?: { actual: unknown; limit: unknown; message: string } },
+  policy: Policy,
+  caps: Capabilities | undefined,
+): ProbeOutcome {
   if (r.killedFor) {
-    return { violations: [{ rule: 'input.probe.timeout', actual: r.killedFor.actual, limit: r.killedFor.limit, message: `ffprobe was killed: ${r.killedFor.message}`, hint: 'the file takes too long to parse; it is refused' }] };
+    return { violations: [{ rule: 'input.probe.timeout', actual: r.killedFor.actual, limit: r.killedFor.limit, message: `ffprobe was killed: ${r.killedFor.message}`, hint: 'the file takes too long to parse; it is refused' }], warnings: [] };
+  }
+  // Limits the hardening options enforced inside the parser: report them under the policy's rule.
+  const enforced: Violation[] = [];
+  if (/Number of streams exceeds max_streams/.test(r.stderr)) {
+    enforced.push({ rule: 'input.maxStreams', actual: `> ${policy.input.maxStreams}`, limit: policy.input.maxStreams, message: `the file has more than ${policy.input.maxStreams} streams (the demuxer stopped at the limit)`, hint: 'use a policy that allows more streams, or remove streams first' });
+  }
+  const seenDecoders = new Set<string>();
+  for (const m of r.stderr.matchAll(/Codec \(([A-Za-z0-9_-]+)\) not on whitelist/g)) {
+    const dec = m[1] ?? 'unknown';
+    if (seenDecoders.has(dec)) continue;
+    seenDecoders.add(dec);
+    const kind = decoderStreamType(dec, caps);
+    enforced.push({
+      rule: kind ? `input.codecs.${kind}` : 'input.codecs',
+      actual: caps?.decoders[dec]?.codec ?? dec,
+      limit: kind ? policy.input.codecs[kind] : allPolicyCodecs(policy),
+      message: `a ${kind ?? 'media'} stream needs the decoder "${dec}", which the policy does not allow`,
+      hint: 'use a policy that allows the codec, or convert the file first',
+    });
+  }
+  if (/max_pixels|Picture size \d+x\d+ is invalid/.test(r.stderr)) {
+    const m = /Picture size (\d+)x(\d+)/.exec(r.stderr);
+    enforced.push({ rule: 'input.maxPixels', actual: m ? Number(m[1]) * Number(m[2]) : 'over the limit', limit: policy.input.maxPixels, message: `a decoder refused the picture size${m ? ` ${m[1]} x ${m[2]}` : ''}`, hint: 'a decompression bomb or a broken header: the file is refused' });
   }
   if (r.exitCode !== 0) {
+    if (enforced.length > 0) return { violations: enforced, warnings: [] };
     const lim = limitFromExit(r.exitCode, r.signal, r.stderr);
     const why = lim ? lim.message : firstLine(r.stderr) || `exit ${r.exitCode ?? r.signal}`;
     return {
@@ -121,14 +251,27 @@ async function runProbe(input: OpenedInput, sandboxName: string, policy: Policy,
         message: `ffprobe could not parse the file: ${why}`,
         hint: /not on whitelist/.test(r.stderr) ? 'the container format is not one the policy allows' : 'the file is malformed, truncated or not what it claims to be',
       }],
+      warnings: [],
     };
   }
+  let probe: ProbeResult;
   try {
-    return { probe: parseProbeJson(r.stdout), violations: [] };
+    probe = parseProbeJson(r.stdout);
   } catch (e) {
     const msg = e instanceof ProbeParseError ? e.message : 'unreadable probe output';
-    return { violations: [{ rule: 'input.probe.json', actual: msg, limit: 'valid ffprobe JSON', message: msg, hint: 'the file is refused' }] };
+    return { violations: [{ rule: 'input.probe.json', actual: msg, limit: 'valid ffprobe JSON', message: msg, hint: 'the file is refused' }], warnings: [] };
   }
+  // ffprobe can succeed while its parsers complain; at the strict stages a complaint refuses.
+  const errors = r.stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const complaints: Violation[] = errors.length === 0 ? [] : [{
+    rule: 'input.probe.errors',
+    actual: errors.slice(0, 3).join(' | ').slice(0, 500),
+    limit: 'no parser errors',
+    message: `ffprobe reported ${errors.length} error${errors.length === 1 ? '' : 's'} while parsing: ${errors[0]?.slice(0, 200)}`,
+    hint: 'the file is damaged or crafted; it is refused',
+  }];
+  const strict = policy.input.requireMagicMatchesFormat;
+  return { probe, violations: [...enforced, ...(strict ? complaints : [])], warnings: strict ? [] : complaints };
 }
 
 function firstLine(s: string): string {
@@ -138,6 +281,7 @@ function firstLine(s: string): string {
 /** Decode every stream to null in the sandbox under the job's limits (the deep check). */
 export async function deepCheck(report: InspectReport, policy: Policy, tools: InspectTools): Promise<Violation[]> {
   if (!report.probe) return [];
+  const hardening = report.decodeHardening ?? (await planDecodeHardening(report.probe, policy, tools));
   const argv = buildDeepCheckArgv({
     ffmpegPath: tools.ffmpeg,
     inputPath: sandboxInputPath(report, tools.sandbox.degraded),
@@ -148,6 +292,7 @@ export async function deepCheck(report: InspectReport, policy: Policy, tools: In
     threads: policy.limits.ffmpegThreads,
     probesize: policy.input.probe.probesize,
     analyzeDurationUs: policy.input.probe.analyzeDurationUs,
+    hardening,
   });
   const l = policy.limits;
   const r = await supervise({
@@ -171,6 +316,7 @@ export async function deepCheck(report: InspectReport, policy: Policy, tools: In
   return [];
 }
 
+/** The codecs of the audio and video streams ffprobe found (codec names, not decoder names). */
 export function probedCodecs(p: ProbeResult): string[] {
   const out = new Set<string>();
   for (const s of p.streams) if ((s.codecType === 'video' || s.codecType === 'audio') && s.codecName) out.add(s.codecName);

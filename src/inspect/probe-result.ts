@@ -26,6 +26,8 @@ export interface ProbeResult {
   readonly tags: Readonly<Record<string, string>>;
   readonly streams: readonly ProbeStream[];
   readonly chapters: number;
+  /** Tags of each chapter (they count towards the metadata limits too). */
+  readonly chapterTags: ReadonlyArray<Readonly<Record<string, string>>>;
 }
 
 export class ProbeParseError extends Error {}
@@ -91,7 +93,9 @@ export function parseProbeJson(text: string): ProbeResult {
       attachedPic: num(disposition['attached_pic']) === 1,
     };
   });
-  const chapters = Array.isArray(raw['chapters']) ? raw['chapters'].length : 0;
+  const chaptersRaw: unknown[] = Array.isArray(raw['chapters']) ? raw['chapters'] : [];
+  const chapters = chaptersRaw.length;
+  const chapterTags = chaptersRaw.map((c) => (isObj(c) ? tagsOf(c['tags']) : {}));
   return {
     formatName,
     duration: num(f['duration']),
@@ -100,6 +104,7 @@ export function parseProbeJson(text: string): ProbeResult {
     tags: tagsOf(f['tags']),
     streams,
     chapters,
+    chapterTags,
   };
 }
 

@@ -5,7 +5,9 @@
 import type { Violation } from '../errors.js';
 import type { InputConfig } from '../policy/types.js';
 import type { ProbeResult } from './probe-result.js';
-import { demuxerNames, familyOfDemuxer, familyOfMagic } from './formats.js';
+import type { StructureReport } from './structure.js';
+import type { EmbeddedMarker } from './file.js';
+import { demuxerNames, demuxerInFamily, familyOfMagic } from './formats.js';
 
 const tighter = 'use a policy that allows it, or convert the file first';
 
@@ -18,8 +20,7 @@ export function checkProbe(p: ProbeResult, rules: InputConfig, magicType: string
   }
   if (magicType !== undefined) {
     const fm = familyOfMagic(magicType);
-    const fd = familyOfDemuxer(p.formatName);
-    if (fm === undefined || fd === undefined || fm.id !== fd.id) {
+    if (fm === undefined || !demuxerInFamily(p.formatName, fm)) {
       const mismatch: Violation = {
         rule: 'input.magic-format',
         actual: `bytes "${magicType}", demuxer "${p.formatName}"`,
@@ -64,6 +65,15 @@ export function checkProbe(p: ProbeResult, rules: InputConfig, magicType: string
         v.push({ rule: 'input.streamType', actual: s.codecType, limit: ['video', 'audio'], message: `${where} has unknown type "${s.codecType}"`, hint: 'do not process this file' });
     }
     if (s.codecType === 'video') {
+      if (!s.width || !s.height) {
+        v.push({
+          rule: 'input.dimensions',
+          actual: `${s.width ?? 'unknown'} x ${s.height ?? 'unknown'}`,
+          limit: 'known, non-zero dimensions',
+          message: `${where}: ffprobe could not establish the picture size (a decoder refused the header, or the stream is broken)`,
+          hint: 'the file is refused: its header is invalid or declares a size no decoder accepts',
+        });
+      }
       limitNum('input.maxWidth', `${where}: width`, s.width, rules.maxWidth, ' px');
       limitNum('input.maxHeight', `${where}: height`, s.height, rules.maxHeight, ' px');
       if (s.width !== undefined && s.height !== undefined) limitNum('input.maxPixels', `${where}: pixel count`, s.width * s.height, rules.maxPixels);
@@ -74,6 +84,7 @@ export function checkProbe(p: ProbeResult, rules: InputConfig, magicType: string
       limitNum('input.maxChannels', `${where}: channels`, s.channels, rules.maxChannels);
     }
     limitNum('input.maxDurationSeconds', `${where}: duration`, s.duration, rules.maxDurationSeconds, ' s');
+    limitNum('input.maxBitrate', `${where}: bitrate`, s.bitRate, rules.maxBitrate, ' bit/s');
   }
   limitNum('input.maxDurationSeconds', 'duration', p.duration, rules.maxDurationSeconds, ' s');
   limitNum('input.maxBitrate', 'bitrate', p.bitRate, rules.maxBitrate, ' bit/s');
@@ -86,7 +97,7 @@ export function checkProbe(p: ProbeResult, rules: InputConfig, magicType: string
 export function metadataSize(p: ProbeResult): { entries: number; bytes: number } {
   let entries = 0;
   let bytes = 0;
-  for (const tags of [p.tags, ...p.streams.map((s) => s.tags)]) {
+  for (const tags of [p.tags, ...p.streams.map((s) => s.tags), ...p.chapterTags]) {
     for (const [k, val] of Object.entries(tags)) {
       entries++;
       bytes += Buffer.byteLength(k) + Buffer.byteLength(val);
@@ -106,4 +117,48 @@ function dedupe(v: Violation[]): Violation[] {
     if (n === 0) out.push(x);
   }
   return out.slice(0, 50);
+}
+
+/** Pure: the image header's declared size against the policy (whatever ffprobe could report). */
+export function checkDeclaredDimensions(declared: { width: number; height: number } | undefined, rules: InputConfig): Violation[] {
+  if (!declared) return [];
+  const v: Violation[] = [];
+  const { width, height } = declared;
+  const say = (rule: string, what: string, actual: number, limit: number): void => {
+    if (actual > limit) v.push({ rule, actual, limit, message: `the image header declares a ${what} of ${actual}, over the limit of ${limit}`, hint: 'a decompression bomb: the file is refused before any decoder allocates for it' });
+  };
+  say('input.maxWidth', 'width', width, rules.maxWidth);
+  say('input.maxHeight', 'height', height, rules.maxHeight);
+  say('input.maxPixels', 'pixel count', width * height, rules.maxPixels);
+  if (width === 0 || height === 0) v.push({ rule: 'input.dimensions', actual: `${width} x ${height}`, limit: 'non-zero dimensions', message: 'the image header declares an empty picture', hint: 'the file is malformed' });
+  return v;
+}
+
+/**
+ * Pure: the container walk's findings. Where the policy demands that a file be exactly what its
+ * magic says (requireMagicMatchesFormat, advanced and above) they refuse; otherwise they warn.
+ */
+export function checkStructure(report: StructureReport, rules: InputConfig): { violations: Violation[]; warnings: Violation[] } {
+  const out: Violation[] = report.problems.map((p) => ({
+    rule: 'input.structure',
+    actual: `${p.kind} at byte ${p.offset}`,
+    limit: `a well-formed ${report.walker ?? 'container'} that ends where the file ends`,
+    message: p.message,
+    hint: p.kind === 'trailing-data' ? 'the file carries a second file after its end (a polyglot); it is refused' : 'the file is truncated or its header lies about its size; get an intact copy',
+  }));
+  return rules.requireMagicMatchesFormat ? { violations: out, warnings: [] } : { violations: [], warnings: out };
+}
+
+/** Pure: playlist or script markers found inside a media file (a smuggled playlist). */
+export function checkEmbedded(markers: readonly EmbeddedMarker[], rules: InputConfig): { violations: Violation[]; warnings: Violation[] } {
+  if (markers.length === 0) return { violations: [], warnings: [] };
+  const first = markers[0]!;
+  const v: Violation = {
+    rule: 'input.embedded-playlist',
+    actual: markers.map((m) => `"${m.marker}" at byte ${m.offset}`).join(', '),
+    limit: 'no playlist or demuxer script inside a media file',
+    message: `the file carries a playlist or demuxer script ("${first.marker}" at byte ${first.offset}): an HLS/concat payload smuggled inside another container`,
+    hint: 'do not process this file; find out where it came from',
+  };
+  return rules.requireMagicMatchesFormat ? { violations: [v], warnings: [] } : { violations: [], warnings: [v] };
 }

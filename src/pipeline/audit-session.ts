@@ -14,5 +14,7 @@ export type { AuditWriter, AuditEvent };
 export async function openAuditSession(paths: StatePaths, policy: Policy | undefined): Promise<AuditWriter> {
   const autoGenerate = policy ? !policy.audit.requireProvisionedKey : false;
   const key = await loadSigningKey(paths.auditKey, { autoGenerate });
-  return openAuditLog({ logPath: paths.auditLog, key });
+  // Appends hold the lock for a few milliseconds, but a loaded machine running many jobs at
+  // once can queue them for seconds: wait generously before failing closed.
+  return openAuditLog({ logPath: paths.auditLog, key, lockTimeoutMs: 60_000 });
 }

@@ -15,7 +15,7 @@ import type { LoadedPolicy } from '../policy/types.js';
 import { statePaths, type Env } from '../util/paths.js';
 import { openAuditSession, type AuditWriter, type AuditEvent } from './audit-session.js';
 import { loadJobPolicy, prepareTools, type JobTools } from './context.js';
-import { checkOutput, makeJobDir, removeJobDir, publish, type OutputTarget } from '../publish/output.js';
+import { checkOutput, makeJobDir, removeJobDir, publish, sweepStaleJobDirs, type OutputTarget } from '../publish/output.js';
 import { chooseOperation, type ChosenOperation } from '../plan/operation.js';
 import { checkPassthroughArgs } from '../plan/firewall.js';
 import { establishPrincipal } from '../identity/establish.js';
@@ -144,7 +144,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
           ...common(),
           verdict,
           exitCode,
-          ...(err ? { reason: err.reason, message: err.message, violations: err.violations } : {}),
+          ...(err ? { reason: err.reason, message: err.message, violations: err.violations, ...(Object.keys(err.details).length > 0 ? { details: err.details } : {}) } : {}),
           warnings,
           ...(runOutcome ? { run: runRecord(runOutcome), anomalies: runOutcome.anomalies } : {}),
           ...(extra.output ? { output: extra.output } : {}),
@@ -321,6 +321,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       });
     }
 
+    await sweepStaleJobDirs(target.dir);
     jobDir = await makeJobDir(target);
     // The decision record: written before ffmpeg starts, or ffmpeg does not start.
     await timer.time('audit', () =>

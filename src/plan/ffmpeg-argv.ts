@@ -2,10 +2,14 @@
  * The ffmpeg command line, built from a vetted template (or firewall-checked raw arguments)
  * plus the wrapper's own hardening, which no argument can remove:
  *   -nostdin, no overwrite, the protocol whitelist "file", the demuxer pinned to the format
- *   ffprobe saw (-f and -format_whitelist), decoders limited to the codecs ffprobe saw
- *   (-codec_whitelist), -max_pixels, a duration cap (-t), bounded threads, metadata stripped.
+ *   ffprobe saw (-f and -format_whitelist), decoders limited to those of the codecs ffprobe saw
+ *   (-codec_whitelist, by decoder name), -max_pixels, a duration cap (-t), bounded threads,
+ *   metadata stripped; and every further hardening option this build was found to have
+ *   (-max_streams, -max_alloc, -max_samples, demuxer-private options such as mov's
+ *   enable_drefs=0; see inspect/hardening.ts).
  * Pure: paths are where the files are seen from inside the sandbox.
  */
+import { decodersFor, type HardeningArgs } from '../inspect/hardening.js';
 
 export interface FfmpegPlanInput {
   readonly ffmpegPath: string;
@@ -13,7 +17,7 @@ export interface FfmpegPlanInput {
   readonly outputPath: string;
   /** The demuxer ffprobe identified (first name of its format_name). */
   readonly demuxer: string;
-  /** Decoders to allow: the codecs ffprobe found. */
+  /** Codecs ffprobe found; their decoders are the only ones allowed. */
   readonly codecs: readonly string[];
   readonly maxPixels: number;
   readonly maxDurationSeconds: number;
@@ -26,6 +30,13 @@ export interface FfmpegPlanInput {
   readonly outputArgs: readonly string[];
   /** Show ffmpeg's periodic stats on stderr (for the progress bar). */
   readonly stats: boolean;
+  /** Run-time detected hardening (InspectReport.decodeHardening); its decoders replace the codec names. */
+  readonly hardening?: HardeningArgs;
+}
+
+function codecWhitelist(codecs: readonly string[], h: HardeningArgs | undefined): string[] {
+  const decoders = h && h.decoders.length > 0 ? h.decoders : decodersFor(codecs, undefined);
+  return decoders.length > 0 ? ['-codec_whitelist', decoders.join(',')] : [];
 }
 
 export function buildFfmpegArgv(p: FfmpegPlanInput): string[] {
@@ -36,38 +47,55 @@ export function buildFfmpegArgv(p: FfmpegPlanInput): string[] {
     '-n',
     '-loglevel', 'level+warning',
     ...(p.stats ? ['-stats', '-stats_period', '0.5'] : ['-nostats']),
+    ...(p.hardening?.globalArgs ?? []),
     '-threads', String(p.threads),
     '-filter_threads', String(p.threads),
     // Input side: what may be opened and how it is parsed.
     '-protocol_whitelist', 'file',
     '-format_whitelist', p.demuxer,
     '-f', p.demuxer,
-    ...(p.codecs.length > 0 ? ['-codec_whitelist', p.codecs.join(',')] : []),
+    ...codecWhitelist(p.codecs, p.hardening),
     '-max_pixels', String(p.maxPixels),
+    ...(p.hardening?.inputArgs ?? []),
     '-probesize', String(p.probesize),
     '-analyzeduration', String(p.analyzeDurationUs),
     '-i', p.inputPath,
-    // Output side. The wrapper's own options come after the template or raw arguments:
-    // ffmpeg keeps the last value it sees, so none of these can be lifted by an argument.
-    ...p.outputArgs,
+    // Output side.
     '-t', String(p.maxDurationSeconds),
     '-map_metadata', '-1',
     '-map_chapters', '-1',
+    ...p.outputArgs,
     '-threads', String(p.threads),
     '-f', p.muxer,
     p.outputPath,
   ];
 }
 
+export interface ProbePlanInput {
+  readonly ffprobePath: string;
+  readonly inputPath: string;
+  /** Demuxers ffprobe may pick from. */
+  readonly formats: readonly string[];
+  readonly probesize: number;
+  readonly analyzeDurationUs: number;
+  readonly demuxer?: string;
+  /** Extra hardening: program options, input options and the decoders allowed while probing. */
+  readonly hardening?: HardeningArgs;
+}
+
 /** Pure: the ffprobe command line for a sandboxed probe. */
-export function buildProbeArgv(p: { ffprobePath: string; inputPath: string; formats: readonly string[]; probesize: number; analyzeDurationUs: number; demuxer?: string }): string[] {
+export function buildProbeArgv(p: ProbePlanInput): string[] {
+  const decoders = p.hardening?.decoders ?? [];
   return [
     p.ffprobePath,
     '-hide_banner',
     '-v', 'error',
+    ...(p.hardening?.globalArgs ?? []),
     '-protocol_whitelist', 'file',
     '-format_whitelist', p.formats.join(','),
     ...(p.demuxer ? ['-f', p.demuxer] : []),
+    ...(decoders.length > 0 ? ['-codec_whitelist', decoders.join(',')] : []),
+    ...(p.hardening?.inputArgs ?? []),
     '-probesize', String(p.probesize),
     '-analyzeduration', String(p.analyzeDurationUs),
     '-show_format',
@@ -85,12 +113,16 @@ export function buildDeepCheckArgv(p: Omit<FfmpegPlanInput, 'outputPath' | 'muxe
     '-hide_banner', '-nostdin', '-nostats',
     '-loglevel', 'level+error',
     '-xerror',
+    ...(p.hardening?.globalArgs ?? []),
     '-threads', String(p.threads),
     '-protocol_whitelist', 'file',
     '-format_whitelist', p.demuxer,
     '-f', p.demuxer,
-    ...(p.codecs.length > 0 ? ['-codec_whitelist', p.codecs.join(',')] : []),
+    ...codecWhitelist(p.codecs, p.hardening),
     '-max_pixels', String(p.maxPixels),
+    ...(p.hardening?.inputArgs ?? []),
+    '-probesize', String(p.probesize),
+    '-analyzeduration', String(p.analyzeDurationUs),
     '-err_detect', 'explode',
     '-i', p.inputPath,
     '-t', String(p.maxDurationSeconds),

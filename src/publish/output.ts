@@ -56,7 +56,8 @@ export async function checkOutput(file: string, overwrite: boolean): Promise<Out
 
 export async function makeJobDir(target: OutputTarget): Promise<string> {
   try {
-    return await mkdtemp(path.join(target.dir, JOB_DIR_PREFIX));
+    // The owner's pid is in the name, so a later job can sweep what a killed one left behind.
+    return await mkdtemp(path.join(target.dir, `${JOB_DIR_PREFIX}${process.pid}-`));
   } catch (e) {
     throw new ZtError('usage', `cannot create a job directory in ${target.dir}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
       hint: 'the output directory must be writable',
@@ -100,15 +101,17 @@ export async function publish(tmpFile: string, target: OutputTarget): Promise<vo
   await fsyncPath(target.dir);
 }
 
-/** Remove job directories left by jobs that were killed (kill -9) in this directory. */
-export async function sweepStaleJobDirs(dir: string, olderThanMs: number): Promise<number> {
+/** Remove job directories left in this directory by jobs whose process is gone (kill -9). */
+export async function sweepStaleJobDirs(dir: string): Promise<number> {
   let n = 0;
   try {
     for (const e of await readdir(dir)) {
       if (!e.startsWith(JOB_DIR_PREFIX)) continue;
+      const pid = Number(/^(\d+)-/.exec(e.slice(JOB_DIR_PREFIX.length))?.[1]);
+      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
       const p = path.join(dir, e);
       const st = await lstat(p);
-      if (st.isDirectory() && Date.now() - st.mtimeMs > olderThanMs) {
+      if (st.isDirectory()) {
         await rm(p, { recursive: true, force: true });
         n++;
       }
@@ -117,4 +120,13 @@ export async function sweepStaleJobDirs(dir: string, olderThanMs: number): Promi
     /* best effort */
   }
   return n;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

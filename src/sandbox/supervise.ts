@@ -4,12 +4,14 @@
  * tree, a wall-clock limit, and a kill path that always ends in SIGKILL of every process of
  * the tree. Returns what happened as a value; the caller decides what it means.
  */
+import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { exec } from '../util/exec.js';
-import { buildBwrapArgs, sandboxEnv, type BwrapSpec } from './bwrap.js';
+import { buildBwrapArgs, sandboxEnv, FONT_DIRS, type BwrapSpec } from './bwrap.js';
 import { buildPrlimitArgs, type RlimitSpec } from './prlimit.js';
 import { startMonitor, scanDiagnostics, emptyPeaks, type Anomaly, type Breach, type MonitorLimits, type Peaks } from '../run/monitor.js';
-import { killTree, descendants, readAllStats } from '../run/proc.js';
+import { judgeFinishedJob } from '../run/baseline.js';
+import { ProcessTree } from '../run/proc.js';
 
 export interface SandboxTools {
   readonly bwrap: string | undefined;
@@ -31,6 +33,8 @@ export interface SupervisedRun {
   readonly rlimits: RlimitSpec;
   readonly wallMs: number;
   readonly monitor?: MonitorLimits;
+  /** The media this job processes, for the learned baseline (echoed into the outcome). */
+  readonly media?: { readonly seconds: number; readonly baselineKey: string };
   readonly maxOutputBytes?: number;
   readonly onStderr?: (chunk: string) => void;
 }
@@ -45,11 +49,29 @@ export interface SupervisedOutcome {
   readonly anomalies: readonly Anomaly[];
   /** Set when the supervisor killed the tree, with the rule that caused it. */
   readonly killedFor?: Breach;
+  /** A kernel resource limit that stopped the command (RLIMIT_*), read from how it ended. */
+  readonly limit?: { readonly rule: string; readonly message: string };
   /** bwrap itself could not build the sandbox. */
   readonly sandboxFailed: boolean;
   readonly spawnFailed: boolean;
   /** Processes of the tree still alive after the kill path (should always be 0). */
   readonly leftBehind: number;
+  readonly mediaSeconds?: number;
+  readonly baselineKey?: string;
+}
+
+/** The command lines that run, one per stage, for display (`run --dry-run`). */
+export interface SandboxCommandLines {
+  /** prlimit and its arguments, up to and including `--`. */
+  readonly prlimit: readonly string[];
+  /** bwrap and its arguments, up to and including `--` (absent in degraded mode). */
+  readonly bwrap?: readonly string[];
+  /** The sandboxed command itself. */
+  readonly command: readonly string[];
+  /** All of it, exactly as spawned. */
+  readonly argv: readonly string[];
+  /** The same, quoted for a POSIX shell (display only: nothing is ever run through a shell). */
+  readonly shell: string;
 }
 
 /** Build the full argv (prlimit … bwrap … command) for display and for running. */
@@ -60,6 +82,28 @@ export function sandboxArgv(run: SupervisedRun, fds: { input?: number; seccomp?:
   return { file: run.tools.prlimit, args: [...buildPrlimitArgs(run.rlimits), ...inner] };
 }
 
+/** The exact command lines `supervise` would spawn, split by stage. */
+export function sandboxCommandLines(run: SupervisedRun, fds: { input?: number; seccomp?: number }): SandboxCommandLines {
+  const { file, args } = sandboxArgv(run, fds);
+  const argv = [file, ...args];
+  const prlimitEnd = argv.indexOf('--') + 1;
+  const prlimit = argv.slice(0, prlimitEnd);
+  const rest = argv.slice(prlimitEnd);
+  const bwrapEnd = run.tools.degraded || run.tools.bwrap === undefined ? 0 : rest.length - run.command.length;
+  return {
+    prlimit,
+    ...(bwrapEnd > 0 ? { bwrap: rest.slice(0, bwrapEnd) } : {}),
+    command: rest.slice(bwrapEnd),
+    argv,
+    shell: argv.map(shellQuote).join(' '),
+  };
+}
+
+/** Pure: quote one word for a POSIX shell. */
+export function shellQuote(w: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
 function bwrapSpec(run: SupervisedRun, fds: { input?: number; seccomp?: number }): BwrapSpec {
   return {
     ...(fds.input !== undefined ? { inputFd: fds.input, inputName: run.inputName ?? 'input' } : {}),
@@ -67,6 +111,7 @@ function bwrapSpec(run: SupervisedRun, fds: { input?: number; seccomp?: number }
     ...(fds.seccomp !== undefined ? { seccompFd: fds.seccomp } : {}),
     tmpfsBytes: run.tmpfsBytes,
     grants: run.grants,
+    hideFontDirs: run.grants.fonts ? [] : FONT_DIRS.filter((d) => existsSync(d)),
     env: sandboxEnv(),
     command: run.command,
   };
@@ -89,16 +134,20 @@ export async function supervise(run: SupervisedRun): Promise<SupervisedOutcome> 
     const { file, args } = sandboxArgv(run, fds);
     const anomalies: Anomaly[] = [];
     let killedFor: Breach | undefined;
-    let rootPid: number | undefined;
+    let tree: ProcessTree | undefined;
     let monitor: ReturnType<typeof startMonitor> | undefined;
     let stderrTail = '';
+    // The CPU limit also holds for the tree as a whole (RLIMIT_CPU is per process).
+    const monitorLimits: MonitorLimits | undefined = run.monitor ? { ...run.monitor, cpuMs: run.monitor.cpuMs ?? run.rlimits.cpuSeconds * 1000 } : undefined;
     const kill = (b: Breach): void => {
       if (killedFor) return;
       killedFor = b;
-      if (rootPid !== undefined) killTree(rootPid);
+      // bwrap --new-session: ffmpeg is not in our process group, so walk the tree.
+      tree?.killOnce();
     };
+    const wallS = Math.round(run.wallMs / 1000);
     const wallTimer = setTimeout(() => {
-      kill({ rule: 'limits.wallSeconds', actual: `>${Math.round(run.wallMs / 1000)}`, limit: Math.round(run.wallMs / 1000), message: `the job ran longer than the wall-clock limit of ${Math.round(run.wallMs / 1000)} s` });
+      kill({ rule: 'limits.wallSeconds', actual: `>${wallS}`, limit: wallS, message: `the job ran longer than the wall-clock limit of ${wallS} s` });
     }, run.wallMs);
     const escapeAction = run.monitor?.onEscapeAttempt ?? 'warn';
     const seenEscape = new Set<string>();
@@ -109,9 +158,10 @@ export async function supervise(run: SupervisedRun): Promise<SupervisedOutcome> 
       extraFds,
       maxBuffer: run.maxOutputBytes ?? 64 * 1024 * 1024,
       onSpawn: (pid) => {
-        rootPid = pid;
-        if (run.monitor) {
-          monitor = startMonitor(pid, run.monitor, kill, (a) => anomalies.push(a));
+        tree = new ProcessTree(pid);
+        tree.scan();
+        if (monitorLimits) {
+          monitor = startMonitor(tree, monitorLimits, kill, (a) => anomalies.push(a));
         }
       },
       onStderr: (chunk) => {
@@ -127,39 +177,67 @@ export async function supervise(run: SupervisedRun): Promise<SupervisedOutcome> 
     });
     clearTimeout(wallTimer);
     monitor?.stop();
-    let leftBehind = 0;
-    if (rootPid !== undefined) {
-      killTree(rootPid);
-      leftBehind = descendants(rootPid, readAllStats()).filter((p) => p.state !== 'Z').length;
+    // Whatever happened, nothing of the tree may outlive the job.
+    const leftBehind = tree ? await tree.killAll() : 0;
+    const peaks = monitor?.peaks ?? emptyPeaks();
+    const slow = run.monitor?.slowJob;
+    if (slow && !killedFor && r.exitCode === 0 && !anomalies.some((a) => a.kind === 'slow-job')) {
+      const j = judgeFinishedJob(slow, { wallMs: r.wallMs, cpuMs: peaks.cpuMs });
+      if (j) anomalies.push({ kind: 'slow-job', action: 'warn', message: j.message, evidence: j.evidence });
     }
     const sandboxFailed = !run.tools.degraded && /^bwrap: /m.test(r.stderr) && !killedFor;
+    const limit = killedFor || r.exitCode === 0 ? undefined : limitFromExit(r.exitCode, r.signal, r.stderr, { cpuMs: peaks.cpuMs, cpuLimitMs: run.rlimits.cpuSeconds * 1000 });
     return {
       exitCode: r.exitCode,
       signal: r.signal,
       stdout: r.stdout,
       stderr: r.stderr,
       wallMs: r.wallMs,
-      peaks: monitor?.peaks ?? emptyPeaks(),
+      peaks,
       anomalies,
       ...(killedFor ? { killedFor } : {}),
+      ...(limit ? { limit } : {}),
       sandboxFailed,
       spawnFailed: r.spawnFailed,
       leftBehind,
+      ...(run.media ? { mediaSeconds: run.media.seconds, baselineKey: run.media.baselineKey } : {}),
     };
   } finally {
     await seccompHandle?.close();
   }
 }
 
-/** What an exit status or signal from prlimit's limits means. */
-export function limitFromExit(exitCode: number | undefined, signal: string | undefined, stderr: string): { rule: string; message: string } | undefined {
-  const sig = signal ?? (exitCode !== undefined && exitCode > 128 ? signalName(exitCode - 128) : undefined);
+/**
+ * What an exit status or signal says about the kernel's resource limits. bwrap reports a
+ * command killed by signal N as exit 128+N. ffmpeg catches SIGXCPU and stops in an orderly way
+ * with status 255 (123 after more than three signals); nothing else signals it inside the
+ * sandbox (the supervisor only ever sends SIGKILL, and records why). With `ctx` (the tree's CPU
+ * time from the monitor), a SIGKILL nobody here sent is attributed to the CPU hard limit when
+ * the CPU time is near it.
+ */
+export function limitFromExit(
+  exitCode: number | undefined,
+  signal: string | undefined,
+  stderr: string,
+  ctx?: { cpuMs: number; cpuLimitMs: number },
+): { rule: string; message: string } | undefined {
+  const sig = signal ?? (exitCode !== undefined && exitCode > 128 && exitCode < 160 ? signalName(exitCode - 128) : undefined);
+  const nearCpuLimit = ctx === undefined || ctx.cpuMs >= 0.5 * ctx.cpuLimitMs;
   if (sig === 'SIGXCPU') return { rule: 'limits.cpuSeconds', message: 'the CPU-time limit was reached (SIGXCPU)' };
   if (sig === 'SIGXFSZ') return { rule: 'limits.outputMaxMiB', message: 'the output file-size limit was reached (SIGXFSZ)' };
   if (/File too large/i.test(stderr)) return { rule: 'limits.outputMaxMiB', message: 'the output file-size limit was reached (EFBIG)' };
-  if (/Cannot allocate memory|out of memory|std::bad_alloc|malloc.*failed/i.test(stderr)) return { rule: 'limits.addressSpaceMiB', message: 'the address-space (memory) limit was reached' };
+  if (MEMORY_FAILURE.test(stderr)) return { rule: 'limits.addressSpaceMiB', message: 'the address-space (memory) limit was reached' };
+  if ((exitCode === 255 || exitCode === 123) && signal === undefined && nearCpuLimit) {
+    return { rule: 'limits.cpuSeconds', message: 'the CPU-time limit was reached (SIGXCPU; ffmpeg stopped)' };
+  }
+  if (sig === 'SIGKILL' && ctx !== undefined && ctx.cpuMs >= 0.8 * ctx.cpuLimitMs) {
+    return { rule: 'limits.cpuSeconds', message: 'the CPU-time hard limit was reached (SIGKILL by the kernel)' };
+  }
   return undefined;
 }
+
+/** Signs that an allocation failed (RLIMIT_AS): from ffmpeg, its libraries, or the dynamic loader. */
+const MEMORY_FAILURE = /Cannot allocate memory|out of memory|std::bad_alloc|malloc[^\n]*failed|failed to map segment from shared object|cannot allocate memory in static TLS block|mmap[^\n]*failed/i;
 
 function signalName(n: number): string | undefined {
   return ({ 9: 'SIGKILL', 24: 'SIGXCPU', 25: 'SIGXFSZ', 31: 'SIGSYS', 11: 'SIGSEGV', 6: 'SIGABRT' } as Record<number, string>)[n];

@@ -1,0 +1,137 @@
+/**
+ * The bubblewrap command line (pure, golden-style assertions) and, for the grants, what the
+ * real sandbox lets a process see.
+ */
+import { describe, it, expect } from 'vitest';
+import { existsSync } from 'node:fs';
+import { buildBwrapArgs, sandboxEnv, FONT_DIRS, SYSFS_TOPOLOGY, type BwrapSpec } from '../../src/sandbox/bwrap.js';
+import { supervise, sandboxCommandLines, shellQuote, type SupervisedRun } from '../../src/sandbox/supervise.js';
+
+const MiB = 1048576;
+const base: BwrapSpec = {
+  inputFd: 3,
+  inputName: 'input.mp4',
+  jobDir: '/var/tmp/.zt-ffmpeg-job-abc',
+  seccompFd: 4,
+  tmpfsBytes: 64 * MiB,
+  grants: { fonts: false, gpu: false },
+  hideFontDirs: ['/usr/share/fonts'],
+  env: sandboxEnv(),
+  command: ['/usr/bin/ffmpeg', '-version'],
+};
+
+/** Pairs of (option, operand...) are easier to assert as joined text. */
+const text = (a: readonly string[]): string => a.join(' ');
+
+describe('buildBwrapArgs', () => {
+  it('unshares everything, drops capabilities, clears the environment, dies with its parent, runs in a new session as nobody', () => {
+    const t = text(buildBwrapArgs(base));
+    for (const f of ['--unshare-all', '--unshare-user', '--uid 65534', '--gid 65534', '--die-with-parent', '--new-session', '--cap-drop ALL', '--clearenv']) expect(t).toContain(f);
+    // No --share-net: no network at all.
+    expect(t).not.toContain('--share-net');
+  });
+  it('binds /usr and the loader files read-only, the input read-only from its fd, only the job dir writable, then the root read-only', () => {
+    const a = buildBwrapArgs(base);
+    const t = text(a);
+    expect(t).toContain('--ro-bind /usr /usr');
+    expect(t).toContain('--ro-bind-try /etc/ld.so.cache /etc/ld.so.cache');
+    expect(t).toContain('--ro-bind-fd 3 /in/input.mp4');
+    expect(t).toContain('--bind /var/tmp/.zt-ffmpeg-job-abc /job --chdir /job');
+    expect(t).toContain(`--size ${64 * MiB} --tmpfs /tmp`);
+    expect(t).toContain('--seccomp 4');
+    expect(a.filter((x) => x === '--bind')).toHaveLength(1);
+    const rootRo = a.findIndex((x, i) => x === '--remount-ro' && a[i + 1] === '/');
+    expect(rootRo).toBeGreaterThan(a.indexOf('--bind'));
+    // The command comes last, after --.
+    expect(a.slice(-3)).toEqual(['--', '/usr/bin/ffmpeg', '-version']);
+    // No host /etc beyond the loader files, no /home, no /var, no /run.
+    expect(a.filter((x) => /^\/(home|root|run|var)\b/.test(x) && x !== base.jobDir)).toEqual([]);
+  });
+  it('binds the CPU/NUMA topology read-only so that thread pools (x265) size themselves', () => {
+    expect(text(buildBwrapArgs(base))).toContain(`--ro-bind-try ${SYSFS_TOPOLOGY} ${SYSFS_TOPOLOGY}`);
+  });
+  it('grants nothing by default: fonts hidden under an empty read-only tmpfs, no /dev/dri', () => {
+    const t = text(buildBwrapArgs(base));
+    expect(t).toContain('--tmpfs /usr/share/fonts --remount-ro /usr/share/fonts');
+    expect(t).not.toContain('/etc/fonts');
+    expect(t).not.toContain('/dev/dri');
+  });
+  it('the fonts grant binds the font configuration read-only and hides nothing', () => {
+    const t = text(buildBwrapArgs({ ...base, grants: { fonts: true, gpu: false } }));
+    expect(t).toContain('--ro-bind-try /etc/fonts /etc/fonts');
+    expect(t).not.toContain('--tmpfs /usr/share/fonts');
+    expect(t).not.toContain('/dev/dri');
+  });
+  it('the gpu grant binds the DRM render nodes', () => {
+    const t = text(buildBwrapArgs({ ...base, grants: { fonts: false, gpu: true } }));
+    expect(t).toContain('--dev-bind-try /dev/dri /dev/dri');
+  });
+  it('the environment inside is only what we set', () => {
+    const a = buildBwrapArgs(base);
+    const set: string[] = [];
+    a.forEach((x, i) => {
+      if (x === '--setenv') set.push(a[i + 1]!);
+    });
+    expect(set.sort()).toEqual(Object.keys(sandboxEnv()).sort());
+  });
+});
+
+describe('the command lines shown by --dry-run', () => {
+  const run: SupervisedRun = {
+    tools: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false },
+    command: ['/usr/bin/ffmpeg', '-i', "/in/it's.mp4"],
+    tmpfsBytes: MiB,
+    grants: { fonts: false, gpu: false },
+    rlimits: { addressSpaceBytes: MiB, cpuSeconds: 5, fileSizeBytes: MiB, openFiles: 16 },
+    wallMs: 1000,
+  };
+  it('splits prlimit, bwrap and the command, and together they are the exact argv', () => {
+    const l = sandboxCommandLines(run, { input: 3, seccomp: 4 });
+    expect(l.prlimit[0]).toBe('/usr/bin/prlimit');
+    expect(l.prlimit.at(-1)).toBe('--');
+    expect(l.bwrap?.[0]).toBe('/usr/bin/bwrap');
+    expect(l.bwrap?.at(-1)).toBe('--');
+    expect(l.command).toEqual(run.command);
+    expect([...l.prlimit, ...(l.bwrap ?? []), ...l.command]).toEqual(l.argv);
+    expect(l.shell).toContain(`'/in/it'\\''s.mp4'`);
+  });
+  it('degraded mode has no bwrap line', () => {
+    const l = sandboxCommandLines({ ...run, tools: { bwrap: undefined, prlimit: '/usr/bin/prlimit', degraded: true } }, {});
+    expect(l.bwrap).toBeUndefined();
+    expect(l.command).toEqual(run.command);
+  });
+  it('shellQuote leaves plain words alone and quotes the rest', () => {
+    expect(shellQuote('--as=1048576')).toBe('--as=1048576');
+    expect(shellQuote('a b')).toBe("'a b'");
+    expect(shellQuote("scale='min(640,iw)':-2")).toBe(`'scale='\\''min(640,iw)'\\'':-2'`);
+  });
+});
+
+describe('the real sandbox', () => {
+  const run = (command: string[], grants = { fonts: false, gpu: false }): ReturnType<typeof supervise> =>
+    supervise({
+      tools: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false },
+      command,
+      tmpfsBytes: MiB,
+      grants,
+      rlimits: { addressSpaceBytes: 256 * MiB, cpuSeconds: 5, fileSizeBytes: MiB, openFiles: 64 },
+      wallMs: 10_000,
+    });
+  const fontDir = FONT_DIRS.find((d) => existsSync(d));
+
+  it.runIf(fontDir !== undefined)('hides the fonts without the grant and shows them with it', async () => {
+    const without = await run(['/usr/bin/sh', '-c', `ls -A ${fontDir}; ls /etc/fonts 2>/dev/null | head -1; echo end`]);
+    expect(without.exitCode, without.stderr).toBe(0);
+    expect(without.stdout.trim()).toBe('end');
+    const withFonts = await run(['/usr/bin/sh', '-c', `ls -A ${fontDir}`], { fonts: true, gpu: false });
+    expect(withFonts.exitCode, withFonts.stderr).toBe(0);
+    expect(withFonts.stdout.trim()).not.toBe('');
+  });
+
+  it('sees the CPU topology, read-only', async () => {
+    const r = await run(['/usr/bin/sh', '-c', 'cat /sys/devices/system/cpu/online; touch /sys/devices/system/cpu/x 2>&1 || echo refused']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\d+(?:[-,]\d+)*\n/);
+    expect(r.stdout).toMatch(/refused/);
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * The supervisor against tiny misbehaving children (a shell loop, a tree of sleepers that
+ * ignores SIGTERM, a process fan-out), in the real bubblewrap sandbox under prlimit: the limit
+ * is named, and nothing of the tree survives the kill path even though bwrap --new-session puts
+ * the command outside our process group.
+ */
+import { describe, it, expect } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { supervise, type SupervisedRun } from '../../src/sandbox/supervise.js';
+
+const MiB = 1048576;
+const tools = { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false };
+
+function spec(command: string[], o: Partial<SupervisedRun> = {}): SupervisedRun {
+  return {
+    tools,
+    command,
+    tmpfsBytes: 8 * MiB,
+    grants: { fonts: false, gpu: false },
+    rlimits: { addressSpaceBytes: 256 * MiB, cpuSeconds: 30, fileSizeBytes: MiB, openFiles: 64 },
+    wallMs: 20_000,
+    ...o,
+  };
+}
+
+const monitor = { sampleMs: 100, maxThreads: 64, addressSpaceBytes: 256 * MiB, onMemorySpike: 'warn' as const, onEscapeAttempt: 'kill' as const };
+
+/** Processes on the whole machine whose command line contains `marker`. */
+function processesWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const st = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (/\) Z /.test(st)) continue;
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(marker)) out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+describe('supervise: limits and the kill path', () => {
+  it('a CPU hog without the monitor is stopped by RLIMIT_CPU (SIGXCPU) and the limit is named', async () => {
+    const r = await supervise(spec(['/usr/bin/sh', '-c', 'while :; do :; done'], { rlimits: { addressSpaceBytes: 256 * MiB, cpuSeconds: 1, fileSizeBytes: MiB, openFiles: 64 } }));
+    expect(r.killedFor).toBeUndefined();
+    expect(r.exitCode).toBe(128 + 24);
+    expect(r.limit?.rule).toBe('limits.cpuSeconds');
+    expect(r.leftBehind).toBe(0);
+  });
+
+  it('a CPU hog under the monitor is killed when the tree reaches the CPU limit', async () => {
+    const r = await supervise(spec(['/usr/bin/sh', '-c', 'while :; do :; done'], { rlimits: { addressSpaceBytes: 256 * MiB, cpuSeconds: 1, fileSizeBytes: MiB, openFiles: 64 }, monitor }));
+    // Whichever comes first, the monitor's sample or the kernel's SIGXCPU, the rule is the CPU limit.
+    expect(r.killedFor?.rule ?? r.limit?.rule).toBe('limits.cpuSeconds');
+    expect(r.peaks.cpuMs).toBeGreaterThan(500);
+    expect(r.leftBehind).toBe(0);
+  });
+
+  it('the wall clock kills a tree that ignores SIGTERM and forks, and leaves no process behind', async () => {
+    const marker = `31.${process.pid}${Date.now() % 100000}`;
+    const script = `trap '' TERM; /usr/bin/sleep ${marker} & /usr/bin/sleep ${marker} & ( /usr/bin/sleep ${marker} & ) ; while :; do /usr/bin/sleep 0.2; done`;
+    const r = await supervise(spec(['/usr/bin/sh', '-c', script], { wallMs: 1500, monitor }));
+    expect(r.killedFor?.rule).toBe('limits.wallSeconds');
+    expect(r.leftBehind).toBe(0);
+    expect(r.peaks.processes).toBeGreaterThanOrEqual(5);
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it('the monitor enforces maxThreads (RLIMIT_NPROC would not hold for root) and kills the fan-out', async () => {
+    const marker = `32.${process.pid}${Date.now() % 100000}`;
+    const script = `for i in 1 2 3 4 5 6 7 8 9 10 11 12; do /usr/bin/sleep ${marker} & done; wait`;
+    const r = await supervise(spec(['/usr/bin/sh', '-c', script], { monitor: { ...monitor, maxThreads: 6 } }));
+    expect(r.killedFor?.rule).toBe('limits.maxThreads');
+    expect(r.leftBehind).toBe(0);
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it('an escape attempt in the diagnostics kills when the policy says kill', async () => {
+    const r = await supervise(spec(['/usr/bin/sh', '-c', `echo "[tcp @ 0x1] Protocol 'tcp' not on whitelist 'file'!" >&2; exec /usr/bin/sleep 20`], { monitor }));
+    expect(r.killedFor?.rule).toBe('monitor.escape-attempt');
+    expect(r.anomalies.map((a) => a.kind)).toContain('escape-attempt');
+    expect(r.wallMs).toBeLessThan(15_000);
+  });
+
+  it('a clean run: exit 0, peaks recorded, nothing killed, the media echoed for the baseline', async () => {
+    const r = await supervise(spec(['/usr/bin/sh', '-c', 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; echo done'], { monitor, media: { seconds: 3, baselineKey: 'transcode.mp4' } }));
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toBe('done');
+    expect(r.killedFor).toBeUndefined();
+    expect(r.limit).toBeUndefined();
+    expect(r.peaks.samples).toBeGreaterThan(0);
+    expect(r.mediaSeconds).toBe(3);
+    expect(r.baselineKey).toBe('transcode.mp4');
+  });
+
+  it('a slow job is killed past factor × baseline × media seconds when onSlowJob is kill', async () => {
+    const baseline = { key: 'transcode.mp4', samples: 5, wallMsPerMediaSecond: 100, cpuMsPerMediaSecond: 100 };
+    const r = await supervise(spec(['/usr/bin/sleep', '20'], { monitor: { ...monitor, slowJob: { baseline, mediaSeconds: 1, factor: 2, action: 'kill' } } }));
+    expect(r.killedFor?.rule).toBe('monitor.slow-job');
+    // The floor (MIN_SLOW_KILL_MS) holds even though 2 × 100 ms × 1 s is smaller.
+    expect(r.wallMs).toBeGreaterThanOrEqual(2000);
+    expect(r.wallMs).toBeLessThan(15_000);
+  });
+});

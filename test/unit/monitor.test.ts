@@ -1,0 +1,221 @@
+/**
+ * The monitor's pure decisions: parsing /proc, folding samples into peaks, limits and
+ * anomalies, the learned baseline, and what an exit status says about the kernel's limits.
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseStat, parseIo, descendants, type ProcStat } from '../../src/run/proc.js';
+import { evaluateSample, scanDiagnostics, emptyPeaks, type MonitorLimits } from '../../src/run/monitor.js';
+import {
+  baselineFromLines,
+  readBaseline,
+  median,
+  slowJobDeadlineMs,
+  judgeFinishedJob,
+  costFromEvent,
+  MIN_SLOW_KILL_MS,
+  BASELINE_TAIL_BYTES,
+  type Baseline,
+} from '../../src/run/baseline.js';
+import { limitFromExit } from '../../src/sandbox/supervise.js';
+import { buildPrlimitArgs, CPU_HARD_GRACE_SECONDS } from '../../src/sandbox/prlimit.js';
+
+const MiB = 1048576;
+const limits: MonitorLimits = { sampleMs: 200, maxThreads: 8, addressSpaceBytes: 1024 * MiB, onMemorySpike: 'warn', onEscapeAttempt: 'kill' };
+
+function proc(pid: number, ppid: number, o: Partial<ProcStat> = {}): ProcStat {
+  return { pid, ppid, cpuTicks: 0, threads: 1, rssPages: 0, state: 'S', startTicks: 1000 + pid, ...o };
+}
+
+describe('parsing /proc', () => {
+  it('reads stat lines whose command name holds spaces and parentheses', () => {
+    // Fields: pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+    //         utime stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss
+    const line = '4242 (ff (mpeg) x) R 4200 4242 4242 0 -1 4194304 100 0 0 0 150 50 7 3 20 0 6 0 987654 123456789 2500 18446744073709551615';
+    const s = parseStat(line);
+    expect(s).toEqual({ pid: 4242, ppid: 4200, state: 'R', cpuTicks: 210, threads: 6, startTicks: 987654, rssPages: 2500 });
+  });
+  it('refuses garbage', () => {
+    expect(parseStat('nonsense')).toBeUndefined();
+    expect(parseStat('abc (x) R 1')).toBeUndefined();
+  });
+  it('reads rchar and wchar from /proc/PID/io', () => {
+    expect(parseIo('rchar: 1234\nwchar: 99\nsyscr: 4\nread_bytes: 0\n')).toEqual({ readBytes: 1234, writeBytes: 99 });
+    expect(parseIo('')).toEqual({ readBytes: 0, writeBytes: 0 });
+  });
+  it('finds every descendant of the root and nothing else', () => {
+    const all = [proc(1, 0), proc(10, 1), proc(11, 10), proc(12, 11), proc(13, 11), proc(20, 1), proc(21, 20)];
+    expect(descendants(10, all).map((p) => p.pid).sort()).toEqual([10, 11, 12, 13]);
+    expect(descendants(99, all)).toEqual([]);
+  });
+  it('the live /proc of this process parses', async () => {
+    const { readStat } = await import('../../src/run/proc.js');
+    const me = readStat(process.pid);
+    expect(me?.pid).toBe(process.pid);
+    expect(me?.ppid).toBe(process.ppid);
+    expect(me!.threads).toBeGreaterThan(0);
+  });
+});
+
+describe('one sample of the tree', () => {
+  it('folds CPU, RSS, threads and I/O of the whole tree into the peaks', () => {
+    const peaks = emptyPeaks();
+    const tree = [proc(10, 1, { cpuTicks: 5, threads: 1, rssPages: 100 }), proc(11, 10, { cpuTicks: 120, threads: 5, rssPages: 1000 })];
+    const r = evaluateSample(tree, { readBytes: 1000, writeBytes: 500 }, peaks, limits);
+    expect(r.breach).toBeUndefined();
+    expect(r.anomalies).toEqual([]);
+    expect(peaks).toEqual({ cpuMs: 1250, rssBytes: 1100 * 4096, threads: 6, processes: 2, readBytes: 1000, writeBytes: 500, samples: 1 });
+    // A later, smaller sample does not lower the peaks.
+    evaluateSample([proc(10, 1)], { readBytes: 10, writeBytes: 10 }, peaks, limits);
+    expect(peaks.threads).toBe(6);
+    expect(peaks.samples).toBe(2);
+  });
+  it('names limits.maxThreads when the tree has more threads than allowed', () => {
+    const r = evaluateSample([proc(10, 1, { threads: 3 }), proc(11, 10, { threads: 6 })], { readBytes: 0, writeBytes: 0 }, emptyPeaks(), limits);
+    expect(r.breach?.rule).toBe('limits.maxThreads');
+    expect(r.breach?.actual).toBe(9);
+    expect(r.breach?.limit).toBe(8);
+  });
+  it('names limits.cpuSeconds when the tree as a whole reaches the CPU limit', () => {
+    const l = { ...limits, cpuMs: 2000 };
+    expect(evaluateSample([proc(10, 1, { cpuTicks: 150 })], { readBytes: 0, writeBytes: 0 }, emptyPeaks(), l).breach).toBeUndefined();
+    const r = evaluateSample([proc(10, 1, { cpuTicks: 120 }), proc(11, 10, { cpuTicks: 90 })], { readBytes: 0, writeBytes: 0 }, emptyPeaks(), l);
+    expect(r.breach?.rule).toBe('limits.cpuSeconds');
+    expect(r.breach?.limit).toBe(2);
+  });
+  it('flags a memory spike (warn) near the address-space limit, and kills when the policy says kill', () => {
+    const big = [proc(10, 1, { rssPages: Math.ceil((950 * MiB) / 4096) })];
+    const warn = evaluateSample(big, { readBytes: 0, writeBytes: 0 }, emptyPeaks(), limits);
+    expect(warn.breach).toBeUndefined();
+    expect(warn.anomalies.map((a) => [a.kind, a.action])).toEqual([['memory-spike', 'warn']]);
+    const kill = evaluateSample(big, { readBytes: 0, writeBytes: 0 }, emptyPeaks(), { ...limits, onMemorySpike: 'kill' });
+    expect(kill.breach?.rule).toBe('monitor.memory-spike');
+  });
+  it('flags a sudden jump of resident memory between two samples', () => {
+    const tree = [proc(10, 1, { rssPages: Math.ceil((400 * MiB) / 4096) })];
+    const r = evaluateSample(tree, { readBytes: 0, writeBytes: 0 }, emptyPeaks(), limits, { elapsedMs: 400, previousRssBytes: 50 * MiB });
+    expect(r.anomalies[0]?.kind).toBe('memory-spike');
+    expect(r.anomalies[0]?.message).toMatch(/jumped by 350 MiB/);
+    // Steady growth is not a spike.
+    expect(evaluateSample(tree, { readBytes: 0, writeBytes: 0 }, emptyPeaks(), limits, { elapsedMs: 400, previousRssBytes: 300 * MiB }).anomalies).toEqual([]);
+  });
+  it('flags a slow job past factor × baseline × media seconds, and kills only when onSlowJob is kill', () => {
+    const baseline: Baseline = { key: 'transcode.mp4', samples: 5, wallMsPerMediaSecond: 500, cpuMsPerMediaSecond: 800 };
+    const watch = { baseline, mediaSeconds: 10, factor: 4, action: 'warn' as const };
+    expect(slowJobDeadlineMs(watch)).toBe(20_000);
+    const tree = [proc(10, 1)];
+    expect(evaluateSample(tree, { readBytes: 0, writeBytes: 0 }, emptyPeaks(), { ...limits, slowJob: watch }, { elapsedMs: 19_000, previousRssBytes: 0 }).anomalies).toEqual([]);
+    const w = evaluateSample(tree, { readBytes: 0, writeBytes: 0 }, emptyPeaks(), { ...limits, slowJob: watch }, { elapsedMs: 21_000, previousRssBytes: 0 });
+    expect(w.anomalies.map((a) => [a.kind, a.action])).toEqual([['slow-job', 'warn']]);
+    expect(w.breach).toBeUndefined();
+    const k = evaluateSample(tree, { readBytes: 0, writeBytes: 0 }, emptyPeaks(), { ...limits, slowJob: { ...watch, action: 'kill' } }, { elapsedMs: 21_000, previousRssBytes: 0 });
+    expect(k.breach?.rule).toBe('monitor.slow-job');
+    // Never before the floor, however small the baseline.
+    expect(slowJobDeadlineMs({ ...watch, baseline: { ...baseline, wallMsPerMediaSecond: 1 } })).toBe(MIN_SLOW_KILL_MS);
+  });
+});
+
+describe("ffmpeg's diagnostics", () => {
+  it.each([
+    ["[tcp @ 0x55] Protocol 'tcp' not on whitelist 'file'!", 'a protocol off the whitelist was requested'],
+    ['Failed to resolve hostname evil.example: Name or service not known', 'a network connection was attempted'],
+    ['Opening an output file: http://evil.example/x.mp4', 'a network URL appeared in the diagnostics'],
+    ["Impossible to open '/etc/passwd'", 'a path outside the sandbox was opened'],
+  ])('flags %j', (text, what) => {
+    const found = scanDiagnostics(text, 'kill');
+    expect(found.map((a) => a.message)).toContain(what);
+    expect(found.every((a) => a.kind === 'escape-attempt' && a.action === 'kill')).toBe(true);
+  });
+  it('stays quiet on an ordinary run', () => {
+    expect(scanDiagnostics("[libx264 @ 0x1] using cpu capabilities: MMX2 SSE2\nOutput #0, mp4, to '/job/output.mp4':\n", 'warn')).toEqual([]);
+    expect(scanDiagnostics("Impossible to open '/in/input.mp4'", 'warn')).toEqual([]);
+  });
+});
+
+describe('what an exit status says about the limits', () => {
+  it('maps the kernel signals (directly, or as bwrap reports them: 128+N)', () => {
+    expect(limitFromExit(undefined, 'SIGXCPU', '')?.rule).toBe('limits.cpuSeconds');
+    expect(limitFromExit(152, undefined, '')?.rule).toBe('limits.cpuSeconds');
+    expect(limitFromExit(153, undefined, '')?.rule).toBe('limits.outputMaxMiB');
+    expect(limitFromExit(1, undefined, 'av_interleaved_write_frame(): File too large')?.rule).toBe('limits.outputMaxMiB');
+  });
+  it('reads allocation failures, including the dynamic loader failing to map a library', () => {
+    expect(limitFromExit(127, undefined, '/usr/bin/ffmpeg: error while loading shared libraries: libx.so.1: failed to map segment from shared object')?.rule).toBe('limits.addressSpaceMiB');
+    expect(limitFromExit(1, undefined, 'Error while decoding stream #0:0: Cannot allocate memory')?.rule).toBe('limits.addressSpaceMiB');
+    expect(limitFromExit(1, undefined, 'x264 [error]: malloc of size 123 failed')?.rule).toBe('limits.addressSpaceMiB');
+  });
+  it("maps ffmpeg's orderly stop on SIGXCPU (status 255) only when the CPU time was near the limit", () => {
+    expect(limitFromExit(255, undefined, '', { cpuMs: 990, cpuLimitMs: 1000 })?.rule).toBe('limits.cpuSeconds');
+    expect(limitFromExit(255, undefined, '', { cpuMs: 10, cpuLimitMs: 1000 })).toBeUndefined();
+    expect(limitFromExit(137, undefined, '', { cpuMs: 2900, cpuLimitMs: 1000 })?.rule).toBe('limits.cpuSeconds');
+    expect(limitFromExit(137, undefined, '', { cpuMs: 100, cpuLimitMs: 1000 })).toBeUndefined();
+  });
+  it('does not invent a limit for an ordinary failure', () => {
+    expect(limitFromExit(1, undefined, 'Invalid data found when processing input')).toBeUndefined();
+    expect(limitFromExit(159, undefined, '')).toBeUndefined();
+  });
+  it('prlimit gets a CPU soft limit (SIGXCPU) below the hard one (SIGKILL), no core dumps, and no NPROC', () => {
+    const a = buildPrlimitArgs({ addressSpaceBytes: 64 * MiB, cpuSeconds: 7, fileSizeBytes: MiB, openFiles: 32 });
+    expect(a).toEqual([`--as=${64 * MiB}`, `--cpu=7:${7 + CPU_HARD_GRACE_SECONDS}`, `--fsize=${MiB}`, '--nofile=32', '--core=0', '--']);
+    expect(a.some((x) => x.startsWith('--nproc'))).toBe(false);
+  });
+});
+
+describe('the learned baseline', () => {
+  const key = { operation: 'transcode', target: 'mp4' };
+  const line = (event: Record<string, unknown>): string => JSON.stringify({ payload: { seq: 0, event }, signatures: [] });
+  const ok = (wallMs: number, cpuMs: number, mediaSeconds: number, baselineKey = 'transcode.mp4'): string =>
+    line({ type: 'result', verdict: 'ok', operation: 'transcode', run: { wallMs, peaks: { cpuMs }, mediaSeconds, baselineKey } });
+
+  it('takes the median per media-second of the successful jobs of the same operation and target', () => {
+    const lines = [ok(1000, 2000, 10), ok(3000, 6000, 10), ok(200, 400, 1), ok(99_999, 99_999, 1, 'transcode.webm'), line({ type: 'decision' }), 'garbage{', ok(500, 900, 2)];
+    const b = baselineFromLines(lines, key);
+    expect(b).toEqual({ key: 'transcode.mp4', samples: 4, wallMsPerMediaSecond: 225, cpuMsPerMediaSecond: 425 });
+  });
+  it('ignores failed jobs and records without the baseline fields', () => {
+    const failed = line({ type: 'result', verdict: 'failed', run: { wallMs: 1, peaks: { cpuMs: 1 }, mediaSeconds: 1, baselineKey: 'transcode.mp4' } });
+    expect(costFromEvent(JSON.parse(failed).payload.event, key)).toBeUndefined();
+    expect(costFromEvent({ type: 'result', verdict: 'ok', run: { wallMs: 1, peaks: { cpuMs: 1 } } }, key)).toBeUndefined();
+  });
+  it('has no baseline from fewer than the minimum number of records', () => {
+    expect(baselineFromLines([ok(1000, 1000, 1), ok(1000, 1000, 1)], key)).toBeUndefined();
+  });
+  it('uses only the most recent records', () => {
+    const old = Array.from({ length: 40 }, () => ok(10_000, 10_000, 1));
+    const recent = Array.from({ length: 32 }, () => ok(100, 100, 1));
+    expect(baselineFromLines([...old, ...recent], key)?.wallMsPerMediaSecond).toBe(100);
+  });
+  it('judges a finished job against the baseline', () => {
+    const baseline: Baseline = { key: 'transcode.mp4', samples: 5, wallMsPerMediaSecond: 500, cpuMsPerMediaSecond: 800 };
+    const w = { baseline, mediaSeconds: 10, factor: 4, action: 'warn' as const };
+    expect(judgeFinishedJob(w, { wallMs: 6000, cpuMs: 9000 })).toBeUndefined();
+    expect(judgeFinishedJob(w, { wallMs: 6000, cpuMs: 40_000 })?.message).toMatch(/CPU 4000 ms per media-second \(baseline 800\)/);
+  });
+  it('median', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  describe('reading the audit log', () => {
+    let dir = '';
+    afterAll(async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+    it('reads only the tail of a long log, starting at a whole line', async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'zt-baseline-'));
+      const log = path.join(dir, 'audit.log');
+      // Old, slow jobs far back in the log must not count: only the last 256 KiB is read.
+      const filler = line({ type: 'decision', pad: 'x'.repeat(1000) }) + '\n';
+      await writeFile(log, Array.from({ length: 10 }, () => ok(50_000, 50_000, 1)).join('\n') + '\n');
+      await appendFile(log, filler.repeat(Math.ceil((BASELINE_TAIL_BYTES * 1.5) / filler.length)));
+      await appendFile(log, [ok(300, 500, 1), ok(300, 500, 1), ok(300, 500, 1)].join('\n') + '\n');
+      const b = await readBaseline(log, key);
+      expect(b?.samples).toBe(3);
+      expect(b?.wallMsPerMediaSecond).toBe(300);
+      expect(await readBaseline(path.join(dir, 'missing.log'), key)).toBeUndefined();
+    });
+  });
+});
