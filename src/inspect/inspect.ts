@@ -138,7 +138,9 @@ export async function inspectInput(file: string, policy: Policy, tools: InspectT
       const pc = checkProbe(probeOutcome.probe, policy.input, magic.type);
       violations.push(...pc.violations);
       warnings.push(...pc.warnings);
-      if (tools.binaries?.['ffmpeg'] !== undefined) {
+      // Only a job that may still go ahead needs ffmpeg's own hardening (enforce refuses now).
+      const mayProceed = violations.length === 0 || policy.mode !== 'enforce';
+      if (tools.binaries?.['ffmpeg'] !== undefined && mayProceed) {
         decodeHardening = await planDecodeHardening(probeOutcome.probe, policy, tools);
       }
     }

@@ -26,8 +26,11 @@ export interface BatchRequest {
   /** Output extension; default: the operation's first target. */
   readonly ext: string | undefined;
   readonly concurrency: number;
-  /** An empty input list is fine (a shard of an indexed Job may get none). */
-  readonly allowEmpty?: boolean;
+  /**
+   * Process only the inputs whose position modulo count is index. Output names are planned over
+   * the whole list first, so the workers of one sharded batch never pick the same name.
+   */
+  readonly shard?: { readonly index: number; readonly count: number };
   readonly failFast: boolean;
   readonly overwrite: boolean;
   readonly token: TokenInput | undefined;
@@ -199,7 +202,7 @@ export function defaultConcurrency(): number {
 }
 
 export async function runBatch(req: BatchRequest): Promise<BatchResult> {
-  if (req.inputs.length === 0 && req.allowEmpty !== true) {
+  if (req.inputs.length === 0) {
     throw new ZtError('usage', 'batch needs at least one input', { hint: 'name input files, or pass --from FILE (or --from - to read paths from stdin; -0 for NUL-separated)' });
   }
   const paths = statePaths(req.env, { ...(req.auditLog ? { auditLog: req.auditLog } : {}), ...(req.auditKey ? { auditKey: req.auditKey } : {}) });
@@ -212,7 +215,7 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
   } catch (e) {
     throw new ZtError('usage', `cannot create the output directory ${outDir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { hint: 'pass --out-dir a directory you can write' });
   }
-  const planned = planOutputs(req.inputs, outDir, ext);
+  const planned = planOutputs(req.inputs, outDir, ext).filter((j) => !req.shard || j.index % req.shard.count === req.shard.index);
   // One audit writer for every job of this process (appends are queued, the chain stays linear).
   const audit: AuditWriter = await openAuditSession(paths, loaded.policy);
   // A token authorizes the batch as of its start: later jobs are not refused because a

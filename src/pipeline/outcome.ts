@@ -19,7 +19,7 @@ export interface JobOutcome {
   readonly principal?: Record<string, unknown>;
   readonly operation?: string;
   readonly input?: { readonly path: string; readonly size?: number; readonly sha256?: string; readonly magic?: string; readonly probe?: Record<string, unknown> };
-  readonly output?: { readonly path: string; readonly size: number; readonly sha256: string; readonly probe?: Record<string, unknown> };
+  readonly output?: { readonly path: string; readonly size: number; readonly sha256: string; readonly probe?: Record<string, unknown>; readonly provenance?: string };
   readonly run?: {
     readonly exitCode: number | undefined;
     readonly signal: string | undefined;

@@ -32,6 +32,8 @@ import { SANDBOX_JOB_DIR } from '../sandbox/bwrap.js';
 import { verifyOutput } from '../verify/output.js';
 import type { JobOutcome, Verdict } from './outcome.js';
 import { VERSION } from '../version.js';
+import { loadSigningKey } from '../audit/keys.js';
+import { writeProvenance } from '../publish/intoto.js';
 
 export interface RunRequest {
   readonly input: string;
@@ -414,7 +416,23 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       });
     }
     await timer.time('publish', () => publish(tmpOut, target!));
-    const output = { path: target.path, size: verified.size, sha256: verified.sha256, ...(verified.probe ? { probe: summarizeProbe(verified.probe) } : {}) };
+    let provenance: string | undefined;
+    if (policy.audit.intoto) {
+      const key = await loadSigningKey(paths.auditKey, { autoGenerate: false });
+      provenance = await writeProvenance(
+        {
+          output: { path: target.path, sha256: verified.sha256 },
+          input: { path: report.input.path, sha256: report.digest.sha256 },
+          policy: { path: loaded.path, sha256: loaded.sha256, stage: policy.stage },
+          operation: chosen.name,
+          principal: principalRecord(principal),
+          audit: { log: paths.auditLog, decisionSeq: seqs[0], jobId },
+          tool: { name: 'zt-ffmpeg', version: VERSION },
+        },
+        key,
+      );
+    }
+    const output = { path: target.path, size: verified.size, sha256: verified.sha256, ...(verified.probe ? { probe: summarizeProbe(verified.probe) } : {}), ...(provenance ? { provenance } : {}) };
     return finish('ok', undefined, { output, run: runRecord(runOutcome) });
   } catch (e) {
     if (!isZtError(e)) throw e;

@@ -170,6 +170,18 @@ async function mp4(dir: string, name: string, extra: readonly string[] = [], sec
   return out;
 }
 
+/** A one-keyframe H.264 mp4 whose mdat is overwritten from `at` (a fraction of mdat) for 6000 bytes. */
+async function corruptMdat(dir: string, name: string, at: number): Promise<string> {
+  const out = path.join(dir, name);
+  await ffmpeg([...V('320x240', 1), ...H264, '-g', '1000', '-movflags', '+faststart', out]);
+  const b = await readFile(out);
+  const mdat = findBox(b, 'mdat');
+  const start = mdat + 8 + Math.floor((b.length - mdat - 8) * at);
+  for (let i = start; i < Math.min(b.length - 16, start + 6000); i++) b[i] = (i * 131) & 0xff;
+  await writeFile(out, b);
+  return out;
+}
+
 async function text(dir: string, name: string, body: string): Promise<string> {
   const f = path.join(dir, name);
   await writeFile(f, body);
@@ -583,21 +595,19 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
     },
   },
   {
+    id: 'mp4-corrupted-early',
+    threat: 'malformed',
+    what: 'an mp4 whose first coded pictures are overwritten (headers intact): the probe\'s own decoders complain',
+    expectRules: ['input.probe.errors'],
+    build: async ({ dir }) => corruptMdat(dir, 'bad-early.mp4', 0.05),
+  },
+  {
     id: 'mp4-corrupted-media',
     threat: 'malformed',
-    what: 'an mp4 whose coded video in the middle of mdat is overwritten (headers intact: only decoding shows it)',
+    what: 'an mp4 whose coded video late in mdat is overwritten: only decoding everything (the deep check) shows it',
     expectRules: ['input.deepCheck'],
     policy: 'deep',
-    build: async ({ dir }) => {
-      const out = path.join(dir, 'bad-media.mp4');
-      await ffmpeg([...V('320x240', 1), ...H264, '-g', '1000', '-movflags', '+faststart', out]);
-      const b = await readFile(out);
-      const mdat = findBox(b, 'mdat');
-      const start = mdat + 8 + 2000;
-      for (let i = start; i < Math.min(b.length - 16, start + 6000); i++) b[i] = (i * 131) & 0xff;
-      await writeFile(out, b);
-      return out;
-    },
+    build: async ({ dir }) => corruptMdat(dir, 'bad-late.mp4', 0.7),
   },
   {
     id: 'empty-file',

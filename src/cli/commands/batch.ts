@@ -172,13 +172,13 @@ export async function batchCommand(ctx: CommandContext, positional: readonly str
   }
   const concurrency = parseConcurrency(flags.concurrency);
   const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
-  const inputs = shardInputs(await gatherInputs(positional, flags.from, flags.null === true), shard);
+  const inputs = await gatherInputs(positional, flags.from, flags.null === true);
   const token = await readTokenInput({
     ...(flags.token !== undefined ? { flag: flags.token } : {}),
     ...(flags.tokenFile !== undefined ? { file: flags.tokenFile } : {}),
     ...(ctx.env['ZT_FFMPEG_TOKEN'] !== undefined ? { env: ctx.env['ZT_FFMPEG_TOKEN'] } : {}),
   });
-  if (inputs.length === 0 && shard) {
+  if (shard && shardInputs(inputs, shard).length === 0 && inputs.length > 0) {
     // An empty shard is not an error: a worker of an indexed Job may get no inputs.
     io.info(`shard ${shard.index}/${shard.count} has no inputs; nothing to do`);
   }
@@ -192,7 +192,7 @@ export async function batchCommand(ctx: CommandContext, positional: readonly str
     operation: flags.operation,
     ext: flags.ext,
     concurrency,
-    allowEmpty: shard !== undefined,
+    ...(shard ? { shard } : {}),
     failFast: flags.failFast === true,
     overwrite: flags.overwrite === true,
     token,
