@@ -186,6 +186,7 @@ describe('examples/github-actions.yml', () => {
     const good = await makeSample(tmp, 'h264-aac.mp4');
     const { ran, ws } = await runWorkflow({ 'clip.mp4': good }, { repository: 'octo-org/media-pipeline', ref: 'refs/pull/7/merge', sub: 'repo:octo-org/media-pipeline:pull_request' });
     expect(ran.map((r) => r.line.split(' ').slice(0, 3).join(' '))).toEqual([
+      'zt-ffmpeg --version',
       'zt-ffmpeg keygen --out',
       'zt-ffmpeg policy validate',
       'zt-ffmpeg policy explain',
