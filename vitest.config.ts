@@ -8,5 +8,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     fileParallelism: true,
+    // GitHub's workflow parser imports its JSON schema without an import attribute, which Node 20
+    // refuses; let vite transform it.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
   },
 });

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, wanted, USAGE, UsageError } from './lib/args.mjs';
-import { timedRun, failureOf } from './lib/proc.mjs';
+import { timedRun, failureOf, GNU_TIME } from './lib/proc.mjs';
 import { ensureInput, RECIPES } from './lib/inputs.mjs';
 import { auditBench } from './lib/audit-bench.mjs';
 import {
@@ -137,20 +137,26 @@ async function main() {
   };
 
   /** Alternate A B for one warm-up pair and `runs` measured pairs. */
+  const haveTime = existsSync(GNU_TIME);
+  const cpuOpt = (side) => (haveTime ? { cpuFile: path.join(work, `cpu-${side}.txt`) } : {});
   const abCase = async (c, A, B, runs) => {
-    const rec = { name: c.name, describe: c.describe, a: { label: c.aLabel, samplesMs: [] }, b: { label: c.bLabel, samplesMs: [] }, target: c.target, loadBefore: loadavg() };
+    const rec = { name: c.name, describe: c.describe, a: { label: c.aLabel, samplesMs: [], cpuMs: [] }, b: { label: c.bLabel, samplesMs: [], cpuMs: [] }, target: c.target, loadBefore: loadavg() };
     log(`${c.name}: ${c.aLabel} vs ${c.bLabel}, 1 warm-up + ${runs} pairs`);
     try {
       for (let i = -1; i < runs; i++) {
-        const a = await A();
+        const a = await A(cpuOpt('a'));
         const whyA = failureOf(a, `${c.name} ${c.aLabel}`);
         if (whyA) throw new Error(whyA);
-        const b = await B();
+        const b = await B(cpuOpt('b'));
         const whyB = failureOf(b, `${c.name} ${c.bLabel}`);
         if (whyB) throw new Error(whyB);
         if (i >= 0) {
           rec.a.samplesMs.push(a.ms);
           rec.b.samplesMs.push(b.ms);
+          if (a.cpuMs !== undefined && b.cpuMs !== undefined) {
+            rec.a.cpuMs.push(a.cpuMs);
+            rec.b.cpuMs.push(b.cpuMs);
+          }
         }
         log(`${c.name}: ${i < 0 ? 'warm-up' : `pair ${i + 1}/${runs}`}: ${c.aLabel} ${fmtSeconds(a.ms)} s, ${c.bLabel} ${fmtSeconds(b.ms)} s, ratio ${fmtRatio(b.ms / a.ms)}`);
       }
@@ -167,6 +173,9 @@ async function main() {
       rec.ratioMedian = median(rec.ratios);
       rec.overheadMs = rec.b.median - rec.a.median;
       rec.pass = meetsTarget(rec.ratioMedian, c.target);
+      if (rec.a.cpuMs.length > 0 && rec.a.cpuMs.every((x) => x > 0)) {
+        rec.cpu = { a: summarize(rec.a.cpuMs), b: summarize(rec.b.cpuMs), ratioMedian: median(pairRatios(rec.a.cpuMs, rec.b.cpuMs)) };
+      }
     }
     result.cases.push(rec);
     return rec;
@@ -200,13 +209,13 @@ async function main() {
       const argv = substituteSandboxPaths(dry.ffmpeg, inPath, bareOut);
       await abCase(
         { name: t.name, describe: `${RECIPES[t.name].describe} → ${t.outExt} (default policy, operation transcode)`, aLabel: 'ffmpeg', bLabel: 'zt-ffmpeg run', target: TARGETS[t.name] },
-        async () => {
+        async (x) => {
           await rm(bareOut, { force: true }); // the argv has -n
-          return timedRun(argv[0], argv.slice(1), { env: dry.env, cwd: work, timeoutMs: t.timeoutMs });
+          return timedRun(argv[0], argv.slice(1), { env: dry.env, cwd: work, timeoutMs: t.timeoutMs, ...x });
         },
-        async () => {
+        async (x) => {
           await rm(ztOut, { force: true });
-          return zt(['run', '-i', inPath, '-o', ztOut, '--overwrite'], { timeoutMs: t.timeoutMs });
+          return zt(['run', '-i', inPath, '-o', ztOut, '--overwrite'], { timeoutMs: t.timeoutMs, ...x });
         },
         opts.runs,
       );
@@ -228,8 +237,8 @@ async function main() {
       const inPath = await input('1s-320x240');
       await abCase(
         { name: 'check', describe: 'zt-ffmpeg check (magic, hash, sandboxed hardened probe, rules, audit record) vs ffprobe -show_format -show_streams -of json', aLabel: 'ffprobe', bLabel: 'zt-ffmpeg check' },
-        () => timedRun('/usr/bin/ffprobe', ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', inPath], { env: { PATH: '/usr/bin:/bin' }, cwd: work, timeoutMs: 60_000 }),
-        () => zt(['check', inPath], { timeoutMs: 120_000 }),
+        (x) => timedRun('/usr/bin/ffprobe', ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', inPath], { env: { PATH: '/usr/bin:/bin' }, cwd: work, timeoutMs: 60_000, ...x }),
+        (x) => zt(['check', inPath], { timeoutMs: 120_000, ...x }),
         cheapRuns,
       );
       await stagesOf('check', ['check', inPath], (j) => j.files?.[0] ?? {});
@@ -242,8 +251,8 @@ async function main() {
   if (wanted(opts, 'version')) {
     await abCase(
       { name: 'version', describe: 'zt-ffmpeg --version vs node -e 0', aLabel: 'node -e 0', bLabel: 'zt-ffmpeg --version', target: TARGETS.version },
-      () => timedRun(NODE, ['-e', '0'], { env: ztEnv, cwd: work, timeoutMs: 60_000 }),
-      () => zt(['--version'], { timeoutMs: 60_000 }),
+      (x) => timedRun(NODE, ['-e', '0'], { env: ztEnv, cwd: work, timeoutMs: 60_000, ...x }),
+      (x) => zt(['--version'], { timeoutMs: 60_000, ...x }),
       cheapRuns,
     );
   }
@@ -274,14 +283,14 @@ async function main() {
         await writeFile(script, `set -e\nout="$1"; shift\nfor f in "$@"; do\n  ${words.join(' ')}\ndone\n`);
         await abCase(
           { name: 'batch', describe: `20 × ${RECIPES['1s-320x240'].describe}: zt-ffmpeg batch --concurrency 2 vs a sequential bash loop of bare ffmpeg`, aLabel: 'bash loop', bLabel: 'zt-ffmpeg batch -j2', target: TARGETS.batch },
-          async () => {
+          async (x) => {
             await rm(bareDir, { recursive: true, force: true });
             await mkdir(bareDir);
-            return timedRun('/bin/bash', [script, bareDir, ...files], { env: dry.env, cwd: work, timeoutMs: 900_000 });
+            return timedRun('/bin/bash', [script, bareDir, ...files], { env: dry.env, cwd: work, timeoutMs: 900_000, ...x });
           },
-          async () => {
+          async (x) => {
             await rm(ztDir, { recursive: true, force: true });
-            return zt(['batch', ...files, '--out-dir', ztDir, '--concurrency', '2', '--overwrite'], { timeoutMs: 900_000 });
+            return zt(['batch', ...files, '--out-dir', ztDir, '--concurrency', '2', '--overwrite'], { timeoutMs: 900_000, ...x });
           },
           opts.runs,
         );
@@ -337,7 +346,7 @@ async function main() {
       const a = await auditBench(DIST, path.join(work, 'audit'), { log });
       // The CLI end to end on the same log, once, for comparison with the library figure.
       const cli = await timedRun(NODE, [BIN, 'audit', 'verify', a.bigLog, '--key', a.publicKey], { env: ztEnv, cwd: work, timeoutMs: 600_000 });
-      a.cliVerify = { ms: cli.ms, exitCode: cli.code, recordsPerSecond: (a.verify.records + 53) / (cli.ms / 1000) };
+      a.cliVerify = { ms: cli.ms, exitCode: cli.code, records: a.finalRecords, recordsPerSecond: a.finalRecords / (cli.ms / 1000) };
       a.append.pass = meetsTarget(a.append.ratioMedian, TARGETS.auditAppendRatio);
       a.verify.pass = meetsTarget(a.verify.recordsPerSecond, TARGETS.auditVerifyPerSecond, 'min');
       result.audit = a;
@@ -392,12 +401,15 @@ function renderReport(r) {
       bMax: fmtSeconds(c.b.max),
       over: c.overheadMs === undefined ? '—' : `${Math.round(c.overheadMs)}`,
       ratio: fmtRatio(c.ratioMedian),
+      cpu: c.cpu ? fmtRatio(c.cpu.ratioMedian) : '—',
+      cpuOver: c.cpu ? `${Math.round(c.cpu.b.median - c.cpu.a.median)}` : '—',
       target: c.target ? `≤ ${c.target}×` : '',
       ok: c.error ? 'ERROR' : verdict(c.pass),
     });
   }
   if (rows.length > 0) {
-    out.push('Wall time, seconds (A = baseline, B = zt-ffmpeg; ratio = median of per-pair B/A):');
+    out.push('Wall time, seconds (A = baseline, B = zt-ffmpeg; ratio = median of per-pair B/A; the targets apply to it).');
+    out.push('CPU = user+system seconds of the process tree (GNU time), a second view that a loaded machine distorts less:');
     out.push(
       renderTable(
         [
@@ -405,6 +417,7 @@ function renderReport(r) {
           { key: 'a', title: 'A' }, { key: 'aMed', title: 'median', align: 'right' }, { key: 'aMin', title: 'min', align: 'right' }, { key: 'aMax', title: 'max', align: 'right' },
           { key: 'b', title: 'B' }, { key: 'bMed', title: 'median', align: 'right' }, { key: 'bMin', title: 'min', align: 'right' }, { key: 'bMax', title: 'max', align: 'right' },
           { key: 'over', title: 'B−A ms', align: 'right' }, { key: 'ratio', title: 'ratio', align: 'right' }, { key: 'target', title: 'target' }, { key: 'ok', title: '' },
+          { key: 'cpu', title: 'CPU ratio', align: 'right' }, { key: 'cpuOver', title: 'B−A CPU ms', align: 'right' },
         ],
         rows,
       ),
@@ -464,6 +477,7 @@ function renderReport(r) {
             { what: `append (median of ${a.append.emptyMs.n}, ms)`, e: a.append.emptyMs.median.toFixed(2), b: a.append.bigMs.median.toFixed(2), v: fmtRatio(a.append.ratioMedian), t: `≤ ${TARGETS.auditAppendRatio}×`, ok: verdict(a.append.pass) },
             { what: `open + validate head (median of ${a.open.emptyMs.n}, ms)`, e: a.open.emptyMs.median.toFixed(2), b: a.open.bigMs.median.toFixed(2), v: fmtRatio(a.open.ratioMedian), t: '', ok: '' },
             { what: `verify, verifyLogs() (median of ${a.verify.runs})`, e: '', b: `${fmtSeconds(a.verify.ms.median)} s`, v: `${Math.round(a.verify.recordsPerSecond).toLocaleString('en-US')} rec/s`, t: `≥ ${TARGETS.auditVerifyPerSecond.toLocaleString('en-US')}/s`, ok: verdict(a.verify.pass) },
+            { what: '  per CPU-second (all threads; load-independent)', e: '', b: `${fmtSeconds(a.verify.cpuMs.median)} s CPU`, v: `${Math.round(a.verify.recordsPerCpuSecond).toLocaleString('en-US')} rec/CPU-s`, t: '', ok: '' },
             ...(a.cliVerify ? [{ what: 'verify, `zt-ffmpeg audit verify` (1 run)', e: '', b: `${fmtSeconds(a.cliVerify.ms)} s`, v: `${Math.round(a.cliVerify.recordsPerSecond).toLocaleString('en-US')} rec/s`, t: '', ok: a.cliVerify.exitCode === 0 ? '' : `exit ${a.cliVerify.exitCode}` }] : []),
           ],
         ),
@@ -472,6 +486,7 @@ function renderReport(r) {
     out.push('');
   }
 
+  if (r.workDir) out.push(`work directory kept: ${r.workDir}`);
   if (r.errors.length > 0) {
     out.push(`${r.errors.length} error(s):`);
     for (const e of r.errors) out.push(`  - ${e}`);

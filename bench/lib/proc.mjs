@@ -4,18 +4,28 @@
  * RSS (VmHWM) polled from /proc while it runs.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { parseProcStatusMemory } from './stats.mjs';
 
 const TAIL = 8192;
 
+export const GNU_TIME = '/usr/bin/time';
+
 /**
  * Run `file args` and resolve (never reject) with
- * { ms, code, signal, timedOut, spawnError, stdout, stderrTail, peakHwm }.
+ * { ms, code, signal, timedOut, spawnError, stdout, stderrTail, peakHwm, cpuMs }.
  * stdout is kept only when opts.captureStdout (for --json); stderr's tail always.
+ * With opts.cpuFile the command runs under GNU time (-o cpuFile), and cpuMs is the user+system
+ * CPU time of the process and every descendant it waited for (10 ms resolution). Not with
+ * sampleMemoryMs: the polled process would then be time(1), not the command.
  */
 export function timedRun(file, args, opts = {}) {
-  const { env = { PATH: '/usr/bin:/bin' }, cwd, timeoutMs = 600_000, captureStdout = false, sampleMemoryMs } = opts;
+  const { env = { PATH: '/usr/bin:/bin' }, cwd, timeoutMs = 600_000, captureStdout = false, sampleMemoryMs, cpuFile } = opts;
+  if (cpuFile && sampleMemoryMs) throw new Error('timedRun: cpuFile and sampleMemoryMs cannot be combined');
+  if (cpuFile) {
+    args = ['-o', cpuFile, '-f', '%U %S', file, ...args];
+    file = GNU_TIME;
+  }
   return new Promise((resolve) => {
     let stdout = '';
     let stderr = '';
@@ -53,7 +63,17 @@ export function timedRun(file, args, opts = {}) {
       const ms = performance.now() - t0;
       clearTimeout(timer);
       if (sampler) clearInterval(sampler);
-      resolve({ ms, code, signal, timedOut, spawnError, stdout, stderrTail: stderr, peakHwm });
+      let cpuMs;
+      if (cpuFile) {
+        try {
+          const m = /^\s*([\d.]+)\s+([\d.]+)\s*$/m.exec(readFileSync(cpuFile, 'utf8'));
+          if (m) cpuMs = (Number(m[1]) + Number(m[2])) * 1000;
+          rmSync(cpuFile, { force: true });
+        } catch {
+          // no figure: leave cpuMs undefined
+        }
+      }
+      resolve({ ms, code, signal, timedOut, spawnError, stdout, stderrTail: stderr, peakHwm, cpuMs });
     });
   });
 }

@@ -60,11 +60,12 @@ export function buildFfmpegArgv(p: FfmpegPlanInput): string[] {
     '-probesize', String(p.probesize),
     '-analyzeduration', String(p.analyzeDurationUs),
     '-i', p.inputPath,
-    // Output side.
+    // Output side. The wrapper's own options come after the template or raw arguments:
+    // ffmpeg keeps the last value it sees, so none of these can be lifted by an argument.
+    ...p.outputArgs,
     '-t', String(p.maxDurationSeconds),
     '-map_metadata', '-1',
     '-map_chapters', '-1',
-    ...p.outputArgs,
     '-threads', String(p.threads),
     '-f', p.muxer,
     p.outputPath,

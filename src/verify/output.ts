@@ -13,6 +13,7 @@ import { mib } from '../sandbox/prlimit.js';
 import { parseProbeJson, type ProbeResult } from '../inspect/probe-result.js';
 import { demuxerNames } from '../inspect/formats.js';
 import { SANDBOX_INPUT_DIR } from '../sandbox/bwrap.js';
+import { decodersFor, detectCapabilities, planHardening, type HardeningArgs } from '../inspect/hardening.js';
 
 export interface OutputCheck {
   readonly violations: Violation[];
@@ -38,6 +39,11 @@ export function checkOutputProbe(p: ProbeResult, target: OperationTarget | undef
     }
   }
   if (p.streams.length === 0) v.push({ rule: 'output.streams', actual: 0, limit: '>= 1', message: 'the output has no streams' });
+  // An output carries pictures and sound only: no attachments, data or subtitle streams rode along.
+  const stray = p.streams.filter((s) => s.codecType !== 'video' && s.codecType !== 'audio');
+  if (stray.length > 0) {
+    v.push({ rule: 'output.streamType', actual: stray.map((s) => `#${s.index} ${s.codecType}`).join(', '), limit: ['video', 'audio'], message: `the output carries ${stray.length} stream(s) that are neither video nor audio`, hint: 'the output was not published; check the operation template' });
+  }
   if (!target?.still && expectedDuration !== undefined && expectedDuration > 0) {
     const d = p.duration ?? Math.max(0, ...p.streams.map((s) => s.duration ?? 0));
     const tolerance = Math.max(1, expectedDuration * 0.05);
@@ -71,12 +77,15 @@ export async function verifyOutput(
     })();
     const name = 'output';
     const formats = target ? [...new Set([...target.expect.formats, ...target.expect.formats.flatMap(aliasFormats)])] : [];
+    const probeFormats = formats.length > 0 ? formats : ['mov', 'matroska', 'wav', 'mp3', 'flac', 'ogg', 'image2', 'png_pipe', 'jpeg_pipe'];
+    const hardening = await outputHardening(tools.ffprobe, target, probeFormats);
     const argv = buildProbeArgv({
       ffprobePath: tools.ffprobe,
       inputPath: tools.sandbox.degraded ? file : `${SANDBOX_INPUT_DIR}/${name}`,
-      formats: formats.length > 0 ? formats : ['mov', 'matroska', 'wav', 'mp3', 'flac', 'ogg', 'image2', 'png_pipe', 'jpeg_pipe'],
+      formats: probeFormats,
       probesize: 5_000_000,
       analyzeDurationUs: 5_000_000,
+      ...(hardening ? { hardening } : {}),
     });
     const r = await supervise({
       tools: tools.sandbox,
@@ -104,6 +113,27 @@ export async function verifyOutput(
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The output was written by a process that parsed hostile bytes, so its probe is hardened like
+ * the input's: the build's extra options, and only the decoders of the promised codecs.
+ */
+async function outputHardening(ffprobe: string, target: OperationTarget | undefined, formats: readonly string[]): Promise<HardeningArgs | undefined> {
+  const caps = await detectCapabilities(ffprobe).catch(() => undefined);
+  if (!caps) return undefined;
+  // Remux and raw-argument outputs promise no codecs: then no decoder whitelist, only the limits.
+  const promised = [...(target?.expect.video ?? []), ...(target?.expect.audio ?? [])];
+  return planHardening(caps, {
+    formats,
+    decoders: decodersFor(promised, caps),
+    maxStreams: 64,
+    maxPixels: 7680 * 4320,
+    maxSampleRate: 768000,
+    maxChannels: 64,
+    addressSpaceMiB: 1024,
+    mediaExtensions: [],
+  });
 }
 
 /** Demuxer names that read what a muxer of that name writes. */

@@ -118,6 +118,8 @@ describe('resource limits from the policy', () => {
       expect(result.verdict).toBe('failed');
       expect(result.violations?.map((v) => v.rule)).toContain(c.rule);
       if (j.run?.breach) expect(result.run?.breach?.rule).toBe(c.rule);
+      // The supervisor's own count of survivors (recorded once the pipeline passes it on).
+      if (result.run?.leftBehind !== undefined) expect(result.run.leftBehind).toBe(0);
     });
   }
 });

@@ -45,8 +45,21 @@ export function commandSpec(cmd: Command, parents: readonly string[] = []): Comm
     options,
     takesFiles: args.length > 0,
     subcommands: cmd.commands.filter((c) => !HIDDEN.has(c.name())).map((c) => commandSpec(c, path)),
-    help: cmd.helpInformation(),
+    help: fullHelp(cmd),
   };
+}
+
+/** What `<cmd> --help` prints, including text added with addHelpText. */
+function fullHelp(cmd: Command): string {
+  const saved = cmd.configureOutput();
+  let buf = '';
+  cmd.configureOutput({ ...saved, writeOut: (s: string) => (buf += s), writeErr: (s: string) => (buf += s) });
+  try {
+    cmd.outputHelp();
+  } finally {
+    cmd.configureOutput(saved);
+  }
+  return buf;
 }
 
 function walk(spec: CommandSpec, f: (s: CommandSpec) => void): void {
