@@ -9,9 +9,12 @@
 //   (b) the same with a copy of that policy with `sandbox.seccomp: none` and the monitor's
 //       sampleMs at its maximum (5000 ms, i.e. one sample at most in a short job); the copy
 //       says `stage: initial`, since the advanced stage demands a seccomp filter.
-// Everything else (bwrap, prlimit, inspection, verification) is the same in both, so the
-// difference is the filter plus the monitor. Reports the medians of the whole CLI wall time
-// and of the sandboxed ffmpeg stage (timings.run), and the ratio (a)/(b) of each; the spread
+//   (c) to tell the two apart: seccomp default, monitor at 5000 ms.
+// Everything else (bwrap, prlimit, inspection, verification) is the same in all, so the
+// difference is the filter plus the monitor. Rounds alternate the order (a b c, then c b a) so
+// that a machine whose load drifts does not favour one variant; each round gives paired
+// ratios a/b and c/b of runs close in time. Reports the medians of the whole CLI wall time and
+// of the sandboxed ffmpeg stage (timings.run), and the median paired ratios; the spread
 // (min..max) says how noisy the machine was.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
@@ -69,11 +72,18 @@ try {
   text = setIn(text, 'sampleMs', '5000');
   const withoutPolicy = path.join(dir, 'no-seccomp-no-monitor.yaml');
   await writeFile(withoutPolicy, text);
+  const seccompOnly = path.join(dir, 'seccomp-no-monitor.yaml');
+  await writeFile(seccompOnly, setIn(await readFile(withPolicy, 'utf8'), 'sampleMs', '5000'));
 
-  const variants = { a: { label: 'seccomp default + monitor 200 ms', policy: withPolicy }, b: { label: 'no seccomp, monitor 5000 ms', policy: withoutPolicy } };
-  const results = { a: [], b: [] };
-  // One warm-up of each (posture cache, page cache), not counted.
-  for (const k of ['a', 'b', ...Array.from({ length: runs }, () => ['a', 'b']).flat()]) {
+  const variants = {
+    a: { label: 'seccomp default + monitor 200 ms', policy: withPolicy },
+    b: { label: 'no seccomp, monitor 5000 ms', policy: withoutPolicy },
+    c: { label: 'seccomp default, monitor 5000 ms', policy: seccompOnly },
+  };
+  const results = { a: [], b: [], c: [] };
+  // One warm-up of each (posture cache, page cache), not counted; then rounds a b c / c b a.
+  const order = ['a', 'b', 'c', ...Array.from({ length: runs }, (_, i) => (i % 2 === 0 ? ['a', 'b', 'c'] : ['c', 'b', 'a'])).flat()];
+  for (const k of order) {
     const warm = results[k].warm === undefined;
     const out = path.join(dir, `out-${k}-${results[k].length}-${warm ? 'warm' : 'x'}.mp4`);
     const cmd = ['--json', 'run', '-p', variants[k].policy, '-i', input, '-o', out];
@@ -95,7 +105,7 @@ try {
   }
 
   const summary = {};
-  for (const k of ['a', 'b']) {
+  for (const k of ['a', 'b', 'c']) {
     const rs = results[k];
     summary[k] = {
       label: variants[k].label,
@@ -104,11 +114,16 @@ try {
       runMs: { median: median(rs.map((r) => r.runMs)), min: Math.min(...rs.map((r) => r.runMs)), max: Math.max(...rs.map((r) => r.runMs)) },
     };
   }
-  const ratioTotal = summary.a.totalMs.median / summary.b.totalMs.median;
-  const ratioRun = summary.a.runMs.median / summary.b.runMs.median;
+  const paired = (x, field) => median(results[x].map((r, i) => r[field] / results.b[i][field]));
+  const r3 = (v) => Number(v.toFixed(3));
+  const ratio = {
+    seccompAndMonitor: { total: r3(paired('a', 'totalMs')), ffmpegStage: r3(paired('a', 'runMs')) },
+    seccompOnly: { total: r3(paired('c', 'totalMs')), ffmpegStage: r3(paired('c', 'runMs')) },
+    ratioOfMedians: { total: r3(summary.a.totalMs.median / summary.b.totalMs.median), ffmpegStage: r3(summary.a.runMs.median / summary.b.runMs.median) },
+  };
   const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
-  console.log(JSON.stringify({ input: '10 s 1280x720 H.264/AAC, operation transcode → mp4', runs, loadavg: load, cpus: os.cpus().length, summary, ratio: { total: Number(ratioTotal.toFixed(3)), ffmpegStage: Number(ratioRun.toFixed(3)) } }, null, 2));
-  process.stderr.write(`\noverhead of seccomp + monitor (median a/b): whole job ×${ratioTotal.toFixed(3)}, ffmpeg stage ×${ratioRun.toFixed(3)}  (load average ${load})\n`);
+  console.log(JSON.stringify({ input: '10 s 1280x720 H.264/AAC, operation transcode → mp4', runs, loadavg: load, cpus: os.cpus().length, summary, ratio }, null, 2));
+  process.stderr.write(`\noverhead, median of paired ratios vs (b): seccomp+monitor whole job ×${ratio.seccompAndMonitor.total}, ffmpeg stage ×${ratio.seccompAndMonitor.ffmpegStage}; seccomp alone ffmpeg stage ×${ratio.seccompOnly.ffmpegStage}  (load average ${load})\n`);
 } finally {
   if (!keep) await rm(dir, { recursive: true, force: true });
 }

@@ -326,3 +326,23 @@ export function probedCodecs(p: ProbeResult): string[] {
 }
 
 export { summarizeProbe };
+
+/**
+ * What the inspection did beyond the verdict, for `check` (human and --json) and the audit
+ * record: the container walk, smuggled markers, and the hardening injected into each parser.
+ */
+export function inspectionSummary(r: InspectReport): Record<string, unknown> {
+  return {
+    ...(r.structure ? { structure: { walker: r.structure.walker ?? 'none', complete: r.structure.complete, problems: r.structure.problems.length, ...(r.structure.declared ? { declared: r.structure.declared } : {}) } } : {}),
+    ...(r.digest && r.digest.markers.length > 0 ? { embedded: r.digest.markers } : {}),
+    ...(r.probeHardening || r.decodeHardening
+      ? {
+          hardening: {
+            ...(r.probeHardening ? { probe: r.probeHardening.applied } : {}),
+            ...(r.decodeHardening ? { decode: r.decodeHardening.applied } : {}),
+            absent: [...new Set([...(r.probeHardening?.absent ?? []), ...(r.decodeHardening?.absent ?? [])])],
+          },
+        }
+      : {}),
+  };
+}

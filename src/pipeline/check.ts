@@ -9,7 +9,7 @@ import { EXIT, ZtError, isZtError, type ExitCode, type Violation } from '../erro
 import { statePaths, type Env } from '../util/paths.js';
 import { openAuditSession, type AuditWriter } from './audit-session.js';
 import { loadJobPolicy, prepareTools, type JobTools } from './context.js';
-import { inspectInput, deepCheck, summarizeProbe } from '../inspect/inspect.js';
+import { inspectInput, inspectionSummary, deepCheck, summarizeProbe } from '../inspect/inspect.js';
 import type { JobOutcome } from './outcome.js';
 import type { LoadedPolicy } from '../policy/types.js';
 import { osPrincipal, ciContext } from '../identity/principal.js';
@@ -74,7 +74,7 @@ export async function checkFiles(req: CheckRequest): Promise<CheckResult> {
           violations = r.violations;
           warnings = r.warnings;
           if (violations.length === 0 && policy.input.deepCheck) violations = await deepCheck(r, policy, tools);
-          inputRec = { path: r.input.path, size: r.input.stat.size, ...(r.digest ? { sha256: r.digest.sha256 } : {}), ...(r.magic.type ? { magic: r.magic.type } : {}), ...(r.probe ? { probe: summarizeProbe(r.probe) } : {}) };
+          inputRec = { path: r.input.path, size: r.input.stat.size, ...(r.digest ? { sha256: r.digest.sha256 } : {}), ...(r.magic.type ? { magic: r.magic.type } : {}), ...(r.probe ? { probe: summarizeProbe(r.probe) } : {}), ...inspectionSummary(r) };
         } finally {
           await r.input.handle.close();
         }

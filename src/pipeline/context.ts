@@ -48,6 +48,8 @@ export interface JobTools {
   readonly seccompFile: string | undefined;
   readonly seccompProfile: string;
   readonly seccompHash: string | undefined;
+  /** Where per-binary facts (option listings) are cached. */
+  readonly stateDir: string;
   cleanup(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export async function prepareTools(policy: Policy, paths: StatePaths, need: { ff
     seccompFile,
     seccompProfile: degraded ? 'none (degraded)' : policy.sandbox.seccomp,
     seccompHash,
+    stateDir: paths.stateDir,
     async cleanup() {
       if (dir) await rm(dir, { recursive: true, force: true });
     },

@@ -27,6 +27,11 @@ export interface JobOutcome {
     readonly peaks: Peaks;
     readonly anomalies: readonly Anomaly[];
     readonly breach?: Breach;
+    /** Processes of the sandboxed tree still alive after the kill path (always 0). */
+    readonly leftBehind?: number;
+    /** Media seconds processed and the baseline key, for the learned baseline (src/run/baseline.ts). */
+    readonly mediaSeconds?: number;
+    readonly baselineKey?: string;
   };
   readonly degraded: boolean;
   readonly dryRun?: Record<string, unknown>;

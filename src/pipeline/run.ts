@@ -22,11 +22,13 @@ import { establishPrincipal } from '../identity/establish.js';
 import { authorize } from '../identity/authorize.js';
 import type { TokenInput } from '../identity/token-input.js';
 import type { Principal } from '../identity/types.js';
-import { inspectInput, deepCheck, probedCodecs, sandboxInputPath, summarizeProbe, type InspectReport } from '../inspect/inspect.js';
+import { inspectInput, inspectionSummary, deepCheck, probedCodecs, sandboxInputPath, summarizeProbe, type InspectReport } from '../inspect/inspect.js';
 import { digestInput, identityOf, openInput, sameIdentity } from '../inspect/file.js';
 import { demuxerNames } from '../inspect/formats.js';
 import { buildFfmpegArgv } from '../plan/ffmpeg-argv.js';
-import { supervise, sandboxArgv, limitFromExit, type SupervisedOutcome } from '../sandbox/supervise.js';
+import { supervise, sandboxCommandLines, type SupervisedOutcome } from '../sandbox/supervise.js';
+import { describeProfile } from '../sandbox/seccomp/index.js';
+import { readBaseline, baselineKeyString } from '../run/baseline.js';
 import { mib } from '../sandbox/prlimit.js';
 import { SANDBOX_JOB_DIR } from '../sandbox/bwrap.js';
 import { verifyOutput } from '../verify/output.js';
@@ -294,9 +296,14 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       probesize: policy.input.probe.probesize,
       analyzeDurationUs: policy.input.probe.analyzeDurationUs,
       muxer: rawMuxer ?? chosen.target.format,
+      ...(report.decodeHardening ? { hardening: report.decodeHardening } : {}),
       outputArgs,
       stats: req.onProgress !== undefined,
     });
+    // The learned baseline of this operation (vetted templates only: raw arguments vary too much).
+    const mediaSeconds = !raw && !chosen.target.still && probe.duration !== undefined ? Math.min(probe.duration, policy.input.maxDurationSeconds) : undefined;
+    const baselineKey = mediaSeconds !== undefined ? { operation: chosen.name, target: chosen.extension } : undefined;
+    const baseline = baselineKey && !req.dryRun ? await readBaseline(paths.auditLog, baselineKey).catch(() => undefined) : undefined;
     const runSpec = {
       tools: tools.sandbox,
       command: ffmpegArgv,
@@ -307,7 +314,11 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       grants: policy.sandbox.grants,
       rlimits: { addressSpaceBytes: mib(l.addressSpaceMiB), cpuSeconds: l.cpuSeconds, fileSizeBytes: mib(l.outputMaxMiB), openFiles: l.openFiles },
       wallMs: l.wallSeconds * 1000,
-      monitor: { sampleMs: policy.monitor.sampleMs, maxThreads: l.maxThreads, addressSpaceBytes: mib(l.addressSpaceMiB), onMemorySpike: policy.monitor.onMemorySpike, onEscapeAttempt: policy.monitor.onEscapeAttempt },
+      monitor: {
+        sampleMs: policy.monitor.sampleMs, maxThreads: l.maxThreads, addressSpaceBytes: mib(l.addressSpaceMiB), onMemorySpike: policy.monitor.onMemorySpike, onEscapeAttempt: policy.monitor.onEscapeAttempt,
+        ...(baseline && mediaSeconds !== undefined ? { slowJob: { baseline, mediaSeconds, factor: policy.monitor.baselineFactor, action: policy.monitor.onSlowJob } } : {}),
+      },
+      ...(baselineKey && mediaSeconds !== undefined ? { media: { seconds: mediaSeconds, baselineKey: baselineKeyString(baselineKey) } } : {}),
     };
     const sandbox = {
       profile: tools.sandbox.degraded ? 'degraded' : 'bwrap',
@@ -315,11 +326,22 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       ...(tools.seccompHash ? { seccompSha256: tools.seccompHash } : {}),
       limits: l,
       grants: policy.sandbox.grants,
+      ...(baseline ? { baseline } : {}),
     };
     if (req.dryRun) {
-      const shown = sandboxArgv({ ...runSpec, jobDir: path.join(target.dir, '.zt-ffmpeg-job-XXXXXX') }, { input: 3, ...(tools.seccompFile ? { seccomp: 4 } : {}) });
+      const shown = sandboxCommandLines({ ...runSpec, jobDir: path.join(target.dir, '.zt-ffmpeg-job-XXXXXX') }, { input: 3, ...(tools.seccompFile ? { seccomp: 4 } : {}) });
+      const seccompProfile = tools.seccompFile && policy.sandbox.seccomp !== 'none' ? describeProfile(policy.sandbox.seccomp) : undefined;
       return finish('ok', undefined, {
-        dryRun: { argv: [shown.file, ...shown.args], ffmpeg: ffmpegArgv, sandbox, binaries: tools.binaries, fds: { 3: report.input.path, ...(tools.seccompFile ? { 4: `seccomp program (${tools.seccompProfile})` } : {}) } },
+        dryRun: {
+          argv: shown.argv,
+          commands: { prlimit: shown.prlimit, ...(shown.bwrap ? { bwrap: shown.bwrap } : {}), ffmpeg: shown.command },
+          shell: shown.shell,
+          ffmpeg: ffmpegArgv,
+          sandbox,
+          seccompProfile: seccompProfile ?? { profile: tools.seccompProfile, note: 'no seccomp filter' },
+          binaries: tools.binaries,
+          fds: { 3: report.input.path, ...(tools.seccompFile ? { 4: `seccomp program (${tools.seccompProfile})` } : {}) },
+        },
       });
     }
 
@@ -372,7 +394,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       });
     }
     if (runOutcome.exitCode !== 0) {
-      const lim = limitFromExit(runOutcome.exitCode, runOutcome.signal, runOutcome.stderr);
+      const lim = runOutcome.limit;
       if (lim) {
         throw new ZtError('limit-breached', `job stopped by a resource limit: ${lim.message}`, {
           hint: 'the input needs more than this policy allows',
@@ -448,6 +470,7 @@ function inputRecord(r: InspectReport): NonNullable<JobOutcome['input']> {
     ...(r.digest ? { sha256: r.digest.sha256 } : {}),
     ...(r.magic.type ? { magic: r.magic.type } : {}),
     ...(r.probe ? { probe: summarizeProbe(r.probe) } : {}),
+    ...inspectionSummary(r),
   };
 }
 
@@ -459,6 +482,9 @@ function runRecord(r: SupervisedOutcome): NonNullable<JobOutcome['run']> {
     peaks: r.peaks,
     anomalies: r.anomalies,
     ...(r.killedFor ? { breach: r.killedFor } : {}),
+    leftBehind: r.leftBehind,
+    ...(r.mediaSeconds !== undefined ? { mediaSeconds: r.mediaSeconds } : {}),
+    ...(r.baselineKey !== undefined ? { baselineKey: r.baselineKey } : {}),
     ...(r.exitCode !== 0 ? { stderrTail: r.stderr.slice(-2000) } : {}),
   };
 }

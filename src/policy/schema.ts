@@ -128,13 +128,19 @@ export const policySchema: JsonSchema = {
       maxMetadataEntries: posInt('Most metadata tags (container + streams).'),
       maxMetadataBytes: posInt('Total bytes of metadata keys and values.'),
       deepCheck: bool('Decode every stream to null in the sandbox before the real job.'),
+      requiredHardening: {
+        type: 'array',
+        uniqueItems: true,
+        items: { type: 'string', pattern: '^[A-Za-z0-9_ ,-]+(\\.[A-Za-z0-9_]+)?$' },
+        description: 'ffmpeg/ffprobe options ("option" or "demuxer.option") the installed build must have, on top of the stage\'s baseline; a job refuses (exit 7) naming any that is missing.',
+      },
       probe: obj('Bounds of the sandboxed ffprobe.', {
         probesize: posInt('ffprobe -probesize in bytes.'),
         analyzeDurationUs: posInt('ffprobe -analyzeduration in microseconds.'),
         timeoutSeconds: posInt('Wall-clock limit of one probe.'),
         addressSpaceMiB: posInt('Address-space limit of the probe in MiB.'),
       }),
-    }),
+    }, ['requiredHardening']),
     operations: obj('Vetted argument templates, chosen with --operation.', {
       default: str('Operation used when --operation is not given.'),
       allowRawArgs: bool('Allow raw ffmpeg output arguments after -- (checked by the firewall).'),

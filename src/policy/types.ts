@@ -77,6 +77,8 @@ export interface InputConfig {
   readonly maxMetadataEntries: number;
   readonly maxMetadataBytes: number;
   readonly deepCheck: boolean;
+  /** Options the ffmpeg build must have, beyond the stage's baseline (see inspect/hardening.ts). */
+  readonly requiredHardening?: readonly string[];
   readonly probe: ProbeConfig;
 }
 
