@@ -95,7 +95,7 @@ export type DecodedRecord =
       /** Raw signature bytes, parallel to envelope.signatures. */
       readonly sigBytes: readonly Buffer[];
     }
-  | { readonly ok: false; readonly fault: DecodeFault; readonly message: string };
+  | { readonly ok: false; readonly fault: DecodeFault; readonly message: string; readonly seq?: number };
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
@@ -110,8 +110,8 @@ function hasExactKeys(o: Record<string, unknown>, keys: readonly string[]): bool
   return own.length === keys.length && keys.every((k) => Object.hasOwn(o, k));
 }
 
-function bad(fault: DecodeFault, message: string): DecodedRecord {
-  return { ok: false, fault, message };
+function bad(fault: DecodeFault, message: string, seq?: number): DecodedRecord {
+  return seq === undefined ? { ok: false, fault, message } : { ok: false, fault, message, seq };
 }
 
 /**
@@ -140,23 +140,23 @@ export function decodeRecord(line: Uint8Array): DecodedRecord {
   const { seq, prev, ts, kid, event, v } = payload;
   if (typeof v !== 'number') return bad('malformed', 'payload.v is not a number');
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return bad('malformed', 'payload.seq is not a non-negative integer');
-  if (typeof prev !== 'string' || !HEX64.test(prev)) return bad('malformed', 'payload.prev is not 64 lowercase hex digits');
-  if (typeof ts !== 'string' || !ISO_UTC.test(ts) || Number.isNaN(Date.parse(ts))) return bad('malformed', 'payload.ts is not an ISO-8601 UTC timestamp');
-  if (typeof kid !== 'string') return bad('malformed', 'payload.kid is not a string');
-  if (!isPlainObject(event) || typeof event.type !== 'string') return bad('malformed', 'payload.event is not an object with a string type');
-  if (event.jobId !== undefined && typeof event.jobId !== 'string') return bad('malformed', 'payload.event.jobId is not a string');
-  if (!Array.isArray(signatures) || signatures.length === 0) return bad('downgraded', 'record is unsigned (no signatures)');
+  if (typeof prev !== 'string' || !HEX64.test(prev)) return bad('malformed', 'payload.prev is not 64 lowercase hex digits', seq);
+  if (typeof ts !== 'string' || !ISO_UTC.test(ts) || Number.isNaN(Date.parse(ts))) return bad('malformed', 'payload.ts is not an ISO-8601 UTC timestamp', seq);
+  if (typeof kid !== 'string') return bad('malformed', 'payload.kid is not a string', seq);
+  if (!isPlainObject(event) || typeof event.type !== 'string') return bad('malformed', 'payload.event is not an object with a string type', seq);
+  if (event.jobId !== undefined && typeof event.jobId !== 'string') return bad('malformed', 'payload.event.jobId is not a string', seq);
+  if (!Array.isArray(signatures) || signatures.length === 0) return bad('downgraded', 'record is unsigned (no signatures)', seq);
   const sigBytes: Buffer[] = [];
   for (const s of signatures as unknown[]) {
-    if (!isPlainObject(s) || !hasExactKeys(s, ['keyid', 'alg', 'sig'])) return bad('malformed', 'expected signatures of exactly keyid, alg and sig');
-    if (s.alg !== SIGNATURE_ALG) return bad('downgraded', `signature algorithm is ${JSON.stringify(s.alg)}; expected "${SIGNATURE_ALG}"`);
-    if (typeof s.keyid !== 'string') return bad('malformed', 'signature keyid is not a string');
-    if (typeof s.sig !== 'string' || !SIG_B64.test(s.sig)) return bad('modified', 'signature is not base64 of 64 bytes');
+    if (!isPlainObject(s) || !hasExactKeys(s, ['keyid', 'alg', 'sig'])) return bad('malformed', 'expected signatures of exactly keyid, alg and sig', seq);
+    if (s.alg !== SIGNATURE_ALG) return bad('downgraded', `signature algorithm is ${JSON.stringify(s.alg)}; expected "${SIGNATURE_ALG}"`, seq);
+    if (typeof s.keyid !== 'string') return bad('malformed', 'signature keyid is not a string', seq);
+    if (typeof s.sig !== 'string' || !SIG_B64.test(s.sig)) return bad('modified', 'signature is not base64 of 64 bytes', seq);
     sigBytes.push(Buffer.from(s.sig, 'base64'));
   }
   const body = canonicalPayloadText(text, parsed, payload);
-  if (body === undefined) return bad('modified', 'record bytes are not in canonical form (re-encoded or edited)');
-  if (body === null) return bad('malformed', 'record is not canonicalizable JSON (a lone surrogate or a non-finite number)');
+  if (body === undefined) return bad('modified', 'record bytes are not in canonical form (re-encoded or edited)', seq);
+  if (body === null) return bad('malformed', 'record is not canonicalizable JSON (a lone surrogate or a non-finite number)', seq);
   return {
     ok: true,
     envelope: parsed as unknown as AuditEnvelope,

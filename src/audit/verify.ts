@@ -140,7 +140,7 @@ async function verifyOne(path: string, opts: VerifyOptions): Promise<LogReport> 
       }
       const d = decodeRecord(ln.bytes);
       if (!d.ok) {
-        stop = { line: ln.lineNo, fault: d.fault, message: d.message };
+        stop = { line: ln.lineNo, ...(d.seq !== undefined ? { seq: d.seq } : {}), fault: d.fault, message: d.message };
         break;
       }
       const seq = d.envelope.payload.seq;
