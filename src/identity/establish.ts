@@ -3,7 +3,8 @@
  * claims one (recorded, not trusted), and a verified token where the policy asks for one.
  */
 import { ciContext, osPrincipal, type Env } from './principal.js';
-import { tokenError, verifyToken, type VerifyContext } from './token.js';
+import type { VerifyContext } from './token.js';
+import { ZtError } from '../errors.js';
 import type { TokenInput } from './token-input.js';
 import type { IdentityConfig, OsPrincipal, Principal } from './types.js';
 
@@ -31,7 +32,7 @@ export async function establishPrincipal(o: EstablishOptions): Promise<Establish
   if (o.identity.token === 'off') return { principal: base, tokenIgnored: o.token !== undefined };
   if (o.token === undefined || o.token.token === '') {
     if (o.identity.token === 'required') {
-      throw tokenError(
+      throw noTokenError(
         'no-token',
         'the policy requires a signed token (identity.token: required), but none was presented',
         'pass --token JWT, --token-file FILE or set ZT_FFMPEG_TOKEN (zt-ffmpeg token mint issues one from a local key)',
@@ -40,6 +41,12 @@ export async function establishPrincipal(o: EstablishOptions): Promise<Establish
     return { principal: base, tokenIgnored: false };
   }
   // A presented token is verified even when optional: a bad token is refused, never ignored.
+  // jose is loaded only when there is a token to verify.
+  const { verifyToken } = await import('./token.js');
   const token = await verifyToken(o.token.token, o.identity, o.verify);
   return { principal: { ...base, token }, tokenIgnored: false, tokenSource: o.token.source };
+}
+
+function noTokenError(reason: 'no-token', message: string, hint: string): ZtError {
+  return new ZtError('unauthenticated', message, { hint, details: { reason } });
 }

@@ -236,8 +236,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
         await opened.handle.close();
       }
     }
-    principal = (
-      await timer.time('identity', () =>
+    const established = await timer.time('identity', () =>
         establishPrincipal({
           identity: policy.identity,
           token: req.token,
@@ -250,8 +249,11 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
             ...(boundDigest ? { inputSha256: boundDigest } : {}),
           },
         }),
-      )
-    ).principal;
+    );
+    principal = established.principal;
+    if (established.tokenIgnored) {
+      warn({ rule: 'identity.token', actual: 'a token was presented', limit: 'off', message: 'a token was presented but this policy does not use tokens (identity.token: off); it was ignored', hint: 'drop the token, or use a policy that verifies it' });
+    }
     const authz = authorize(principal, policy.authorization, { operation: chosen.name, rawArgs: raw });
     if (!authz.allowed) {
       const err = new ZtError('unauthorized', authz.reason, { hint: authz.violations[0]?.hint ?? 'check authorization.rules in the policy', violations: authz.violations });
@@ -259,6 +261,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       for (const v of authz.violations) warn({ ...v, message: `[${policy.mode}] would refuse: ${v.message}` });
     }
     report = await timer.time('inspect', () => inspectInput(req.input, policy, tools!, { digestNow: false }));
+    for (const [k, v] of Object.entries(report.timings)) timer.t[`inspect.${k}`] = Math.round(v * 10) / 10;
     if (boundDigest !== undefined && report.digest !== undefined && report.digest.sha256 !== boundDigest) {
       throw new ZtError('input-refused', 'the input changed between the token check and the inspection', {
         hint: 'do not modify files while zt-ffmpeg processes them',
@@ -422,6 +425,8 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
           ffprobe: tools!.ffprobe,
           seccompFile: tools!.seccompFile,
           probeTimeoutSeconds: policy.input.probe.timeoutSeconds,
+          stateDir: tools!.stateDir,
+          ...(tools!.binaries.ffprobe ? { ffprobeSha256: tools!.binaries.ffprobe.sha256 } : {}),
         }),
       ]),
     );

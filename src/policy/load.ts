@@ -6,9 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import { PACKAGE_ROOT } from '../util/package-root.js';
 import validate, { type GeneratedValidationError } from './validate.generated.js';
+import { policyError, type PolicyDiagnostic } from './diagnostics.js';
 import { ZtError, type Violation } from '../errors.js';
 import { sha256Hex } from '../util/hash.js';
 import { unmetStageRules } from './stage-rules.js';
@@ -16,16 +16,9 @@ import { identityConfigProblems } from '../identity/check.js';
 import type { LoadedPolicy, Policy, Stage } from './types.js';
 import { STAGES } from './types.js';
 
-export const BUNDLED_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
+export const BUNDLED_DIR = path.join(PACKAGE_ROOT, 'policies');
 export const DEFAULT_POLICY = 'advanced';
 
-export interface PolicyDiagnostic {
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-  readonly path: string;
-  readonly message: string;
-}
 
 /** Resolve what the user named (-p, ZT_FFMPEG_POLICY, or nothing) to a file path. */
 export function resolvePolicyPath(named: string | undefined): { path: string; bundled: boolean } {
@@ -53,60 +46,39 @@ export async function readPolicyFile(file: string): Promise<ParsedPolicyFile> {
       hint: 'pass an existing policy file with -p, or omit -p to use the bundled advanced policy',
     });
   }
+  const compiled = await compiledBundled(file, bytes);
+  if (compiled) return compiled;
+  const { parsePolicyText } = await import('./yaml-source.js');
   return parsePolicyText(file, bytes);
 }
 
-export function parsePolicyText(file: string, bytes: Buffer): ParsedPolicyFile {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(bytes.toString('utf8'), { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const diagnostics: PolicyDiagnostic[] = doc.errors.map((err) => {
-    const pos = lineCounter.linePos(err.pos[0]);
-    return { file, line: pos.line, column: pos.col, path: '', message: err.message.split('\n')[0] ?? err.message };
-  });
-  if (diagnostics.length > 0) throw policyError(file, diagnostics);
-  const data: unknown = doc.toJS({ maxAliasCount: 10 });
-  const locate = (p: readonly (string | number)[]): { line: number; column: number } => {
-    for (let n = p.length; n >= 0; n--) {
-      const node = doc.getIn(p.slice(0, n), true) as YamlNode | undefined;
-      const range = node && typeof node === 'object' && 'range' in node ? node.range : undefined;
-      if (range) {
-        // Point at the key of a mapping entry rather than its value when we can.
-        const pos = lineCounter.linePos(keyOffset(doc.contents, p.slice(0, n)) ?? range[0]);
-        return { line: pos.line, column: pos.col };
-      }
-    }
-    return { line: 1, column: 1 };
+interface CompiledPolicy {
+  readonly sha256: string;
+  readonly data: Record<string, unknown>;
+}
+
+let compiledCache: Promise<Record<string, CompiledPolicy>> | undefined;
+
+/**
+ * The bundled policies ship pre-parsed (scripts/build.mjs): same package, same trust as the code.
+ * Used only when the file is a bundled one and its bytes hash to exactly what was compiled; any
+ * other file, or an edited one, is parsed from YAML.
+ */
+async function compiledBundled(file: string, bytes: Buffer): Promise<ParsedPolicyFile | undefined> {
+  if (path.dirname(path.resolve(file)) !== path.resolve(BUNDLED_DIR)) return undefined;
+  compiledCache ??= readFile(path.join(PACKAGE_ROOT, 'dist', 'policy', 'bundled-policies.generated.json'), 'utf8')
+    .then((t) => JSON.parse(t) as Record<string, CompiledPolicy>)
+    .catch(() => ({}));
+  const entry = (await compiledCache)[path.basename(file)];
+  if (!entry || entry.sha256 !== sha256Hex(bytes)) return undefined;
+  const { parsePolicyText } = await import('./yaml-source.js').catch(() => ({ parsePolicyText: undefined }));
+  return {
+    path: file,
+    bytes,
+    data: structuredClone(entry.data),
+    // Positions are needed only to report a problem; parse the YAML then.
+    locate: (p) => (parsePolicyText ? parsePolicyText(file, bytes).locate(p) : { line: 1, column: 1 }),
   };
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw policyError(file, [{ file, line: 1, column: 1, path: '', message: 'a policy must be a YAML mapping (key: value lines)' }]);
-  }
-  return { path: file, bytes, data: data as Record<string, unknown>, locate };
-}
-
-function keyOffset(root: unknown, p: readonly (string | number)[]): number | undefined {
-  let node: unknown = root;
-  let offset: number | undefined;
-  for (const seg of p) {
-    if (isMap(node)) {
-      const pair = node.items.find((it) => (it.key as { value?: unknown } | null)?.value === seg);
-      if (!pair) return undefined;
-      offset = (pair.key as { range?: [number, number, number] } | null)?.range?.[0];
-      node = pair.value;
-    } else if (isSeq(node) && typeof seg === 'number') {
-      node = node.items[seg];
-      offset = (node as { range?: [number, number, number] } | undefined)?.range?.[0];
-    } else return undefined;
-  }
-  return offset;
-}
-
-function policyError(file: string, diagnostics: readonly PolicyDiagnostic[]): ZtError {
-  const lines = diagnostics.map((d) => `  ${d.file}:${d.line}:${d.column}: ${d.path ? `${d.path}: ` : ''}${d.message}`);
-  return new ZtError('policy-invalid', `policy ${file} is invalid (${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
-    hint: 'fix the lines above; `zt-ffmpeg policy schema` prints the schema, `zt-ffmpeg policy validate FILE` re-checks',
-    violations: diagnostics.map((d) => ({ rule: 'policy.schema', actual: d.path, limit: d.message, message: `${d.file}:${d.line}:${d.column}: ${d.message}` })),
-    details: { diagnostics },
-  });
 }
 
 /** Deep merge for `extends`: mappings merge key by key, everything else is replaced. */
@@ -177,7 +149,7 @@ function editDistance(a: string, b: string): number {
 }
 
 function knownKeysAt(data: unknown, p: readonly (string | number)[], bundledShape: unknown): string[] {
-  let node: unknown = bundledShape;
+  let node: unknown = typeof bundledShape === 'function' ? (bundledShape as () => unknown)() : bundledShape;
   for (const seg of p) node = isPlainObject(node) ? node[String(seg)] : undefined;
   void data;
   return isPlainObject(node) ? Object.keys(node) : [];
@@ -227,7 +199,10 @@ export interface LoadOptions {
 export async function loadPolicy(named: string | undefined, opts: LoadOptions = {}): Promise<LoadedPolicy> {
   const { path: file, bundled } = resolvePolicyPath(named);
   const parsed = await readPolicyFile(file);
-  const reference = await loadBundledData('optimal');
+  // The bundled optimal policy names every field; it is read only to suggest a fix for a typo.
+  const referenceText = await readFile(path.join(BUNDLED_DIR, 'optimal.yaml'));
+  const { parsePolicyText } = await import('./yaml-source.js');
+  const reference = (): unknown => parsePolicyText('optimal.yaml', referenceText).data;
   let data: unknown = parsed.data;
   const parent = parsed.data['extends'];
   if (typeof parent === 'string') {

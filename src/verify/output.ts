@@ -58,7 +58,7 @@ export async function verifyOutput(
   file: string,
   target: OperationTarget | undefined,
   expectedDuration: number | undefined,
-  tools: { sandbox: SandboxTools; ffprobe: string; seccompFile: string | undefined; probeTimeoutSeconds: number },
+  tools: { sandbox: SandboxTools; ffprobe: string; seccompFile: string | undefined; probeTimeoutSeconds: number; stateDir?: string; ffprobeSha256?: string },
 ): Promise<OutputCheck> {
   const handle = await open(file, 'r');
   try {
@@ -78,7 +78,7 @@ export async function verifyOutput(
     const name = 'output';
     const formats = target ? [...new Set([...target.expect.formats, ...target.expect.formats.flatMap(aliasFormats)])] : [];
     const probeFormats = formats.length > 0 ? formats : ['mov', 'matroska', 'wav', 'mp3', 'flac', 'ogg', 'image2', 'png_pipe', 'jpeg_pipe'];
-    const hardening = await outputHardening(tools.ffprobe, target, probeFormats);
+    const hardening = await outputHardening(tools.ffprobe, target, probeFormats, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(tools.ffprobeSha256 ? { sha256: tools.ffprobeSha256 } : {}) });
     const argv = buildProbeArgv({
       ffprobePath: tools.ffprobe,
       inputPath: tools.sandbox.degraded ? file : `${SANDBOX_INPUT_DIR}/${name}`,
@@ -119,8 +119,9 @@ export async function verifyOutput(
  * The output was written by a process that parsed hostile bytes, so its probe is hardened like
  * the input's: the build's extra options, and only the decoders of the promised codecs.
  */
-async function outputHardening(ffprobe: string, target: OperationTarget | undefined, formats: readonly string[]): Promise<HardeningArgs | undefined> {
-  const caps = await detectCapabilities(ffprobe).catch(() => undefined);
+async function outputHardening(ffprobe: string, target: OperationTarget | undefined, formats: readonly string[], cache: { stateDir?: string; sha256?: string }): Promise<HardeningArgs | undefined> {
+  // Same cache key as the input's inspection, so the listing is read once per binary, not per probe.
+  const caps = await detectCapabilities(ffprobe, cache).catch(() => undefined);
   if (!caps) return undefined;
   // Remux and raw-argument outputs promise no codecs: then no decoder whitelist, only the limits.
   const promised = [...(target?.expect.video ?? []), ...(target?.expect.audio ?? [])];

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildFfmpegArgv, buildProbeArgv } from '../../src/plan/ffmpeg-argv.js';
 import { chooseOperation } from '../../src/plan/operation.js';
-import { parsePolicyText, BUNDLED_DIR } from '../../src/policy/load.js';
+import { BUNDLED_DIR } from '../../src/policy/load.js';
+import { parsePolicyText } from '../../src/policy/yaml-source.js';
 import type { Policy } from '../../src/policy/types.js';
 import { isZtError } from '../../src/errors.js';
 

@@ -5,7 +5,8 @@
 import { describe, it, expect } from 'vitest';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parsePolicyText, validatePolicyData, loadPolicy, mergePolicy, BUNDLED_DIR } from '../../src/policy/load.js';
+import { validatePolicyData, loadPolicy, mergePolicy, BUNDLED_DIR } from '../../src/policy/load.js';
+import { parsePolicyText } from '../../src/policy/yaml-source.js';
 import { unmetStageRules, STAGE_RULES } from '../../src/policy/stage-rules.js';
 import { isZtError, type ZtError } from '../../src/errors.js';
 import type { Policy } from '../../src/policy/types.js';

@@ -6,7 +6,8 @@ import { checkOutputProbe } from '../../src/verify/output.js';
 import { parseProbeJson } from '../../src/inspect/probe-result.js';
 import { mostSevere } from '../../src/pipeline/check.js';
 import { evaluateControls, highestStageMet, type DoctorFacts } from '../../src/doctor/controls.js';
-import { parsePolicyText, BUNDLED_DIR } from '../../src/policy/load.js';
+import { BUNDLED_DIR } from '../../src/policy/load.js';
+import { parsePolicyText } from '../../src/policy/yaml-source.js';
 import type { Policy } from '../../src/policy/types.js';
 
 const probe = (format: string, streams: object[], duration?: number): string => JSON.stringify({ format: { format_name: format, ...(duration !== undefined ? { duration: String(duration) } : {}) }, streams });

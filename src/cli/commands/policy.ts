@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../util/package-root.js';
 import { loadJobPolicy } from '../../pipeline/context.js';
 import { resolvePolicyPath } from '../../policy/load.js';
 import { renderError, errorJson, JSON_SCHEMA_VERSION } from '../render.js';
@@ -7,7 +8,7 @@ import type { CommandContext } from '../context.js';
 import { EXIT, isZtError, type ExitCode } from '../../errors.js';
 import { mostSevere } from '../../pipeline/check.js';
 
-export const SCHEMA_PATH = fileURLToPath(new URL('../../../schema/policy.schema.json', import.meta.url));
+export const SCHEMA_PATH = path.join(PACKAGE_ROOT, 'schema', 'policy.schema.json');
 
 export async function policyValidateCommand(ctx: CommandContext, files: readonly string[]): Promise<ExitCode> {
   const { io } = ctx;
