@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
 import { signPolicyFile } from '../../policy/signature.js';
 import { loadSigningKey } from '../../audit/keys.js';
 import { readPolicyFile } from '../../policy/load.js';
@@ -30,7 +31,6 @@ export async function policyPinCommand(ctx: CommandContext, file: string): Promi
   if (!posture?.binaries) throw new ZtError('policy-invalid', `${file} has no posture.binaries section to pin`, { hint: 'start from a bundled policy (zt-ffmpeg policy show advanced)' });
   const report = await checkPosture({ ...posture, requireRootOwned: false, binaries: { ffmpeg: { ...(posture.binaries.ffmpeg.path ? { path: posture.binaries.ffmpeg.path } : {}) }, ffprobe: { ...(posture.binaries.ffprobe.path ? { path: posture.binaries.ffprobe.path } : {}) }, bwrap: { ...(posture.binaries.bwrap.path ? { path: posture.binaries.bwrap.path } : {}) } } }, ['ffmpeg', 'ffprobe', 'bwrap'], statePaths(ctx.env).postureCache);
   if (report.missing.length > 0) throw new ZtError('binary-unavailable', `cannot pin: ${report.missing.join(', ')} not found`, { hint: 'install them first (./setup.sh)' });
-  const { parseDocument } = await import('yaml');
   const doc = parseDocument(await readFile(file, 'utf8'));
   const pins: Record<string, { path: string; sha256: string; version: string }> = {};
   for (const name of ['ffmpeg', 'ffprobe', 'bwrap'] as const) {
