@@ -204,15 +204,29 @@ export async function loadPolicy(named: string | undefined, opts: LoadOptions = 
   const { parsePolicyText } = await import('./yaml-source.js');
   const reference = (): unknown => parsePolicyText('optimal.yaml', referenceText).data;
   let data: unknown = parsed.data;
+  let parentData: Record<string, unknown> | undefined;
   const parent = parsed.data['extends'];
   if (typeof parent === 'string') {
     if (!(STAGES as readonly string[]).includes(parent)) {
       const { line, column } = parsed.locate(['extends']);
       throw policyError(file, [{ file, line, column, path: 'extends', message: `expected one of ${JSON.stringify(STAGES)}, found "${parent}"` }]);
     }
-    data = mergePolicy(await loadBundledData(parent as Stage), parsed.data);
+    parentData = await loadBundledData(parent as Stage);
+    data = mergePolicy(parentData, parsed.data);
   }
   const policy = validatePolicyData(parsed, data, reference);
+  if (parentData !== undefined && policy.allowLoosening !== true) {
+    // A policy that extends a stage may only tighten it, unless it says otherwise explicitly.
+    const { diffPolicies } = await import('./diff.js');
+    const looser = diffPolicies(parentData as unknown as Policy, policy).rules.filter((r) => r.b === 'looser' || r.b === 'incomparable');
+    if (looser.length > 0) {
+      const diagnostics = looser.map((r) => {
+        const { line, column } = parsed.locate(r.rule.split('.'));
+        return { file, line, column, path: r.rule, message: `${r.b} than the extended "${String(parent)}" stage: ${r.note} (set allowLoosening: true to accept)` };
+      });
+      throw policyError(file, diagnostics);
+    }
+  }
   const signedBy = opts.verifySignature ? await opts.verifySignature({ path: file, bytes: parsed.bytes, policy }) : undefined;
   return { policy, path: file, sha256: sha256Hex(parsed.bytes), bundled, ...(signedBy ? { signedBy } : {}) };
 }

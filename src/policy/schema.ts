@@ -78,7 +78,8 @@ export const policySchema: JsonSchema = {
       description: 'enforce refuses; warn runs but prints and records what would be refused; audit runs and records.',
     },
     description: { type: 'string', description: 'Free text for humans.' },
-    extends: str('A bundled stage (initial, advanced, optimal) this policy starts from.'),
+    extends: str('A bundled stage (initial, advanced, optimal) this policy starts from; it may only tighten it.'),
+    allowLoosening: bool('With extends: allow rules looser than the bundled stage (each one is still reported by `policy diff`).'),
     identity: identitySchema,
     authorization: authorizationSchema,
     posture: obj('Devices pillar: the binaries the job trusts.', {

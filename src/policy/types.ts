@@ -144,6 +144,7 @@ export interface Policy {
   readonly mode: Mode;
   readonly description?: string;
   readonly extends?: string;
+  readonly allowLoosening?: boolean;
   readonly identity: IdentityConfig;
   readonly authorization: AuthorizationConfig;
   readonly posture: PostureConfig;

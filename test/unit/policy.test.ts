@@ -107,7 +107,7 @@ describe('extends', () => {
     expect(mergePolicy({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] } })).toEqual({ a: { b: 1, c: [3] }, d: 1 });
   });
 
-  it('a small file extending a bundled stage loads', async () => {
+  it('a small file extending a bundled stage loads, and may only tighten it', async () => {
     const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
     const os = await import('node:os');
     const dir = await mkdtemp(path.join(os.tmpdir(), 'zt-extends-'));
@@ -118,6 +118,14 @@ describe('extends', () => {
       expect(l.policy.stage).toBe('advanced');
       expect(l.policy.input.maxDurationSeconds).toBe(600);
       expect(l.policy.input.maxWidth).toBe(7680);
+      // Loosening the stage it extends is refused, naming the rule, unless said explicitly.
+      await writeFile(f, 'extends: advanced\ninput:\n  maxDurationSeconds: 99999\n');
+      const e = await loadPolicy(f).then(() => undefined, (x: unknown) => x as ZtError);
+      expect(e?.exitCode).toBe(9);
+      expect(e?.message).toContain('input.maxDurationSeconds');
+      expect(e?.message).toContain('allowLoosening');
+      await writeFile(f, 'extends: advanced\nallowLoosening: true\ninput:\n  maxDurationSeconds: 99999\n');
+      expect((await loadPolicy(f)).policy.input.maxDurationSeconds).toBe(99999);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -7,6 +7,7 @@
  */
 import { loadPolicy } from '../../policy/load.js';
 import { explainPolicy } from '../../policy/explain.js';
+import { sandboxPreview } from '../../policy/sandbox-preview.js';
 import { diffPolicies, PILLAR_TITLES, type RuleDiff, type Pillar } from '../../policy/diff.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
@@ -17,7 +18,7 @@ export async function policyExplainCommand(ctx: CommandContext, file: string | u
   const l = await loadPolicy(file ?? ctx.env['ZT_FFMPEG_POLICY']);
   const e = explainPolicy(l.policy);
   if (io.json) {
-    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy explain', exitCode: EXIT.ok, path: l.path, sha256: l.sha256, ...e });
+    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy explain', exitCode: EXIT.ok, path: l.path, sha256: l.sha256, ...e, sandbox: sandboxPreview(l.policy) });
     return EXIT.ok;
   }
   const s = io.style;
@@ -29,6 +30,17 @@ export async function policyExplainCommand(ctx: CommandContext, file: string | u
     for (const a of p.allows) io.out(`  ${s.green('allows ')} ${a}`);
     for (const r of p.refuses) io.out(`  ${s.red('refuses')} ${r}`);
   }
+  const sb = sandboxPreview(l.policy);
+  io.out('');
+  io.out(s.bold('The sandbox every job runs in'));
+  io.out(`  ${sb.shell}`);
+  io.out(s.dim('  (fd 3: the input, opened once and bound read-only; fd 4: the seccomp program; ffmpeg\'s own arguments: `zt-ffmpeg run --dry-run`)'));
+  if ('denied' in sb.seccomp) {
+    io.out(`  seccomp "${sb.seccomp.profile}" (sha256 ${sb.seccomp.sha256.slice(0, 16)}…): default ${sb.seccomp.defaultAction}`);
+    if (sb.seccomp.allowed) io.out(s.dim(`    allowed: ${sb.seccomp.allowed.join(' ')}`));
+    if (sb.seccomp.denied.length > 0) io.out(s.dim(`    refused: ${sb.seccomp.denied.join(' ')}`));
+    if (sb.seccomp.conditional.length > 0) io.out(s.dim(`    conditional: ${sb.seccomp.conditional.join('; ')}`));
+  } else io.out('  no seccomp filter');
   return EXIT.ok;
 }
 
