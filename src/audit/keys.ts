@@ -3,7 +3,7 @@
  * so a log can name its signer but never vouch for it: which keys are trusted
  * comes only from the verifier's own key files / keyring (loadTrustedKeys).
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ZtError } from '../errors.js';
@@ -39,11 +39,10 @@ export function rawPublicKey(publicKey: KeyObject): Buffer {
   return Buffer.from(jwk.x, 'base64url');
 }
 
-/** "ed25519:" + the first 16 bytes (32 hex digits) of sha256(raw public key). */
-export function keyIdOf(publicKey: KeyObject): string {
-  const digest = createHash('sha256').update(rawPublicKey(publicKey)).digest('hex');
-  return `ed25519:${digest.slice(0, 32)}`;
-}
+/** "ed25519:" + the first 16 bytes (32 hex digits) of sha256(raw public key): one rule project-wide. */
+import { keyIdOf } from '../util/key-id.js';
+
+export { keyIdOf };
 
 /** The public-key path that goes with a private-key path: x.key → x.pub, else x → x.pub. */
 export function publicKeyPathFor(privateKeyPath: string): string {

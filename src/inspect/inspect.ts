@@ -31,6 +31,7 @@ import { supervise, limitFromExit, type SandboxTools } from '../sandbox/supervis
 import { mib } from '../sandbox/prlimit.js';
 import { demuxerNames } from './formats.js';
 import { SANDBOX_INPUT_DIR } from '../sandbox/bwrap.js';
+import { firstLine } from '../util/text.js';
 
 export interface InspectTools {
   readonly sandbox: SandboxTools;
@@ -276,9 +277,6 @@ export function classifyProbe(
   return { probe, violations: [...enforced, ...(strict ? complaints : [])], warnings: strict ? [] : complaints };
 }
 
-function firstLine(s: string): string {
-  return (s.split('\n').find((l) => l.trim() !== '') ?? '').trim().slice(0, 300);
-}
 
 /** Decode every stream to null in the sandbox under the job's limits (the deep check). */
 export async function deepCheck(report: InspectReport, policy: Policy, tools: InspectTools): Promise<Violation[]> {

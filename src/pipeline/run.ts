@@ -36,6 +36,7 @@ import type { JobOutcome, Verdict } from './outcome.js';
 import { VERSION } from '../version.js';
 import { loadSigningKey } from '../audit/keys.js';
 import { writeProvenance } from '../publish/intoto.js';
+import { firstLine } from '../util/text.js';
 
 export interface RunRequest {
   readonly input: string;
@@ -501,9 +502,6 @@ function ruleLimit(rule: string, l: { cpuSeconds: number; outputMaxMiB: number; 
   return rule;
 }
 
-function firstLine(s: string): string {
-  return (s.split('\n').find((l) => l.trim() !== '') ?? '').trim().slice(0, 300);
-}
 
 function lastLines(s: string): string {
   return s.trim().split('\n').slice(-3).join(' | ').slice(0, 600);
