@@ -121,14 +121,28 @@ const HEAD_BYTES = 256 * 1024;
 
 /** Pure: markers in `chunk`, which starts at file offset `base`; `carry` is the tail of the previous chunk. */
 export function findMarkers(chunk: Buffer, base: number, carry: Buffer, seen: Map<string, number>): void {
-  const window = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-  const start = base - carry.length;
-  for (const m of EMBEDDED_MARKERS) {
-    if (seen.has(m)) continue;
-    const i = window.indexOf(m, 0, 'latin1');
-    if (i >= 0) seen.set(m, start + i);
+  // A marker split across the chunk boundary: the carried tail plus this chunk's first bytes.
+  // (No copy of the whole chunk: this runs on every MiB of every input.)
+  if (carry.length > 0) scan(Buffer.concat([carry, chunk.subarray(0, CARRY)]), base - carry.length, seen, CARRY + carry.length);
+  scan(chunk, base, seen, chunk.length);
+}
+
+/** One pass per distinct prefix: the three HLS markers share "#EXT", so it is searched once. */
+function scan(buf: Buffer, start: number, seen: Map<string, number>, limit: number): void {
+  for (const prefix of MARKER_PREFIXES) {
+    const wanted = EMBEDDED_MARKERS.filter((m) => m.startsWith(prefix) && !seen.has(m));
+    if (wanted.length === 0) continue;
+    let i = buf.indexOf(prefix, 0, 'latin1');
+    while (i >= 0 && i < limit && wanted.some((m) => !seen.has(m))) {
+      for (const m of wanted) {
+        if (!seen.has(m) && buf.toString('latin1', i, i + m.length) === m) seen.set(m, start + i);
+      }
+      i = buf.indexOf(prefix, i + 1, 'latin1');
+    }
   }
 }
+
+const MARKER_PREFIXES = ['#EXT', 'ffconcat version'];
 
 const CARRY = Math.max(...EMBEDDED_MARKERS.map((m) => m.length)) - 1;
 
