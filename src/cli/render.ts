@@ -56,8 +56,10 @@ export function renderJob(io: CliIo, o: JobOutcome): void {
     io.error(`${s.red(`✗ ${word}`)} ${name}: ${headline}`);
     const more = (o.message ?? '').split('\n').slice(1);
     for (const l of more) io.error(l);
-    if (o.violations.length > 0 && more.length === 0) renderViolations(io, o.violations, 'error');
-    if (o.hint) io.error(`${s.cyan('hint:')} ${o.hint}`);
+    const listed = o.violations.length > 0 && more.length === 0;
+    if (listed) renderViolations(io, o.violations, 'error');
+    // The hint is usually the first violation's; say it once.
+    if (o.hint && !(listed && o.violations.some((v) => v.hint === o.hint))) io.error(`${s.cyan('hint:')} ${o.hint}`);
     io.error(s.dim(`exit ${o.exitCode}${o.reason ? ` (${o.reason})` : ''}`));
   }
   if (o.audit.seqs.length > 0) io.info(s.dim(`audit: ${o.audit.log} seq ${o.audit.seqs.join(', ')}`));
