@@ -17,6 +17,7 @@ import { openAuditSession, type AuditWriter } from './audit-session.js';
 import type { JobOutcome, Verdict } from './outcome.js';
 import type { TokenInput } from '../identity/token-input.js';
 import type { Policy } from '../policy/types.js';
+import { findOperation, targetFor } from '../plan/operation.js';
 
 export interface BatchRequest {
   readonly inputs: readonly string[];
@@ -138,23 +139,9 @@ export function planOutputs(inputs: readonly string[], outDir: string, ext: stri
 
 /** The output extension: asked for, or the operation's first target. */
 export function chooseExtension(policy: Policy, operation: string | undefined, ext: string | undefined): { operation: string; ext: string } {
-  const name = operation ?? policy.operations.default;
-  const op = policy.operations.list[name];
-  const names = Object.keys(policy.operations.list);
-  if (!op) {
-    throw new ZtError('usage', `unknown operation "${name}"`, {
-      hint: `choose one of: ${names.join(', ')} (see \`zt-ffmpeg policy explain\`)`,
-      violations: [{ rule: 'operations.list', actual: name, limit: names, message: `the policy has no operation "${name}"` }],
-    });
-  }
-  const targets = Object.keys(op.targets);
-  const chosen = (ext ?? targets[0] ?? '').replace(/^\./, '').toLowerCase();
-  if (!op.targets[chosen]) {
-    throw new ZtError('usage', `operation "${name}" cannot produce ".${chosen}" files`, {
-      hint: `pass --ext with one of: ${targets.join(', ')}`,
-      violations: [{ rule: `operations.${name}.targets`, actual: chosen, limit: targets, message: `no target for .${chosen}` }],
-    });
-  }
+  const { name, operation: op } = findOperation(policy, operation);
+  const chosen = (ext ?? Object.keys(op.targets)[0] ?? '').replace(/^\./, '').toLowerCase();
+  targetFor(name, op, chosen, (targets) => `pass --ext with one of: ${targets.join(', ')}`);
   return { operation: name, ext: chosen };
 }
 

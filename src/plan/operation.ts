@@ -12,24 +12,36 @@ export interface ChosenOperation {
   readonly target: OperationTarget;
 }
 
-export function chooseOperation(policy: Policy, requested: string | undefined, outputExtension: string): ChosenOperation {
+/** The operation named with --operation (or the policy's default); refuses an unknown one. */
+export function findOperation(policy: Policy, requested: string | undefined): { name: string; operation: Operation } {
   const name = requested ?? policy.operations.default;
   const operation = policy.operations.list[name];
-  const names = Object.keys(policy.operations.list);
   if (!operation) {
+    const names = Object.keys(policy.operations.list);
     throw new ZtError('usage', `unknown operation "${name}"`, {
-      hint: `choose one of: ${names.join(', ')} (see \`zt-ffmpeg policy show\`)`,
+      hint: `choose one of: ${names.join(', ')} (see \`zt-ffmpeg policy explain\`)`,
       violations: [{ rule: 'operations.list', actual: name, limit: names, message: `the policy has no operation "${name}"` }],
     });
   }
-  const ext = outputExtension.toLowerCase();
+  return { name, operation };
+}
+
+/** Refuses an extension the operation has no target for; `hint` says how to pick another. */
+export function targetFor(name: string, operation: Operation, ext: string, hint: (exts: string[]) => string): OperationTarget {
   const target = operation.targets[ext];
   if (!target) {
     const exts = Object.keys(operation.targets);
     throw new ZtError('usage', `operation "${name}" cannot produce ".${ext}" files`, {
-      hint: `name the output with one of: ${exts.map((e) => '.' + e).join(', ')}, or pick another --operation`,
+      hint: hint(exts),
       violations: [{ rule: `operations.${name}.targets`, actual: ext, limit: exts, message: `no target for .${ext}` }],
     });
   }
+  return target;
+}
+
+export function chooseOperation(policy: Policy, requested: string | undefined, outputExtension: string): ChosenOperation {
+  const { name, operation } = findOperation(policy, requested);
+  const ext = outputExtension.toLowerCase();
+  const target = targetFor(name, operation, ext, (exts) => `name the output with one of: ${exts.map((e) => '.' + e).join(', ')}, or pick another --operation`);
   return { name, operation, extension: ext, target };
 }
