@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HOSTILE_CASES, type HostileCase } from '../helpers/hostile-samples.js';
-import { buildAll, checkMany, expectAudited, expectCanaryUntouched, expectRefused, makeHarness, policyFor, readAudit, runRefused, type FileOutcome, type Harness } from '../helpers/hostile-harness.js';
+import { buildAll, checkAllCases, expectAudited, expectCanaryUntouched, expectRefused, makeHarness, policyFor, readAudit, runRefused, type FileOutcome, type Harness } from '../helpers/hostile-harness.js';
 
 const CASES: readonly HostileCase[] = HOSTILE_CASES.filter((c) => ['resource-bomb'].includes(c.threat));
 
@@ -18,12 +18,7 @@ const runs = new Map<string, FileOutcome>();
 beforeAll(async () => {
   h = await makeHarness('zt-hostile-bombs-');
   files = await buildAll(h, CASES);
-  for (const deep of [false, true]) {
-    const group = CASES.filter((c) => (c.policy === 'deep') === deep);
-    if (group.length === 0) continue;
-    const outcomes = await checkMany(h, group.map((c) => files.get(c.id)!), deep ? h.deepPolicy : undefined);
-    group.forEach((c, i) => checked.set(c.id, outcomes[i]!));
-  }
+  for (const [id, o] of await checkAllCases(h, CASES, files)) checked.set(id, o);
 });
 
 afterAll(async () => {

@@ -4,6 +4,8 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { expect } from 'vitest';
+import { ZtError } from '../../src/errors.js';
 import { keyIdOf, openAuditLog, type AppendResult, type AuditEvent, type SigningKey } from '../../src/audit/index.js';
 
 export async function makeTmpDir(prefix = 'zt-audit-'): Promise<string> {
@@ -79,3 +81,16 @@ export function splitLines(data: Buffer): Buffer[] {
   if (start < data.length) lines.push(data.subarray(start));
   return lines;
 }
+
+/** The ZtError a promise rejects with (fails the test if it resolves or throws anything else). */
+export async function rejection(p: Promise<unknown>): Promise<ZtError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(ZtError);
+  return e as ZtError;
+}
+
+/** Permission bits of a path. */
+export const mode = async (p: string): Promise<number> => (await fs.stat(p)).mode & 0o777;

@@ -104,6 +104,18 @@ export async function checkMany(h: Harness, files: readonly string[], policy?: s
   return j.files;
 }
 
+/** `check` every case, grouped by the policy it needs (the deep-check policy or the default). */
+export async function checkAllCases(h: Harness, cases: readonly HostileCase[], files: ReadonlyMap<string, string>): Promise<Map<string, FileOutcome>> {
+  const checked = new Map<string, FileOutcome>();
+  for (const deep of [false, true]) {
+    const group = cases.filter((c) => (c.policy === 'deep') === deep);
+    if (group.length === 0) continue;
+    const outcomes = await checkMany(h, group.map((c) => files.get(c.id)!), deep ? h.deepPolicy : undefined);
+    group.forEach((c, i) => checked.set(c.id, outcomes[i]!));
+  }
+  return checked;
+}
+
 export function policyFor(h: Harness, c: HostileCase): string[] {
   return c.policy === 'deep' ? ['-p', h.deepPolicy] : [];
 }

@@ -3,8 +3,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair, keyIdOf, loadSigningKey, loadTrustedKeys } from '../../src/audit/keys.js';
-import { ZtError } from '../../src/errors.js';
-import { makeTmpDir, removeDir } from '../helpers/audit-fixtures.js';
+import { makeTmpDir, removeDir, rejection, mode } from '../helpers/audit-fixtures.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -14,16 +13,7 @@ afterEach(async () => {
   await removeDir(dir);
 });
 
-async function rejection(p: Promise<unknown>): Promise<ZtError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ZtError);
-  return e as ZtError;
-}
 
-const mode = async (p: string): Promise<number> => (await fs.stat(p)).mode & 0o777;
 
 describe('keyIdOf', () => {
   it('is "ed25519:" + 32 hex digits, deterministic per key and distinct across keys', () => {

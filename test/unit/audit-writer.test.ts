@@ -17,7 +17,7 @@ import {
 } from '../../src/audit/index.js';
 import { ZtError } from '../../src/errors.js';
 import { exec } from '../../src/util/exec.js';
-import { buildLog, bundleAppender, decision, makeTmpDir, memoryKey, removeDir, result, splitLines } from '../helpers/audit-fixtures.js';
+import { buildLog, bundleAppender, decision, makeTmpDir, memoryKey, removeDir, result, splitLines, rejection, mode } from '../helpers/audit-fixtures.js';
 
 let root: string;
 let dir: string;
@@ -38,16 +38,7 @@ beforeEach(async () => {
   await fs.mkdir(dir);
 });
 
-async function rejection(p: Promise<unknown>): Promise<ZtError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ZtError);
-  return e as ZtError;
-}
 
-const mode = async (p: string): Promise<number> => (await fs.stat(p)).mode & 0o777;
 const verifyOk = async (logPath: string, keys: SigningKey[] = [key]): Promise<boolean> =>
   (await verifyLogs({ logPaths: [logPath], trusted: trustedKeysOf(keys.map((k) => k.publicKey)) })).ok;
 
