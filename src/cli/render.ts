@@ -1,6 +1,6 @@
 /** Rendering outcomes for humans (stderr) and for scripts (one JSON object on stdout). */
 import type { ZtError, Violation } from '../errors.js';
-import type { JobOutcome } from '../pipeline/outcome.js';
+import type { JobOutcome } from '../job/outcome.js';
 import type { CliIo } from './io.js';
 
 export const JSON_SCHEMA_VERSION = 1;

@@ -9,7 +9,7 @@
  *
  * There is deliberately no RLIMIT_NPROC: it is counted per real uid outside the user namespace
  * and not enforced at all for root, so limits.maxThreads is enforced by the monitor instead
- * (see src/run/monitor.ts).
+ * (see src/monitor/monitor.ts).
  */
 
 export interface RlimitSpec {

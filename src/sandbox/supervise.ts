@@ -9,9 +9,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { exec } from '../util/exec.js';
 import { buildBwrapArgs, sandboxEnv, FONT_DIRS, type BwrapSpec } from './bwrap.js';
 import { buildPrlimitArgs, type RlimitSpec } from './prlimit.js';
-import { startMonitor, scanDiagnostics, emptyPeaks, type Anomaly, type Breach, type MonitorLimits, type Peaks } from '../run/monitor.js';
-import { judgeFinishedJob } from '../run/baseline.js';
-import { ProcessTree } from '../run/proc.js';
+import { startMonitor, scanDiagnostics, emptyPeaks, type Anomaly, type Breach, type MonitorLimits, type Peaks } from '../monitor/monitor.js';
+import { judgeFinishedJob } from '../monitor/baseline.js';
+import { ProcessTree } from '../monitor/proc.js';
 
 export interface SandboxTools {
   readonly bwrap: string | undefined;

@@ -1,6 +1,6 @@
 /** The pure parts of batch: input lists, output names, shards, the summary. */
 import { describe, it, expect } from 'vitest';
-import { parseInputList, outputStem, planOutputs, parseShard, shardInputs, summarize, runPool, type BatchJob } from '../../src/pipeline/batch.js';
+import { parseInputList, outputStem, planOutputs, parseShard, shardInputs, summarize, runPool, type BatchJob } from '../../src/job/batch.js';
 import { githubAnnotation, escapeData, escapeProperty } from '../../src/cli/commands/batch.js';
 
 describe('input lists', () => {

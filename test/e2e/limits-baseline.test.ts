@@ -17,7 +17,7 @@ import { makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
 import { ffmpeg, makeSample } from '../helpers/media.js';
 import { loadSigningKey } from '../../src/audit/keys.js';
 import { openAuditLog } from '../../src/audit/writer.js';
-import { MIN_SLOW_KILL_MS } from '../../src/run/baseline.js';
+import { MIN_SLOW_KILL_MS } from '../../src/monitor/baseline.js';
 
 let sb: Sandbox;
 let small = '';

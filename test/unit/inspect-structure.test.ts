@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { walkBuffer } from '../../src/inspect/structure.js';
 import { findMarkers } from '../../src/inspect/file.js';
 import { checkDeclaredDimensions, checkEmbedded, checkProbe, checkStructure } from '../../src/inspect/rules.js';
-import { classifyProbe } from '../../src/inspect/inspect.js';
+import { classifyProbe } from '../../src/inspect/inspect-input.js';
 import { parseProbeJson } from '../../src/inspect/probe-result.js';
 import type { InputConfig, Policy } from '../../src/policy/types.js';
 import { pngWithDimensions } from '../helpers/hostile-samples.js';

@@ -6,8 +6,8 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseStat, parseIo, descendants, type ProcStat } from '../../src/run/proc.js';
-import { evaluateSample, scanDiagnostics, emptyPeaks, type MonitorLimits } from '../../src/run/monitor.js';
+import { parseStat, parseIo, descendants, type ProcStat } from '../../src/monitor/proc.js';
+import { evaluateSample, scanDiagnostics, emptyPeaks, type MonitorLimits } from '../../src/monitor/monitor.js';
 import {
   baselineFromLines,
   readBaseline,
@@ -18,7 +18,7 @@ import {
   MIN_SLOW_KILL_MS,
   BASELINE_TAIL_BYTES,
   type Baseline,
-} from '../../src/run/baseline.js';
+} from '../../src/monitor/baseline.js';
 import { limitFromExit } from '../../src/sandbox/supervise.js';
 import { buildPrlimitArgs, CPU_HARD_GRACE_SECONDS } from '../../src/sandbox/prlimit.js';
 
@@ -51,7 +51,7 @@ describe('parsing /proc', () => {
     expect(descendants(99, all)).toEqual([]);
   });
   it('the live /proc of this process parses', async () => {
-    const { readStat } = await import('../../src/run/proc.js');
+    const { readStat } = await import('../../src/monitor/proc.js');
     const me = readStat(process.pid);
     expect(me?.pid).toBe(process.pid);
     expect(me?.ppid).toBe(process.ppid);

@@ -2,9 +2,9 @@
 import { describe, it, expect } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkOutputProbe } from '../../src/verify/output.js';
+import { checkOutputProbe } from '../../src/verify/output-probe.js';
 import { parseProbeJson } from '../../src/inspect/probe-result.js';
-import { mostSevere } from '../../src/pipeline/check.js';
+import { mostSevere } from '../../src/job/check-inputs.js';
 import { evaluateControls, highestStageMet, type DoctorFacts } from '../../src/doctor/controls.js';
 import { BUNDLED_DIR } from '../../src/policy/load.js';
 import { parsePolicyText } from '../../src/policy/yaml-source.js';

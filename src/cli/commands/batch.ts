@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runBatch, parseInputList, parseShard, shardInputs, defaultConcurrency, type BatchJob, type BatchResult, type BatchSummary } from '../../pipeline/batch.js';
+import { runBatch, parseInputList, parseShard, shardInputs, defaultConcurrency, type BatchJob, type BatchResult, type BatchSummary } from '../../job/batch.js';
 import { readTokenInput } from '../../identity/token-input.js';
 import { jobJson, JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';

@@ -1,4 +1,4 @@
-import { checkFiles } from '../../pipeline/check.js';
+import { checkFiles } from '../../job/check-inputs.js';
 import { renderJob, renderError, jobJson, errorJson, JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
 import type { ExitCode } from '../../errors.js';

@@ -1,4 +1,4 @@
-import { loadJobPolicy } from '../../pipeline/context.js';
+import { loadJobPolicy } from '../../policy/load-trusted.js';
 import { gatherFacts } from '../../doctor/facts.js';
 import { evaluateControls, highestStageMet, PILLARS, type Control } from '../../doctor/controls.js';
 import { statePaths } from '../../util/paths.js';

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../util/package-root.js';
-import { loadJobPolicy } from '../../pipeline/context.js';
+import { loadJobPolicy } from '../../policy/load-trusted.js';
 import { resolvePolicyPath } from '../../policy/load.js';
 import { renderError, errorJson, JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, isZtError, type ExitCode } from '../../errors.js';
-import { mostSevere } from '../../pipeline/check.js';
+import { mostSevere } from '../../job/check-inputs.js';
 
 export const SCHEMA_PATH = path.join(PACKAGE_ROOT, 'schema', 'policy.schema.json');
 

@@ -1,4 +1,4 @@
-import { runJob } from '../../pipeline/run.js';
+import { runJob } from '../../job/run-job.js';
 import { readTokenInput } from '../../identity/token-input.js';
 import { renderJob, renderViolations, jobJson } from '../render.js';
 import type { CommandContext } from '../context.js';

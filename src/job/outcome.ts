@@ -1,6 +1,6 @@
 /** What one job (or one check) came to: the value the CLI renders and the exit code derives from. */
 import type { ExitCode, FailureReason, Violation } from '../errors.js';
-import type { Anomaly, Breach, Peaks } from '../run/monitor.js';
+import type { Anomaly, Breach, Peaks } from '../monitor/monitor.js';
 
 export type Verdict = 'ok' | 'refused' | 'failed';
 
@@ -29,7 +29,7 @@ export interface JobOutcome {
     readonly breach?: Breach;
     /** Processes of the sandboxed tree still alive after the kill path (always 0). */
     readonly leftBehind?: number;
-    /** Media seconds processed and the baseline key, for the learned baseline (src/run/baseline.ts). */
+    /** Media seconds processed and the baseline key, for the learned baseline (src/monitor/baseline.ts). */
     readonly mediaSeconds?: number;
     readonly baselineKey?: string;
   };
