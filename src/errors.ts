@@ -33,6 +33,15 @@ export const EXIT_CODE_DOCS: ReadonlyArray<readonly [ExitCode, string]> = [
   [9, 'policy file invalid or its signature bad'],
 ];
 
+const SEVERITY: readonly ExitCode[] = [EXIT.ok, EXIT.inputRefused, EXIT.unauthorized, EXIT.ffmpegFailed, EXIT.limitBreached, EXIT.usage, EXIT.internal, EXIT.sandboxUnavailable, EXIT.policyInvalid, EXIT.auditFailed];
+
+/** The most severe of several exit codes (0 only when all are 0). */
+export function mostSevere(codes: readonly ExitCode[]): ExitCode {
+  let worst: ExitCode = EXIT.ok;
+  for (const c of codes) if (SEVERITY.indexOf(c) > SEVERITY.indexOf(worst)) worst = c;
+  return worst;
+}
+
 /** Why something failed. Each reason maps to exactly one exit code (see REASON_EXIT). */
 export type FailureReason =
   | 'internal'

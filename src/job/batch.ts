@@ -9,20 +9,20 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT, ZtError, isZtError, type ExitCode } from '../errors.js';
-import { statePaths, type Env } from '../util/paths.js';
 import { runJob } from './run-job.js';
-import { mostSevere } from './check-inputs.js';
+import { mostSevere } from '../errors.js';
 import { loadJobPolicy } from '../policy/load-trusted.js';
 import { openAuditSession, type AuditWriter } from '../audit/session.js';
 import type { JobOutcome, Verdict } from './outcome.js';
-import type { TokenInput } from '../identity/token-input.js';
+import type { JobSettings } from './settings.js';
 import type { Policy } from '../policy/types.js';
 import { findOperation, targetFor } from '../plan/operation.js';
 
 export interface BatchRequest {
   readonly inputs: readonly string[];
   readonly outDir: string;
-  readonly policy: string | undefined;
+  /** Policy, trust root, audit paths, token and environment, resolved once for every job. */
+  readonly settings: JobSettings;
   readonly operation: string | undefined;
   /** Output extension; default: the operation's first target. */
   readonly ext: string | undefined;
@@ -34,10 +34,6 @@ export interface BatchRequest {
   readonly shard?: { readonly index: number; readonly count: number };
   readonly failFast: boolean;
   readonly overwrite: boolean;
-  readonly token: TokenInput | undefined;
-  readonly env: Env;
-  readonly auditLog?: string;
-  readonly auditKey?: string;
   readonly onJobStart?: (job: PlannedJob) => void;
   readonly onJobDone?: (job: BatchJob, progress: BatchProgress) => void;
 }
@@ -192,9 +188,11 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
   if (req.inputs.length === 0) {
     throw new ZtError('usage', 'batch needs at least one input', { hint: 'name input files, or pass --from FILE (or --from - to read paths from stdin; -0 for NUL-separated)' });
   }
-  const paths = statePaths(req.env, { ...(req.auditLog ? { auditLog: req.auditLog } : {}), ...(req.auditKey ? { auditKey: req.auditKey } : {}) });
-  // The policy once up front, to name the outputs; every job loads and checks it again itself.
-  const loaded = await loadJobPolicy(req.policy ?? req.env['ZT_FFMPEG_POLICY']);
+  const { paths } = req.settings;
+  // The policy once up front (signature checked like every job's), to name the outputs; every
+  // job loads and checks it again itself.
+  const { ref, keyring } = req.settings.policy;
+  const loaded = await loadJobPolicy(ref, keyring ? { keyring } : {});
   const { operation, ext } = chooseExtension(loaded.policy, req.operation, req.ext);
   const outDir = path.resolve(req.outDir);
   try {
@@ -222,17 +220,13 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
           outcome = await runJob({
             input: job.input,
             output: job.output,
-            policy: req.policy,
+            settings: req.settings,
             operation,
             rawArgs: undefined,
             overwrite: req.overwrite,
             dryRun: false,
-            token: req.token,
-            env: req.env,
             audit,
             now: startedAt,
-            ...(req.auditLog ? { auditLog: req.auditLog } : {}),
-            ...(req.auditKey ? { auditKey: req.auditKey } : {}),
           });
         } catch (e) {
           // runJob returns every expected failure as a value; a throw is a bug in one job, which

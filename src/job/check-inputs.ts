@@ -1,28 +1,30 @@
 /**
- * `zt-ffmpeg check`: the inspection alone, one verdict per file, nothing processed. Each
- * verdict is recorded in the audit log.
+ * `zt-ffmpeg check`: the inspection alone, one verdict per file, nothing processed. The policy,
+ * the audit log and the tools are set up once; each file is a job of its own (its own id,
+ * events and `check` record) built from the same stages and record shapes as `run`.
  */
-import { randomUUID } from 'node:crypto';
-import os from 'node:os';
-import path from 'node:path';
-import { EXIT, ZtError, isZtError, type ExitCode, type Violation } from '../errors.js';
-import { statePaths, type Env } from '../util/paths.js';
-import { openAuditSession, type AuditWriter } from '../audit/session.js';
+import { isZtError, mostSevere, ZtError, type ExitCode } from '../errors.js';
+import { openAuditSession } from '../audit/session.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { PolicyRef } from '../audit/job-records.js';
 import { loadJobPolicy } from '../policy/load-trusted.js';
-import { prepareTools, type JobTools } from '../posture/tools.js';
-import { inspectInput, inspectionSummary, deepCheck, summarizeProbe } from '../inspect/inspect-input.js';
-import type { JobOutcome } from './outcome.js';
 import type { LoadedPolicy } from '../policy/types.js';
+import { prepareTools, type JobTools } from '../posture/tools.js';
 import { osPrincipal, ciContext } from '../identity/principal.js';
-import { VERSION } from '../version.js';
+import { inspectInput, deepCheck } from '../inspect/inspect-input.js';
+import { startJob } from './context.js';
+import type { JobEnd, JobListener } from './events.js';
+import { failureFrom, verdictOf } from './failure.js';
+import type { JobOutcome } from './outcome.js';
+import type { JobSettings } from './settings.js';
+import { principalRecord } from './stages/identity.js';
+import { inputRecord } from './stages/inspect.js';
+import { refuseOrWarn } from './stages/enforce.js';
 
 export interface CheckRequest {
   readonly inputs: readonly string[];
-  readonly policy: string | undefined;
-  readonly policyKeyring?: string;
-  readonly env: Env;
-  readonly auditLog?: string;
-  readonly auditKey?: string;
+  readonly settings: JobSettings;
+  readonly onEvent?: JobListener;
 }
 
 export interface CheckResult {
@@ -32,108 +34,73 @@ export interface CheckResult {
   readonly error?: ZtError;
 }
 
-const SEVERITY: readonly ExitCode[] = [EXIT.ok, EXIT.inputRefused, EXIT.unauthorized, EXIT.ffmpegFailed, EXIT.limitBreached, EXIT.usage, EXIT.internal, EXIT.sandboxUnavailable, EXIT.policyInvalid, EXIT.auditFailed];
+interface CheckSetup {
+  readonly loaded: LoadedPolicy;
+  readonly audit: AuditWriter;
+  readonly tools: JobTools;
+}
 
-/** The most severe of several exit codes (0 only when all are 0). */
-export function mostSevere(codes: readonly ExitCode[]): ExitCode {
-  let worst: ExitCode = EXIT.ok;
-  for (const c of codes) if (SEVERITY.indexOf(c) > SEVERITY.indexOf(worst)) worst = c;
-  return worst;
+async function setUp(settings: JobSettings): Promise<CheckSetup> {
+  const { ref, keyring } = settings.policy;
+  const loaded = await loadJobPolicy(ref, keyring ? { keyring } : {});
+  const audit = await openAuditSession(settings.paths, loaded.policy);
+  try {
+    const tools = await prepareTools(loaded.policy, settings.paths, { ffmpeg: loaded.policy.input.deepCheck });
+    return { loaded, audit, tools };
+  } catch (e) {
+    await audit.close().catch(() => undefined);
+    throw e;
+  }
 }
 
 export async function checkFiles(req: CheckRequest): Promise<CheckResult> {
-  const paths = statePaths(req.env, { ...(req.auditLog ? { auditLog: req.auditLog } : {}), ...(req.auditKey ? { auditKey: req.auditKey } : {}) });
-  let loaded: LoadedPolicy;
-  let audit: AuditWriter | undefined;
-  let tools: JobTools | undefined;
+  let setup: CheckSetup;
   try {
-    const keyring = req.policyKeyring ?? req.env['ZT_FFMPEG_POLICY_KEYRING'];
-    loaded = await loadJobPolicy(req.policy ?? req.env['ZT_FFMPEG_POLICY'], keyring ? { keyring } : {});
-    audit = await openAuditSession(paths, loaded.policy);
-    tools = await prepareTools(loaded.policy, paths, { ffmpeg: loaded.policy.input.deepCheck });
+    setup = await setUp(req.settings);
   } catch (e) {
-    await audit?.close().catch(() => undefined);
     if (!isZtError(e)) throw e;
     return { exitCode: e.exitCode, files: [], error: e };
   }
-  const policy = loaded.policy;
-  const os_ = osPrincipal();
-  const ci = ciContext(req.env);
-  const principal = { user: os_.user, uid: os_.uid, groups: os_.groups, ...(ci ? { ci } : {}) };
   const files: JobOutcome[] = [];
   try {
-    for (const input of req.inputs) {
-      const started = performance.now();
-      const jobId = randomUUID();
-      let violations: Violation[] = [];
-      let warnings: Violation[] = [];
-      let inputRec: NonNullable<JobOutcome['input']> = { path: path.resolve(input) };
-      let err: ZtError | undefined;
-      try {
-        const r = await inspectInput(input, policy, tools, { digestNow: true });
-        try {
-          violations = r.violations;
-          warnings = r.warnings;
-          if (violations.length === 0 && policy.input.deepCheck) violations = await deepCheck(r, policy, tools);
-          inputRec = { path: r.input.path, size: r.input.stat.size, ...(r.digest ? { sha256: r.digest.sha256 } : {}), ...(r.magic.type ? { magic: r.magic.type } : {}), ...(r.probe ? { probe: summarizeProbe(r.probe) } : {}), ...inspectionSummary(r) };
-        } finally {
-          await r.input.handle.close();
-        }
-        if (violations.length > 0) {
-          err = new ZtError('input-refused', `input refused by policy: ${violations.map((v) => v.message).join('; ')}`, { hint: violations[0]?.hint, violations });
-        }
-      } catch (e) {
-        if (!isZtError(e)) throw e;
-        err = e;
-        violations = [...e.violations];
-      }
-      const enforce = policy.mode === 'enforce';
-      const refused = err !== undefined && (enforce || err.reason !== 'input-refused');
-      const verdict = err === undefined ? 'ok' : refused ? (err.reason === 'input-refused' ? 'refused' : 'failed') : 'ok';
-      const exitCode: ExitCode = refused && err ? err.exitCode : EXIT.ok;
-      if (!refused && err) warnings = [...warnings, ...violations.map((v) => ({ ...v, message: `[${policy.mode}] would refuse: ${v.message}` }))];
-      const seqs: number[] = [];
-      let auditError: string | undefined;
-      try {
-        const rec = await audit.append({
-          type: 'check',
-          jobId,
-          command: 'check',
-          tool: { name: 'zt-ffmpeg', version: VERSION },
-          host: os.hostname(),
-          policy: { path: loaded.path, sha256: loaded.sha256, stage: policy.stage, mode: policy.mode },
-          principal,
-          input: inputRec,
-          verdict,
-          exitCode,
-          violations: refused ? violations : [],
-          warnings,
-          timings: { totalMs: Math.round(performance.now() - started) },
-        });
-        seqs.push(rec.seq);
-      } catch (e) {
-        auditError = e instanceof Error ? e.message : String(e);
-      }
-      files.push({
-        command: 'check',
-        verdict: auditError ? 'failed' : verdict,
-        exitCode: auditError ? EXIT.auditFailed : exitCode,
-        ...(refused && err ? { reason: err.reason, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } : {}),
-        ...(auditError ? { reason: 'audit-unavailable' as const, message: `the audit record could not be written: ${auditError}` } : {}),
-        jobId,
-        violations: refused ? violations : [],
-        warnings,
-        policy: { path: loaded.path, sha256: loaded.sha256, stage: policy.stage, mode: policy.mode },
-        principal,
-        input: inputRec,
-        degraded: tools.sandbox.degraded,
-        timings: { totalMs: Math.round(performance.now() - started) },
-        audit: { log: paths.auditLog, seqs, ...(auditError ? { error: auditError } : {}) },
-      });
-    }
+    for (const input of req.inputs) files.push(await checkOne(req, setup, input));
   } finally {
-    await audit.close().catch(() => undefined);
-    await tools.cleanup().catch(() => undefined);
+    await setup.audit.close().catch(() => undefined);
+    await setup.tools.cleanup().catch(() => undefined);
   }
   return { exitCode: mostSevere(files.map((f) => f.exitCode)), files };
 }
+
+function policyRef(l: LoadedPolicy): PolicyRef {
+  return { path: l.path, sha256: l.sha256, stage: l.policy.stage, mode: l.policy.mode, ...(l.signedBy ? { signedBy: l.signedBy } : {}) };
+}
+
+async function checkOne(req: CheckRequest, setup: CheckSetup, input: string): Promise<JobOutcome> {
+  const { loaded, tools } = setup;
+  const policy = loaded.policy;
+  const ctx = startJob({ command: 'check', settings: req.settings, input, audit: setup.audit, ...(req.onEvent ? { onEvent: req.onEvent } : {}) });
+  await ctx.events.emit({ type: 'policy', policy: policyRef(loaded) });
+  const ci = ciContext(req.settings.env);
+  await ctx.events.emit({ type: 'principal', principal: principalRecord({ os: osPrincipal(), ...(ci ? { ci } : {}) }) });
+  await ctx.events.emit({ type: 'posture', degraded: tools.sandbox.degraded });
+  const end = await ctx.stage('inspect', async (): Promise<JobEnd> => {
+    const report = await inspectInput(input, policy, tools, { digestNow: true });
+    try {
+      let violations = report.violations;
+      if (violations.length === 0 && policy.input.deepCheck) violations = await deepCheck(report, policy, tools);
+      await ctx.events.emit({ type: 'input', input: inputRecord(report) });
+      for (const w of report.warnings) await ctx.warn(w);
+      if (violations.length === 0) return { verdict: 'ok' };
+      const f = failureFrom(new ZtError('input-refused', `input refused by policy: ${violations.map((v) => v.message).join('; ')}`, { hint: violations[0]?.hint, violations }));
+      const refused = await refuseOrWarn(ctx, policy, f);
+      return refused ? { verdict: 'refused', failure: refused } : { verdict: 'ok' };
+    } finally {
+      await report.input.handle.close();
+    }
+  });
+  if (end.ok) return ctx.finish(end.value);
+  // A file refused before it could be inspected (a link, a FIFO, too large) is a refusal like any other: subject to the mode.
+  const refused = end.failure.reason === 'input-refused' ? await refuseOrWarn(ctx, policy, end.failure) : end.failure;
+  return ctx.finish(refused ? { verdict: verdictOf(refused.reason), failure: refused } : { verdict: 'ok' });
+}
+

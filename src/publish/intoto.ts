@@ -4,6 +4,7 @@
  * the operation, the principal and the audit record, in a DSSE envelope signed with the audit
  * key. Written atomically as `<output>.intoto.json`.
  */
+import type { PrincipalRecord } from '../audit/job-records.js';
 import { sign } from 'node:crypto';
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,7 +20,7 @@ export interface ProvenanceFacts {
   readonly input: { readonly path: string; readonly sha256: string };
   readonly policy: { readonly path: string; readonly sha256: string; readonly stage: string };
   readonly operation: string;
-  readonly principal: Record<string, unknown> | undefined;
+  readonly principal: PrincipalRecord | undefined;
   readonly audit: { readonly log: string; readonly decisionSeq: number | undefined; readonly jobId: string };
   readonly tool: { readonly name: string; readonly version: string };
 }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkOutputProbe } from '../../src/verify/output-probe.js';
 import { parseProbeJson } from '../../src/inspect/probe-result.js';
-import { mostSevere } from '../../src/job/check-inputs.js';
+import { mostSevere } from '../../src/errors.js';
 import { evaluateControls, highestStageMet, type DoctorFacts } from '../../src/doctor/controls.js';
 import { BUNDLED_DIR } from '../../src/policy/load.js';
 import { parsePolicyText } from '../../src/policy/yaml-source.js';

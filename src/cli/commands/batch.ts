@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runBatch, parseInputList, parseShard, shardInputs, defaultConcurrency, type BatchJob, type BatchResult, type BatchSummary } from '../../job/batch.js';
-import { readTokenInput } from '../../identity/token-input.js';
+import { resolveSettings } from '../settings.js';
 import { jobJson, JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
 import type { CliIo } from '../io.js';
@@ -173,11 +173,7 @@ export async function batchCommand(ctx: CommandContext, positional: readonly str
   const concurrency = parseConcurrency(flags.concurrency);
   const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
   const inputs = await gatherInputs(positional, flags.from, flags.null === true);
-  const token = await readTokenInput({
-    ...(flags.token !== undefined ? { flag: flags.token } : {}),
-    ...(flags.tokenFile !== undefined ? { file: flags.tokenFile } : {}),
-    ...(ctx.env['ZT_FFMPEG_TOKEN'] !== undefined ? { env: ctx.env['ZT_FFMPEG_TOKEN'] } : {}),
-  });
+  const settings = await resolveSettings(ctx, flags);
   if (shard && shardInputs(inputs, shard).length === 0 && inputs.length > 0) {
     // An empty shard is not an error: a worker of an indexed Job may get no inputs.
     io.info(`shard ${shard.index}/${shard.count} has no inputs; nothing to do`);
@@ -188,17 +184,13 @@ export async function batchCommand(ctx: CommandContext, positional: readonly str
   const result = await runBatch({
     inputs,
     outDir: flags.outDir,
-    policy: flags.policy,
+    settings,
     operation: flags.operation,
     ext: flags.ext,
     concurrency,
     ...(shard ? { shard } : {}),
     failFast: flags.failFast === true,
     overwrite: flags.overwrite === true,
-    token,
-    env: ctx.env,
-    ...(ctx.flags.auditLog ? { auditLog: ctx.flags.auditLog } : {}),
-    ...(ctx.flags.auditKey ? { auditKey: ctx.flags.auditKey } : {}),
     onJobDone: (job, p) => {
       if (job.verdict === 'ok') ok++;
       else bad++;

@@ -1,18 +1,12 @@
 import { checkFiles } from '../../job/check-inputs.js';
 import { renderJob, renderError, jobJson, errorJson, JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
+import { resolveBaseSettings } from '../settings.js';
 import type { ExitCode } from '../../errors.js';
 
 export async function checkCommand(ctx: CommandContext, inputs: readonly string[], flags: { policy?: string }): Promise<ExitCode> {
   const { io } = ctx;
-  const r = await checkFiles({
-    inputs,
-    policy: flags.policy,
-    ...(ctx.flags.policyKeyring ? { policyKeyring: ctx.flags.policyKeyring } : {}),
-    env: ctx.env,
-    ...(ctx.flags.auditLog ? { auditLog: ctx.flags.auditLog } : {}),
-    ...(ctx.flags.auditKey ? { auditKey: ctx.flags.auditKey } : {}),
-  });
+  const r = await checkFiles({ inputs, settings: resolveBaseSettings(ctx, flags) });
   if (r.error) {
     if (io.json) io.emitJson(errorJson('check', r.error));
     else renderError(io, r.error);

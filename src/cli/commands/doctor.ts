@@ -1,7 +1,7 @@
 import { loadJobPolicy } from '../../policy/load-trusted.js';
 import { gatherFacts } from '../../doctor/facts.js';
 import { evaluateControls, highestStageMet, PILLARS, type Control } from '../../doctor/controls.js';
-import { statePaths } from '../../util/paths.js';
+import { resolveBaseSettings } from '../settings.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, isZtError, type ExitCode } from '../../errors.js';
@@ -18,8 +18,8 @@ function exitFor(failing: readonly Control[]): ExitCode {
 
 export async function doctorCommand(ctx: CommandContext, flags: { policy?: string }): Promise<ExitCode> {
   const { io } = ctx;
-  const keyring = ctx.flags.policyKeyring ?? ctx.env['ZT_FFMPEG_POLICY_KEYRING'];
-  const named = flags.policy ?? ctx.env['ZT_FFMPEG_POLICY'];
+  const settings = resolveBaseSettings(ctx, flags);
+  const { keyring, ref: named } = settings.policy;
   let loaded: LoadedPolicy;
   let signatureError: string | undefined;
   try {
@@ -30,8 +30,7 @@ export async function doctorCommand(ctx: CommandContext, flags: { policy?: strin
     signatureError = e.message;
     loaded = await loadPolicy(named);
   }
-  const paths = statePaths(ctx.env, { ...(ctx.flags.auditLog ? { auditLog: ctx.flags.auditLog } : {}), ...(ctx.flags.auditKey ? { auditKey: ctx.flags.auditKey } : {}) });
-  const facts = await gatherFacts(loaded, paths, ctx.env, keyring !== undefined, signatureError);
+  const facts = await gatherFacts(loaded, settings.paths, ctx.env, keyring !== undefined, signatureError);
   const controls = evaluateControls(facts);
   const met = highestStageMet(controls);
   const declared = loaded.policy.stage;

@@ -5,8 +5,9 @@ import { loadJobPolicy } from '../../policy/load-trusted.js';
 import { resolvePolicyPath } from '../../policy/load.js';
 import { renderError, errorJson, JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
+import { resolveBaseSettings } from '../settings.js';
 import { EXIT, isZtError, type ExitCode } from '../../errors.js';
-import { mostSevere } from '../../job/check-inputs.js';
+import { mostSevere } from '../../errors.js';
 
 export const SCHEMA_PATH = path.join(PACKAGE_ROOT, 'schema', 'policy.schema.json');
 
@@ -14,9 +15,9 @@ export async function policyValidateCommand(ctx: CommandContext, files: readonly
   const { io } = ctx;
   const results: Array<Record<string, unknown>> = [];
   const codes: ExitCode[] = [];
+  const { keyring } = resolveBaseSettings(ctx).policy;
   for (const f of files.length > 0 ? files : [undefined]) {
     try {
-      const keyring = ctx.flags.policyKeyring ?? ctx.env['ZT_FFMPEG_POLICY_KEYRING'];
       const l = await loadJobPolicy(f, keyring ? { keyring } : {});
       results.push({ path: l.path, valid: true, stage: l.policy.stage, mode: l.policy.mode, sha256: l.sha256, ...(l.signedBy ? { signedBy: l.signedBy } : {}) });
       codes.push(EXIT.ok);

@@ -1,7 +1,9 @@
 import { runJob } from '../../job/run-job.js';
-import { readTokenInput } from '../../identity/token-input.js';
+import type { JobListener } from '../../job/events.js';
 import { renderJob, renderViolations, jobJson } from '../render.js';
 import type { CommandContext } from '../context.js';
+import type { CliIo } from '../io.js';
+import { resolveSettings } from '../settings.js';
 import type { ExitCode } from '../../errors.js';
 
 export interface RunFlags {
@@ -15,36 +17,26 @@ export interface RunFlags {
   readonly tokenFile?: string;
 }
 
+/** The terminal as a consumer of the job's events: warnings as they happen, a progress bar on a TTY. */
+function terminalRenderer(io: CliIo): JobListener {
+  return (e) => {
+    if (e.type === 'warning' && !io.json) renderViolations(io, [e.warning], 'warning');
+    else if (e.type === 'progress') io.progress(progressLine(e.progress.seconds, e.progress.total, e.progress.speed));
+  };
+}
+
 export async function runCommand(ctx: CommandContext, flags: RunFlags, ffmpegArgs: readonly string[]): Promise<ExitCode> {
   const { io } = ctx;
-  const token = await readTokenInput({
-    ...(flags.token !== undefined ? { flag: flags.token } : {}),
-    ...(flags.tokenFile !== undefined ? { file: flags.tokenFile } : {}),
-    ...(ctx.env['ZT_FFMPEG_TOKEN'] !== undefined ? { env: ctx.env['ZT_FFMPEG_TOKEN'] } : {}),
-  });
   const outcome = await runJob({
     input: flags.input,
     output: flags.output,
-    policy: flags.policy,
-    ...(ctx.flags.policyKeyring ? { policyKeyring: ctx.flags.policyKeyring } : {}),
+    settings: await resolveSettings(ctx, flags),
     operation: flags.operation,
     rawArgs: ffmpegArgs.length > 0 ? ffmpegArgs : undefined,
     overwrite: flags.overwrite === true,
     dryRun: flags.dryRun === true,
-    token,
-    env: ctx.env,
-    ...(ctx.flags.auditLog ? { auditLog: ctx.flags.auditLog } : {}),
-    ...(ctx.flags.auditKey ? { auditKey: ctx.flags.auditKey } : {}),
-    ...(io.isTty && !io.json && !io.quiet
-      ? {
-          onProgress: ({ seconds, speed, total }) => {
-            io.progress(progressLine(seconds, total, speed));
-          },
-        }
-      : {}),
-    onWarning: (v) => {
-      if (!io.json) renderViolations(io, [v], 'warning');
-    },
+    progress: io.isTty && !io.json && !io.quiet,
+    onEvent: terminalRenderer(io),
   });
   io.progress(undefined);
   if (io.json) io.emitJson(jobJson(outcome));

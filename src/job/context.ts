@@ -1,0 +1,81 @@
+/**
+ * The context every stage of one job runs over: its id, its settings, its event stream, the
+ * audit consumer, the clock, and the clean-ups to run when it ends. Stages receive it and the
+ * typed results of earlier stages; they never reach into each other.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Violation } from '../errors.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { JobCommand } from '../audit/job-records.js';
+import { attempt, type Result } from './failure.js';
+import { JobStream, type JobEnd, type JobListener } from './events.js';
+import { AuditConsumer } from './audit-consumer.js';
+import { outcomeOf } from './records.js';
+import type { JobOutcome } from './outcome.js';
+import type { JobSettings } from './settings.js';
+
+export interface JobContext {
+  readonly jobId: string;
+  readonly settings: JobSettings;
+  readonly events: JobStream;
+  readonly audit: AuditConsumer;
+  /** The time the job's tokens are judged at (a batch fixes it at its start). */
+  readonly now: Date;
+  readonly dryRun: boolean;
+  /** Run `f` when the job ends, after its last record (last registered, first run). */
+  defer(f: () => Promise<unknown>): void;
+  /** Run one stage: timed under `name`; a ZtError it throws becomes its Failure. */
+  stage<T>(name: string, f: () => Promise<T>): Promise<Result<T>>;
+  warn(v: Violation): Promise<void>;
+}
+
+export interface JobOptions {
+  readonly command: JobCommand;
+  readonly settings: JobSettings;
+  readonly input: string;
+  readonly dryRun?: boolean;
+  readonly now?: Date;
+  /** An audit writer shared by the jobs of one process (batch); the job does not close it. */
+  readonly audit?: AuditWriter;
+  /** A further consumer of the events (the terminal renderer). */
+  readonly onEvent?: JobListener;
+}
+
+export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Promise<JobOutcome> } {
+  const started = performance.now();
+  const jobId = randomUUID();
+  const events = new JobStream({ jobId, command: o.command, auditLog: o.settings.paths.auditLog, inputPath: path.resolve(o.input) });
+  const dryRun = o.dryRun === true;
+  const audit = new AuditConsumer(events, { ...(o.audit ? { writer: o.audit } : {}), dryRun });
+  if (o.onEvent) events.subscribe(o.onEvent);
+  const cleanups: Array<() => Promise<unknown>> = [];
+  return {
+    jobId,
+    settings: o.settings,
+    events,
+    audit,
+    now: o.now ?? new Date(),
+    dryRun,
+    defer(f) {
+      cleanups.push(f);
+    },
+    async stage<T>(name: string, f: () => Promise<T>): Promise<Result<T>> {
+      const t = performance.now();
+      try {
+        return await attempt(f);
+      } finally {
+        await events.emit({ type: 'timing', stage: name, ms: performance.now() - t });
+      }
+    },
+    async warn(v) {
+      await events.emit({ type: 'warning', warning: v });
+    },
+    async finish(end) {
+      await events.emit({ type: 'timing', stage: 'totalMs', ms: performance.now() - started });
+      await events.emit({ type: 'end', end });
+      for (const f of cleanups.reverse()) await f().catch(() => undefined);
+      return outcomeOf(events.facts);
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Expected failures of a job as values. A stage returns its result or a Failure; the job ends
+ * at the first Failure. Each reason maps to one exit code (REASON_EXIT) and to one verdict, and
+ * carries the fields that reason needs (the breach that got a job killed, how ffmpeg ended).
+ */
+import { REASON_EXIT, ZtError, isZtError, type ExitCode, type FailureReason, type Violation } from '../errors.js';
+import type { Breach } from '../monitor/monitor.js';
+
+export type Verdict = 'ok' | 'refused' | 'failed';
+
+/** Reasons that are the job's refusal of the request (the caller can fix them), not a failure to carry it out. */
+const REFUSALS: ReadonlySet<FailureReason> = new Set<FailureReason>([
+  'usage',
+  'input-refused',
+  'output-refused',
+  'unauthenticated',
+  'unauthorized',
+  'policy-invalid',
+  'policy-signature',
+]);
+
+export function verdictOf(reason: FailureReason): Exclude<Verdict, 'ok'> {
+  return REFUSALS.has(reason) ? 'refused' : 'failed';
+}
+
+interface FailureCommon<R extends FailureReason> {
+  readonly reason: R;
+  readonly message: string;
+  readonly hint?: string;
+  readonly violations: readonly Violation[];
+  /** Extra machine-readable facts for --json and the audit record. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** What a reason carries beyond the common fields. */
+interface ReasonFields {
+  readonly 'killed-by-monitor': { readonly breach: Breach };
+  readonly 'limit-breached': { readonly breach: Breach };
+  readonly 'ffmpeg-failed': { readonly ffmpeg?: { readonly exitCode: number | undefined; readonly signal: string | undefined } };
+}
+
+type FieldsOf<R extends FailureReason> = R extends keyof ReasonFields ? ReasonFields[R] : unknown;
+
+export type FailureOf<R extends FailureReason> = FailureCommon<R> & FieldsOf<R>;
+
+/** A union discriminated by `reason`. */
+export type Failure = { [R in FailureReason]: FailureOf<R> }[FailureReason];
+
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly failure: Failure };
+
+export function ok<T>(value: T): Result<T> {
+  return { ok: true, value };
+}
+
+export function fail<T = never>(failure: Failure): Result<T> {
+  return { ok: false, failure };
+}
+
+export function exitCodeOf(f: Failure): ExitCode {
+  return REASON_EXIT[f.reason];
+}
+
+/** A breach as a Failure: the monitor's kill (exit 5) names the rule, the actual value and the limit. */
+export function breachFailure(reason: 'killed-by-monitor' | 'limit-breached', breach: Breach, message: string, hint: string): Failure {
+  return { reason, message, hint, breach, violations: [{ rule: breach.rule, actual: breach.actual, limit: breach.limit, message: breach.message }] };
+}
+
+/** The value form of a ZtError thrown by a pillar module. */
+export function failureFrom(e: ZtError): Failure {
+  const common = {
+    message: e.message,
+    ...(e.hint !== undefined ? { hint: e.hint } : {}),
+    violations: e.violations,
+    ...(Object.keys(e.details).length > 0 ? { details: e.details } : {}),
+  };
+  if (e.reason === 'killed-by-monitor' || e.reason === 'limit-breached') {
+    const v = e.violations[0];
+    const breach: Breach = v
+      ? { rule: v.rule, actual: typeof v.actual === 'number' ? v.actual : String(v.actual), limit: typeof v.limit === 'number' ? v.limit : String(v.limit), message: v.message }
+      : { rule: e.reason, actual: 'unknown', limit: 'unknown', message: e.message };
+    return { reason: e.reason, ...common, breach };
+  }
+  return { reason: e.reason, ...common } as Failure;
+}
+
+/** Run `f`; a ZtError it throws becomes a Failure, anything else is a bug and propagates. */
+export async function attempt<T>(f: () => Promise<T>): Promise<Result<T>> {
+  try {
+    return ok(await f());
+  } catch (e) {
+    if (isZtError(e)) return fail(failureFrom(e));
+    throw e;
+  }
+}

@@ -1,0 +1,24 @@
+/** What `run --dry-run` shows: the exact command lines that would run, and the sandbox they run in. */
+import path from 'node:path';
+import { sandboxCommandLines } from '../../sandbox/supervise.js';
+import { describeProfile } from '../../sandbox/seccomp/index.js';
+import { JOB_DIR_PREFIX, type OutputTarget } from '../../publish/destination.js';
+import type { TranscodePlan } from '../../plan/job-plan.js';
+import type { JobTools } from '../../posture/tools.js';
+import type { Policy } from '../../policy/types.js';
+
+export function dryRunView(policy: Policy, tools: JobTools, plan: TranscodePlan, target: OutputTarget, inputPath: string): Record<string, unknown> {
+  const fds = { input: 3, ...(tools.seccompFile ? { seccomp: 4 } : {}) };
+  const shown = sandboxCommandLines({ ...plan.run, jobDir: path.join(target.dir, `${JOB_DIR_PREFIX}XXXXXX`) }, fds);
+  const seccompProfile = tools.seccompFile && policy.sandbox.seccomp !== 'none' ? describeProfile(policy.sandbox.seccomp) : undefined;
+  return {
+    argv: shown.argv,
+    commands: { prlimit: shown.prlimit, ...(shown.bwrap ? { bwrap: shown.bwrap } : {}), ffmpeg: shown.command },
+    shell: shown.shell,
+    ffmpeg: plan.ffmpegArgv,
+    sandbox: plan.sandbox,
+    seccompProfile: seccompProfile ?? { profile: tools.seccompProfile, note: 'no seccomp filter' },
+    binaries: tools.binaries,
+    fds: { 3: inputPath, ...(tools.seccompFile ? { 4: `seccomp program (${tools.seccompProfile})` } : {}) },
+  };
+}

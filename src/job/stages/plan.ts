@@ -1,0 +1,38 @@
+/**
+ * Stage 6, plan: the ffmpeg command line and its sandbox, from the operation (or the
+ * firewall-approved raw arguments), the probe and the pins the inspection established
+ * (src/plan/job-plan.ts, pure), plus the learned baseline of this operation from the log.
+ */
+import { readBaseline } from '../../monitor/baseline.js';
+import { planTranscode, inputPins, baselineMediaSeconds, type TranscodePlan, type SandboxInput } from '../../plan/job-plan.js';
+import type { JobTools } from '../../posture/tools.js';
+import type { Policy } from '../../policy/types.js';
+import type { JobContext } from '../context.js';
+import type { Result } from '../failure.js';
+import type { CheckedRequest } from './request.js';
+import type { InspectedInput } from './inspect.js';
+
+export function sandboxInputOf(i: InspectedInput): SandboxInput {
+  return { fd: i.report.input.handle.fd, name: i.report.sandboxName, hostPath: i.report.input.path };
+}
+
+export async function planStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, opts: { stats: boolean }): Promise<Result<TranscodePlan>> {
+  return ctx.stage('plan', async () => {
+    const { chosen } = request;
+    const sandboxInput = sandboxInputOf(input);
+    const pins = inputPins(policy, tools, sandboxInput, input.probe, input.report.decodeHardening);
+    const mediaSeconds = baselineMediaSeconds(policy, input.probe, { raw: request.raw, still: chosen.target.still === true });
+    const baseline = mediaSeconds !== undefined && !ctx.dryRun
+      ? await readBaseline(ctx.settings.paths.auditLog, { operation: chosen.name, target: chosen.extension }).catch(() => undefined)
+      : undefined;
+    return planTranscode(policy, tools, sandboxInput, pins, {
+      operation: chosen.name,
+      target: chosen.target,
+      extension: chosen.extension,
+      outputArgs: request.outputArgs,
+      rawMuxer: request.rawMuxer,
+      raw: request.raw,
+      stats: opts.stats,
+    }, baseline, mediaSeconds);
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * Stage 8, verify: the bytes validated must be the bytes decoded (the input's identity and
+ * sha256 re-checked), and the output, written by a process that parsed hostile bytes, must be
+ * what the operation promised (src/verify/output-probe.ts, in the sandbox). Both at once.
+ */
+import path from 'node:path';
+import { ZtError } from '../../errors.js';
+import { digestInput, identityOf, sameIdentity } from '../../inspect/file.js';
+import { verifyOutput, type OutputCheck } from '../../verify/output-probe.js';
+import type { JobTools } from '../../posture/tools.js';
+import type { Policy } from '../../policy/types.js';
+import type { JobContext } from '../context.js';
+import type { Result } from '../failure.js';
+import type { CheckedRequest } from './request.js';
+import type { InspectedInput } from './inspect.js';
+
+async function inputUnchanged(i: InspectedInput): Promise<boolean> {
+  const st = await i.report.input.handle.stat();
+  if (!sameIdentity(identityOf(st), i.report.identity)) return false;
+  const again = await digestInput(i.report.input.handle, st.size);
+  return again.sha256 === i.digest.sha256;
+}
+
+export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, output: { jobDir: string; name: string }): Promise<Result<OutputCheck & { file: string }>> {
+  return ctx.stage('verify', async () => {
+    const file = path.join(output.jobDir, output.name);
+    const expectedDuration = input.probe.duration !== undefined ? Math.min(input.probe.duration, policy.input.maxDurationSeconds) : undefined;
+    const target = request.raw ? undefined : request.chosen.target;
+    const [still, verified] = await Promise.all([
+      inputUnchanged(input),
+      verifyOutput(file, target, request.raw ? undefined : expectedDuration, {
+        sandbox: tools.sandbox,
+        ffprobe: tools.ffprobe,
+        seccompFile: tools.seccompFile,
+        probeTimeoutSeconds: policy.input.probe.timeoutSeconds,
+        stateDir: tools.stateDir,
+        ...(tools.binaries.ffprobe ? { ffprobeSha256: tools.binaries.ffprobe.sha256 } : {}),
+      }),
+    ]);
+    if (!still) {
+      throw new ZtError('input-refused', 'the input changed while the job ran; the output is discarded', {
+        hint: 'do not modify files while zt-ffmpeg processes them',
+        violations: [{ rule: 'input.unchanged', actual: 'modified during the job', limit: 'the validated bytes', message: 'inode, size, times or sha256 of the input changed after inspection' }],
+      });
+    }
+    if (verified.violations.length > 0) {
+      throw new ZtError('ffmpeg-failed', `the output failed verification: ${verified.violations.map((v) => v.message).join('; ')}`, { hint: 'the output was not published', violations: verified.violations });
+    }
+    return { ...verified, file };
+  });
+}
