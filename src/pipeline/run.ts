@@ -17,7 +17,7 @@ import { openAuditSession, type AuditWriter, type AuditEvent } from './audit-ses
 import { loadJobPolicy, prepareTools, type JobTools } from './context.js';
 import { checkOutput, makeJobDir, removeJobDir, publish, sweepStaleJobDirs, type OutputTarget } from '../publish/output.js';
 import { chooseOperation, type ChosenOperation } from '../plan/operation.js';
-import { checkPassthroughArgs } from '../plan/firewall.js';
+import { checkPassthroughArgs } from '../plan/firewall/index.js';
 import { establishPrincipal } from '../identity/establish.js';
 import { authorize } from '../identity/authorize.js';
 import type { TokenInput } from '../identity/token-input.js';
@@ -216,9 +216,8 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
         });
       }
       // The muxer as ffmpeg itself reads the arguments; the wrapper passes it last.
-      const fOpt = fw.options.filter((o) => o.name === 'f').pop();
-      rawMuxer = fOpt?.value;
-      outputArgs = fw.args.filter((_, i) => !fw.options.some((o) => o.name === 'f' && (o.index === i || o.index + 1 === i)));
+      rawMuxer = fw.muxer;
+      outputArgs = fw.outputArgs;
     }
 
     tools = await timer.time('posture', () => prepareTools(policy, paths, { ffmpeg: true }));
