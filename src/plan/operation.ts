@@ -5,6 +5,20 @@
 import { ZtError } from '../errors.js';
 import type { Operation, OperationTarget, Policy } from '../policy/types.js';
 
+/** The rule ids of operation refusals (Violation.rule); the strings are part of the product. */
+export const OPERATION_RULES = {
+  /** An operation the policy does not define. */
+  list: 'operations.list',
+} as const;
+
+/** `operations.NAME.targets`: the operation has no target for the output's extension. */
+export type OperationTargetsRuleId = `operations.${string}.targets`;
+export type OperationRuleId = (typeof OPERATION_RULES)[keyof typeof OPERATION_RULES] | OperationTargetsRuleId;
+
+function targetsRule(name: string): OperationTargetsRuleId {
+  return `operations.${name}.targets`;
+}
+
 export interface ChosenOperation {
   readonly name: string;
   readonly operation: Operation;
@@ -20,7 +34,7 @@ export function findOperation(policy: Policy, requested: string | undefined): { 
     const names = Object.keys(policy.operations.list);
     throw new ZtError('usage', `unknown operation "${name}"`, {
       hint: `choose one of: ${names.join(', ')} (see \`zt-ffmpeg policy explain\`)`,
-      violations: [{ rule: 'operations.list', actual: name, limit: names, message: `the policy has no operation "${name}"` }],
+      violations: [{ rule: OPERATION_RULES.list, actual: name, limit: names, message: `the policy has no operation "${name}"` }],
     });
   }
   return { name, operation };
@@ -33,7 +47,7 @@ export function targetFor(name: string, operation: Operation, ext: string, hint:
     const exts = Object.keys(operation.targets);
     throw new ZtError('usage', `operation "${name}" cannot produce ".${ext}" files`, {
       hint: hint(exts),
-      violations: [{ rule: `operations.${name}.targets`, actual: ext, limit: exts, message: `no target for .${ext}` }],
+      violations: [{ rule: targetsRule(name), actual: ext, limit: exts, message: `no target for .${ext}` }],
     });
   }
   return target;

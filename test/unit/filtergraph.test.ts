@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filtersOf, parseFilterArgs, parseFilterGraph, type FilterGraph } from '../../src/plan/filtergraph.js';
+import { filtersOf, parseFilterArgs, parseFilterGraph, type FilterGraph } from '../../src/plan/firewall/filtergraph.js';
 
 function parse(s: string): FilterGraph {
   const r = parseFilterGraph(s);

@@ -8,9 +8,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALIASES, DENIED_OPTIONS, OPTIONS } from '../../src/plan/ffmpeg-options.js';
-import { checkPassthroughArgs, type FirewallRules } from '../../src/plan/firewall.js';
-import { filtersOf, parseFilterGraph } from '../../src/plan/filtergraph.js';
+import {
+  ALIASES,
+  checkPassthroughArgs,
+  DENIED_OPTIONS,
+  filtersOf,
+  OPTIONS,
+  parseFilterGraph,
+  type FirewallRules,
+} from '../../src/plan/firewall/index.js';
 import { exec } from '../../src/util/exec.js';
 
 const FFMPEG = '/usr/bin/ffmpeg';

@@ -1,14 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { Violation } from '../../src/errors.js';
 import {
+  ALIASES,
   checkFilterGraph,
   checkPassthroughArgs,
+  DENIED_OPTION_PATTERNS,
+  DENIED_OPTIONS,
   deniedFilter,
+  FIREWALL_RULES,
   looksLikeUrl,
+  OPTIONS,
+  resolveOption,
   type FirewallContext,
   type FirewallRules,
-} from '../../src/plan/firewall.js';
-import { ALIASES, DENIED_OPTIONS, DENIED_OPTION_PATTERNS, OPTIONS, resolveOption } from '../../src/plan/ffmpeg-options.js';
+} from '../../src/plan/firewall/index.js';
 
 /** A generous policy: what remains refused is refused by the fixed denials. */
 const RULES: FirewallRules = {
@@ -82,6 +87,7 @@ describe('benign arguments pass', () => {
         { index: 2, name: 'an' },
         { index: 3, name: 'b', spec: 'v', value: '1M' },
       ],
+      outputArgs: ['-vcodec', 'libx264', '-an', '-b:v', '1M'],
     });
   });
 });
@@ -306,6 +312,59 @@ describe('encoders and muxers', () => {
 
   it('a muxer outside the allow-list is refused', () => {
     expect(rules(violations(['-f', 'avi']))).toEqual(['firewall.muxer']);
+  });
+});
+
+describe('the muxer as ffmpeg reads it', () => {
+  function accepted(args: string[]): { muxer?: string; outputArgs: string[] } {
+    const r = checkPassthroughArgs(args, RULES, CTX);
+    if (!r.ok) throw new Error(`expected ${JSON.stringify(args)} to pass, got ${JSON.stringify(r.violations, null, 1)}`);
+    return r;
+  }
+
+  it('no -f: no muxer, the arguments unchanged', () => {
+    const r = accepted(['-c:v', 'libx264', '-an']);
+    expect(r.muxer).toBeUndefined();
+    expect('muxer' in r).toBe(false);
+    expect(r.outputArgs).toEqual(['-c:v', 'libx264', '-an']);
+  });
+
+  it('one -f: its value, and the arguments without it', () => {
+    expect(accepted(['-c:v', 'libx264', '-f', 'mp4', '-an'])).toMatchObject({ muxer: 'mp4', outputArgs: ['-c:v', 'libx264', '-an'] });
+  });
+
+  it('several -f: the last one wins, as in ffmpeg, and every -f is removed', () => {
+    expect(accepted(['-f', 'mp4', '-c:v', 'libx264', '-f', 'matroska'])).toMatchObject({
+      muxer: 'matroska',
+      outputArgs: ['-c:v', 'libx264'],
+    });
+    expect(accepted(['-f', 'webm', '-f', 'webm'])).toMatchObject({ muxer: 'webm', outputArgs: [] });
+  });
+
+  it('only the -f option is removed, not values that mention f', () => {
+    expect(accepted(['-metadata', 'f=mp4', '-f', 'webm', '-map_metadata', '-1'])).toMatchObject({
+      muxer: 'webm',
+      outputArgs: ['-metadata', 'f=mp4', '-map_metadata', '-1'],
+    });
+  });
+
+  it('args stays as given', () => {
+    expect(accepted(['-f', 'mp4', '-an'])).toMatchObject({ args: ['-f', 'mp4', '-an'], outputArgs: ['-an'] });
+  });
+});
+
+describe('rule ids', () => {
+  it('are unique and all start with firewall.', () => {
+    const ids = Object.values(FIREWALL_RULES);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^firewall\.[a-z-]+$/);
+  });
+
+  it('every violation carries one of them', () => {
+    const v = violations(['-i', 'x', '-report', '-vf', 'movie=a,evil', '-c:v', 'evil', '-f', 'hls', '-foo', 'y', '-nofoo', '--', 'z']);
+    const known: ReadonlySet<string> = new Set(Object.values(FIREWALL_RULES));
+    for (const x of v) expect(known.has(x.rule), x.rule).toBe(true);
+    for (const d of Object.values(DENIED_OPTIONS)) expect(known.has(d.rule), d.rule).toBe(true);
   });
 });
 

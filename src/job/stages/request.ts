@@ -7,7 +7,7 @@
 import { ZtError } from '../../errors.js';
 import { checkOutput, type OutputTarget } from '../../publish/destination.js';
 import { chooseOperation, type ChosenOperation } from '../../plan/operation.js';
-import { checkPassthroughArgs } from '../../plan/firewall.js';
+import { checkPassthroughArgs } from '../../plan/firewall/index.js';
 import { SANDBOX_JOB_DIR } from '../../sandbox/bwrap.js';
 import type { Policy } from '../../policy/types.js';
 import type { JobContext } from '../context.js';
@@ -52,9 +52,6 @@ export async function requestStage(ctx: JobContext, policy: Policy, args: Reques
         violations: fw.violations,
       });
     }
-    // TEMP until the firewall returns these itself.
-    const muxer = fw.options.filter((o) => o.name === 'f').pop()?.value;
-    const outputArgs = fw.args.filter((_, i) => !fw.options.some((o) => o.name === 'f' && (o.index === i || o.index + 1 === i)));
-    return { target, chosen, raw: true, outputArgs, rawMuxer: muxer };
+    return { target, chosen, raw: true, outputArgs: fw.outputArgs, rawMuxer: fw.muxer };
   });
 }
