@@ -10,6 +10,7 @@ import { statePaths, type Env } from '../util/paths.js';
 import { openAuditSession, type AuditWriter } from './audit-session.js';
 import { loadJobPolicy, prepareTools, type JobTools } from './context.js';
 import { inspectInput, inspectionSummary, deepCheck, summarizeProbe } from '../inspect/inspect.js';
+import { inspectPlanner } from '../plan/inspect-planner.js';
 import type { JobOutcome } from './outcome.js';
 import type { LoadedPolicy } from '../policy/types.js';
 import { osPrincipal, ciContext } from '../identity/principal.js';
@@ -69,11 +70,11 @@ export async function checkFiles(req: CheckRequest): Promise<CheckResult> {
       let inputRec: NonNullable<JobOutcome['input']> = { path: path.resolve(input) };
       let err: ZtError | undefined;
       try {
-        const r = await inspectInput(input, policy, tools, { digestNow: true });
+        const r = await inspectInput(input, policy, tools, inspectPlanner, { digestNow: true });
         try {
           violations = r.violations;
           warnings = r.warnings;
-          if (violations.length === 0 && policy.input.deepCheck) violations = await deepCheck(r, policy, tools);
+          if (violations.length === 0 && policy.input.deepCheck) violations = await deepCheck(r, policy, tools, inspectPlanner);
           inputRec = { path: r.input.path, size: r.input.stat.size, ...(r.digest ? { sha256: r.digest.sha256 } : {}), ...(r.magic.type ? { magic: r.magic.type } : {}), ...(r.probe ? { probe: summarizeProbe(r.probe) } : {}), ...inspectionSummary(r) };
         } finally {
           await r.input.handle.close();

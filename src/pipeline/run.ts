@@ -22,10 +22,13 @@ import { establishPrincipal } from '../identity/establish.js';
 import { authorize } from '../identity/authorize.js';
 import type { TokenInput } from '../identity/token-input.js';
 import type { Principal } from '../identity/types.js';
-import { inspectInput, inspectionSummary, deepCheck, probedCodecs, sandboxInputPath, summarizeProbe, type InspectReport } from '../inspect/inspect.js';
+import { inspectInput, inspectionSummary, deepCheck, sandboxInputPath, summarizeProbe, type InspectReport } from '../inspect/inspect.js';
+import { probedCodecs } from '../inspect/probe-result.js';
 import { digestInput, identityOf, openInput, sameIdentity } from '../inspect/file.js';
-import { demuxerNames } from '../inspect/formats.js';
+import { demuxerNames } from '../media/formats.js';
 import { buildFfmpegArgv } from '../plan/ffmpeg-argv.js';
+import { inspectPlanner } from '../plan/inspect-planner.js';
+import type { HardeningPlan } from '../plan/hardening/plan.js';
 import { supervise, sandboxCommandLines, type SupervisedOutcome } from '../sandbox/supervise.js';
 import { describeProfile } from '../sandbox/seccomp/index.js';
 import { readBaseline, baselineKeyString } from '../run/baseline.js';
@@ -96,7 +99,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
   let loaded: LoadedPolicy | undefined;
   let audit: AuditWriter | undefined = req.audit;
   let tools: JobTools | undefined;
-  let report: InspectReport | undefined;
+  let report: InspectReport<HardeningPlan> | undefined;
   let principal: Principal | undefined;
   let chosen: ChosenOperation | undefined;
   let target: OutputTarget | undefined;
@@ -261,7 +264,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
       if (enforce) throw err;
       for (const v of authz.violations) warn({ ...v, message: `[${policy.mode}] would refuse: ${v.message}` });
     }
-    report = await timer.time('inspect', () => inspectInput(req.input, policy, tools!, { digestNow: false }));
+    report = await timer.time('inspect', () => inspectInput(req.input, policy, tools!, inspectPlanner, { digestNow: false }));
     for (const [k, v] of Object.entries(report.timings)) timer.t[`inspect.${k}`] = Math.round(v * 10) / 10;
     if (boundDigest !== undefined && report.digest !== undefined && report.digest.sha256 !== boundDigest) {
       throw new ZtError('input-refused', 'the input changed between the token check and the inspection', {
@@ -281,7 +284,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
     if (!probe || !report.digest) throw new ZtError('internal', 'inspection returned no probe', {});
 
     if (policy.input.deepCheck) {
-      const dv = await timer.time('deepCheck', () => deepCheck(report!, policy, tools!));
+      const dv = await timer.time('deepCheck', () => deepCheck(report!, policy, tools!, inspectPlanner));
       if (dv.length > 0) throw new ZtError('input-refused', `input refused by the deep check: ${dv.map((v) => v.message).join('; ')}`, { hint: dv[0]?.hint, violations: dv });
     }
 

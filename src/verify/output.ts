@@ -11,9 +11,11 @@ import { buildProbeArgv } from '../plan/ffmpeg-argv.js';
 import { supervise, type SandboxTools } from '../sandbox/supervise.js';
 import { mib } from '../sandbox/prlimit.js';
 import { parseProbeJson, type ProbeResult } from '../inspect/probe-result.js';
-import { demuxerNames } from '../inspect/formats.js';
+import { demuxerNames } from '../media/formats.js';
 import { SANDBOX_INPUT_DIR } from '../sandbox/bwrap.js';
-import { decodersFor, detectCapabilities, planHardening, type HardeningArgs } from '../inspect/hardening.js';
+import { detectCapabilities } from '../posture/capabilities/detect.js';
+import { decodersFor } from '../plan/hardening/decoders.js';
+import { planHardening, type HardeningArgs } from '../plan/hardening/plan.js';
 
 export interface OutputCheck {
   readonly violations: Violation[];

@@ -1,0 +1,45 @@
+/**
+ * What inspect runs is planned elsewhere. Inspect opens the file, asks posture what the
+ * binaries can do, runs in the sandbox the command lines it is handed and judges what they
+ * report; the command lines and the hardening they inject are built by src/plan, which comes
+ * after inspect in the pipeline (it reads inspect's results). The caller hands a planner in,
+ * so inspect never imports plan and the dependency points one way.
+ *
+ * `H` is the planner's own description of the hardening it injected: inspect keeps it in its
+ * report for the plan of the job, and reads only which options went in and which the build
+ * lacks.
+ */
+import type { ZtError } from '../errors.js';
+import type { Policy } from '../policy/types.js';
+import type { Capabilities } from '../posture/capabilities/listing.js';
+import type { ProbeResult } from './probe-result.js';
+
+/** What inspect reads of injected hardening (for `check`, --json and the audit record). */
+export interface InjectedHardening {
+  /** Catalogue ids injected. */
+  readonly applied: readonly string[];
+  /** Catalogue ids the build does not have. */
+  readonly absent: readonly string[];
+}
+
+export interface PlannedProbe<H extends InjectedHardening> {
+  readonly argv: string[];
+  readonly hardening: H;
+}
+
+/** Where the binary is and where it sees the input (inside the sandbox, or the real path when degraded). */
+export interface CommandSite {
+  readonly binary: string;
+  readonly inputPath: string;
+}
+
+export interface InspectPlanner<H extends InjectedHardening> {
+  /** The refusal (exit 7) when the build lacks hardening the policy requires; undefined when it has it all. */
+  hardeningRefusal(policy: Policy, caps: Capabilities, binary: string): ZtError | undefined;
+  /** The sandboxed ffprobe of the input, hardened with every option the build has. */
+  probe(policy: Policy, caps: Capabilities, site: CommandSite): PlannedProbe<H>;
+  /** The hardening for ffmpeg decoding this probed file (the deep check and the job). */
+  decodeHardening(policy: Policy, caps: Capabilities, probe: ProbeResult): H;
+  /** The deep check: decode every stream to null under the same pins as the job. */
+  deepCheck(policy: Policy, site: CommandSite, probe: ProbeResult, hardening: H): string[];
+}
