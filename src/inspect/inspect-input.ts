@@ -4,7 +4,8 @@
  * data, header-declared dimensions), playlist markers smuggled anywhere in the bytes, then
  * ffprobe inside the sandbox (hardened with every option this build has), its JSON checked
  * against the policy. The sha256 and the marker scan are one streaming pass that runs while the
- * probe runs. Every violation is collected.
+ * probe runs. Every violation is collected. The command lines it runs come from the planner
+ * its caller hands in (planner.ts): inspect runs and judges, plan decides the arguments.
  */
 import type { Violation } from '../errors.js';
 import { ZtError } from '../errors.js';
@@ -14,23 +15,10 @@ import { detectMagic, checkMagic, type MagicResult } from './magic.js';
 import { parseProbeJson, ProbeParseError, summarizeProbe, type ProbeResult } from './probe-result.js';
 import { checkProbe, checkDeclaredDimensions, checkStructure, checkEmbedded } from './rules.js';
 import { walkStructure, type StructureReport } from './structure.js';
-import {
-  detectCapabilities,
-  decodersFor,
-  decoderStreamType,
-  hardeningError,
-  mediaExtensionsFor,
-  missingHardening,
-  planHardening,
-  requiredHardening,
-  type Capabilities,
-  type HardeningPlan,
-} from './hardening.js';
-import { buildProbeArgv, buildDeepCheckArgv } from '../plan/ffmpeg-argv.js';
-import { supervise, limitFromExit, type SandboxTools } from '../sandbox/supervise.js';
-import { mib } from '../sandbox/prlimit.js';
-import { demuxerNames } from './formats.js';
-import { SANDBOX_INPUT_DIR } from '../sandbox/bwrap.js';
+import { detectCapabilities } from '../posture/capabilities/detect.js';
+import { decoderStreamType, type Capabilities } from '../posture/capabilities/listing.js';
+import type { InjectedHardening, InspectPlanner, SandboxedInput, SandboxSite } from './planner.js';
+import { supervise, limitFromExit, type SandboxTools, type SupervisedRun } from '../sandbox/supervise.js';
 import { firstLine } from '../util/text.js';
 
 export interface InspectTools {
@@ -44,7 +32,8 @@ export interface InspectTools {
   readonly stateDir?: string;
 }
 
-export interface InspectReport {
+/** `H` is the planner's hardening (see planner.ts); the job's plan reads it back from the report. */
+export interface InspectReport<H extends InjectedHardening = InjectedHardening> {
   readonly input: OpenedInput;
   readonly identity: FileIdentity;
   readonly digest: ContentDigest | undefined;
@@ -57,9 +46,9 @@ export interface InspectReport {
   /** Name of the input inside the sandbox (fixed, so no pattern or path tricks reach ffmpeg). */
   readonly sandboxName: string;
   /** Hardening injected into the probe. */
-  readonly probeHardening: HardeningPlan | undefined;
+  readonly probeHardening: H | undefined;
   /** Hardening for decoding (deep check and the job); set when ffmpeg will run. Pass to buildFfmpegArgv. */
-  readonly decodeHardening: HardeningPlan | undefined;
+  readonly decodeHardening: H | undefined;
 }
 
 export function sandboxInputName(extension: string): string {
@@ -67,18 +56,23 @@ export function sandboxInputName(extension: string): string {
   return `input.${safe}`;
 }
 
-export function sandboxInputPath(r: { sandboxName: string; input: OpenedInput }, degraded: boolean): string {
-  return degraded ? r.input.path : `${SANDBOX_INPUT_DIR}/${r.sandboxName}`;
+/** The input as the sandbox binds it: the descriptor that was hashed, under its fixed name. */
+export function sandboxedInput(r: { sandboxName: string; input: OpenedInput }): SandboxedInput {
+  return { fd: r.input.handle.fd, name: r.sandboxName, hostPath: r.input.path };
+}
+
+function siteOf(tools: InspectTools, binary: string): SandboxSite {
+  return { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary };
 }
 
 const HEAD_SNIFF = 64 * 1024;
 
 /** The build's capabilities, with the policy's required options checked (exit 7 when one is missing). */
-async function capabilitiesOf(binary: string, policy: Policy, tools: InspectTools, name: 'ffprobe' | 'ffmpeg'): Promise<Capabilities> {
+async function capabilitiesOf<H extends InjectedHardening>(binary: string, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>, name: 'ffprobe' | 'ffmpeg'): Promise<Capabilities> {
   const sha256 = tools.binaries?.[name]?.sha256;
   const caps = await detectCapabilities(binary, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(sha256 ? { sha256 } : {}) });
-  const missing = missingHardening(caps, requiredHardening(policy), binary);
-  if (missing.length > 0) throw hardeningError(missing);
+  const refusal = planner.hardeningRefusal(policy, caps, binary);
+  if (refusal) throw refusal;
   return caps;
 }
 
@@ -87,7 +81,8 @@ function allPolicyCodecs(policy: Policy): string[] {
   return [...c.video, ...c.audio, ...c.subtitle];
 }
 
-export async function inspectInput(file: string, policy: Policy, tools: InspectTools, opts: { digestNow: boolean }): Promise<InspectReport> {
+/** `planner` builds the command lines this runs (src/plan/job-plan.ts in the job). */
+export async function inspectInput<H extends InjectedHardening>(file: string, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>, opts: { digestNow: boolean }): Promise<InspectReport<H>> {
   const timings: Record<string, number> = {};
   let t = performance.now();
   const input = await openInput(file, policy.input.maxBytes);
@@ -105,22 +100,13 @@ export async function inspectInput(file: string, policy: Policy, tools: InspectT
       return { ...base, digest, structure: undefined, probe: undefined, violations: mc.violations, warnings: mc.warnings, probeHardening: undefined, decodeHardening: undefined };
     }
     t = performance.now();
-    const probeCaps = await capabilitiesOf(tools.ffprobe, policy, tools, 'ffprobe');
+    const probeCaps = await capabilitiesOf(tools.ffprobe, policy, tools, planner, 'ffprobe');
     timings['hardening'] = performance.now() - t;
-    const probeHardening = planHardening(probeCaps, {
-      formats: policy.input.formats,
-      decoders: decodersFor(allPolicyCodecs(policy), probeCaps),
-      maxStreams: policy.input.maxStreams,
-      maxPixels: policy.input.maxPixels,
-      maxSampleRate: policy.input.maxSampleRate,
-      maxChannels: policy.input.maxChannels,
-      addressSpaceMiB: policy.input.probe.addressSpaceMiB,
-      mediaExtensions: mediaExtensionsFor(policy.input.formats),
-    });
+    const { run: probeRun, hardening: probeHardening } = planner.probe(policy, probeCaps, siteOf(tools, tools.ffprobe), sandboxedInput({ sandboxName, input }));
     t = performance.now();
     const readAt = async (buf: Buffer, position: number): Promise<number> => (await input.handle.read(buf, 0, buf.length, position)).bytesRead;
     const [probeOutcome, digest, structure] = await Promise.all([
-      runProbe(input, sandboxName, policy, tools, probeHardening, probeCaps),
+      runProbe(probeRun, policy, probeCaps),
       digestInput(input.handle, input.stat.size).then((d) => {
         timings['hash'] = performance.now() - t;
         return d;
@@ -134,7 +120,7 @@ export async function inspectInput(file: string, policy: Policy, tools: InspectT
     const ec = checkEmbedded(digest.markers, policy.input);
     violations.push(...checkDeclaredDimensions(structure.declared, policy.input), ...sc.violations, ...ec.violations);
     warnings.push(...sc.warnings, ...ec.warnings);
-    let decodeHardening: HardeningPlan | undefined;
+    let decodeHardening: H | undefined;
     if (probeOutcome.probe) {
       const pc = checkProbe(probeOutcome.probe, policy.input, magic.type);
       violations.push(...pc.violations);
@@ -142,7 +128,7 @@ export async function inspectInput(file: string, policy: Policy, tools: InspectT
       // Only a job that may still go ahead needs ffmpeg's own hardening (enforce refuses now).
       const mayProceed = violations.length === 0 || policy.mode !== 'enforce';
       if (tools.binaries?.['ffmpeg'] !== undefined && mayProceed) {
-        decodeHardening = await planDecodeHardening(probeOutcome.probe, policy, tools);
+        decodeHardening = await planDecodeHardening(probeOutcome.probe, policy, tools, planner);
       }
     }
     return { ...base, digest, structure, probe: probeOutcome.probe, violations: dedupeRules(violations), warnings, probeHardening, decodeHardening };
@@ -153,20 +139,9 @@ export async function inspectInput(file: string, policy: Policy, tools: InspectT
 }
 
 /** The hardening for ffmpeg decoding this probed file: demuxer pinned, its decoders only. */
-export async function planDecodeHardening(probe: ProbeResult, policy: Policy, tools: InspectTools): Promise<HardeningPlan> {
-  const caps = await capabilitiesOf(tools.ffmpeg, policy, tools, 'ffmpeg');
-  const pinned = demuxerNames(probe.formatName)[0] ?? 'none';
-  return planHardening(caps, {
-    formats: [pinned],
-    pinned,
-    decoders: decodersFor(probedCodecs(probe), caps),
-    maxStreams: policy.input.maxStreams,
-    maxPixels: policy.input.maxPixels,
-    maxSampleRate: policy.input.maxSampleRate,
-    maxChannels: policy.input.maxChannels,
-    addressSpaceMiB: policy.limits.addressSpaceMiB,
-    mediaExtensions: mediaExtensionsFor(policy.input.formats),
-  });
+async function planDecodeHardening<H extends InjectedHardening>(probe: ProbeResult, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>): Promise<H> {
+  const caps = await capabilitiesOf(tools.ffmpeg, policy, tools, planner, 'ffmpeg');
+  return planner.decodeHardening(policy, caps, probe);
 }
 
 /** The same rule and actual value reported twice (by the header walk and by ffprobe) is shown once. */
@@ -186,22 +161,8 @@ interface ProbeOutcome {
   readonly warnings: Violation[];
 }
 
-async function runProbe(input: OpenedInput, sandboxName: string, policy: Policy, tools: InspectTools, hardening: HardeningPlan, caps: Capabilities): Promise<ProbeOutcome> {
-  const p = policy.input.probe;
-  const inputPath = tools.sandbox.degraded ? input.path : `${SANDBOX_INPUT_DIR}/${sandboxName}`;
-  const argv = buildProbeArgv({ ffprobePath: tools.ffprobe, inputPath, formats: policy.input.formats, probesize: p.probesize, analyzeDurationUs: p.analyzeDurationUs, hardening });
-  const r = await supervise({
-    tools: tools.sandbox,
-    command: argv,
-    inputFd: input.handle.fd,
-    inputName: sandboxName,
-    ...(tools.seccompFile ? { seccompFile: tools.seccompFile } : {}),
-    tmpfsBytes: mib(16),
-    grants: { fonts: false, gpu: false },
-    rlimits: { addressSpaceBytes: mib(p.addressSpaceMiB), cpuSeconds: p.timeoutSeconds, fileSizeBytes: mib(1), openFiles: 64 },
-    wallMs: p.timeoutSeconds * 1000,
-    maxOutputBytes: 16 * 1024 * 1024,
-  });
+async function runProbe(run: SupervisedRun, policy: Policy, caps: Capabilities): Promise<ProbeOutcome> {
+  const r = await supervise(run);
   if (r.sandboxFailed || r.spawnFailed) {
     throw new ZtError('sandbox-unavailable', `the sandbox could not start ffprobe: ${firstLine(r.stderr) || 'spawn failed'}`, {
       hint: 'run `zt-ffmpeg doctor`; bubblewrap needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)',
@@ -279,34 +240,10 @@ export function classifyProbe(
 
 
 /** Decode every stream to null in the sandbox under the job's limits (the deep check). */
-export async function deepCheck(report: InspectReport, policy: Policy, tools: InspectTools): Promise<Violation[]> {
+export async function deepCheck<H extends InjectedHardening>(report: InspectReport<H>, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>): Promise<Violation[]> {
   if (!report.probe) return [];
-  const hardening = report.decodeHardening ?? (await planDecodeHardening(report.probe, policy, tools));
-  const argv = buildDeepCheckArgv({
-    ffmpegPath: tools.ffmpeg,
-    inputPath: sandboxInputPath(report, tools.sandbox.degraded),
-    demuxer: demuxerNames(report.probe.formatName)[0] ?? 'none',
-    codecs: probedCodecs(report.probe),
-    maxPixels: policy.input.maxPixels,
-    maxDurationSeconds: policy.input.maxDurationSeconds,
-    threads: policy.limits.ffmpegThreads,
-    probesize: policy.input.probe.probesize,
-    analyzeDurationUs: policy.input.probe.analyzeDurationUs,
-    hardening,
-  });
-  const l = policy.limits;
-  const r = await supervise({
-    tools: tools.sandbox,
-    command: argv,
-    inputFd: report.input.handle.fd,
-    inputName: report.sandboxName,
-    ...(tools.seccompFile ? { seccompFile: tools.seccompFile } : {}),
-    tmpfsBytes: mib(16),
-    grants: { fonts: false, gpu: false },
-    rlimits: { addressSpaceBytes: mib(l.addressSpaceMiB), cpuSeconds: l.cpuSeconds, fileSizeBytes: mib(1), openFiles: l.openFiles },
-    wallMs: l.wallSeconds * 1000,
-    monitor: { sampleMs: policy.monitor.sampleMs, maxThreads: l.maxThreads, addressSpaceBytes: mib(l.addressSpaceMiB), onMemorySpike: policy.monitor.onMemorySpike, onEscapeAttempt: policy.monitor.onEscapeAttempt },
-  });
+  const hardening = report.decodeHardening ?? (await planDecodeHardening(report.probe, policy, tools, planner));
+  const r = await supervise(planner.deepCheck(policy, siteOf(tools, tools.ffmpeg), sandboxedInput(report), report.probe, hardening));
   if (r.sandboxFailed || r.spawnFailed) throw new ZtError('sandbox-unavailable', `the sandbox could not start the deep check: ${firstLine(r.stderr)}`, { hint: 'run `zt-ffmpeg doctor`' });
   if (r.killedFor) return [{ rule: 'input.deepCheck', actual: r.killedFor.message, limit: r.killedFor.limit, message: `decoding the file breached ${r.killedFor.rule}: ${r.killedFor.message}`, hint: 'the file is a decoder bomb or too heavy for this policy' }];
   if (r.exitCode !== 0) {
@@ -314,13 +251,6 @@ export async function deepCheck(report: InspectReport, policy: Policy, tools: In
     return [{ rule: 'input.deepCheck', actual: lim?.message ?? firstLine(r.stderr), limit: 'every stream decodes cleanly', message: `decoding the file failed: ${lim?.message ?? firstLine(r.stderr)}`, hint: 'the file is corrupt or truncated' }];
   }
   return [];
-}
-
-/** The codecs of the audio and video streams ffprobe found (codec names, not decoder names). */
-export function probedCodecs(p: ProbeResult): string[] {
-  const out = new Set<string>();
-  for (const s of p.streams) if ((s.codecType === 'video' || s.codecType === 'audio') && s.codecName) out.add(s.codecName);
-  return [...out];
 }
 
 export { summarizeProbe };

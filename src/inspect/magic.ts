@@ -3,7 +3,7 @@
  * allow-list and against the extension the caller gave it.
  */
 import type { Violation } from '../errors.js';
-import { familyOfExtension, familyOfMagic } from './formats.js';
+import { familyOfExtension, familyOfMagic } from '../media/formats.js';
 
 export interface MagicResult {
   /** file-type extension, or undefined when the bytes match no known type. */

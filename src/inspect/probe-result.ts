@@ -123,3 +123,10 @@ export function summarizeProbe(p: ProbeResult): Record<string, unknown> {
     })),
   };
 }
+
+/** The codecs of the audio and video streams ffprobe found (codec names, not decoder names). */
+export function probedCodecs(p: ProbeResult): string[] {
+  const out = new Set<string>();
+  for (const s of p.streams) if ((s.codecType === 'video' || s.codecType === 'audio') && s.codecName) out.add(s.codecName);
+  return [...out];
+}

@@ -7,7 +7,7 @@ import type { InputConfig } from '../policy/types.js';
 import type { ProbeResult } from './probe-result.js';
 import type { StructureReport } from './structure.js';
 import type { EmbeddedMarker } from './file.js';
-import { demuxerNames, demuxerInFamily, familyOfMagic } from './formats.js';
+import { demuxerNames, demuxerInFamily, familyOfMagic } from '../media/formats.js';
 
 const tighter = 'use a policy that allows it, or convert the file first';
 

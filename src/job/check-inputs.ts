@@ -11,6 +11,7 @@ import { loadJobPolicy } from '../policy/load-trusted.js';
 import type { LoadedPolicy } from '../policy/types.js';
 import { prepareTools, type JobTools } from '../posture/tools.js';
 import { osPrincipal, ciContext } from '../identity/principal.js';
+import { jobPlanner } from '../plan/job-plan.js';
 import { inspectInput, deepCheck } from '../inspect/inspect-input.js';
 import { startJob } from './context.js';
 import type { JobEnd, JobListener } from './events.js';
@@ -84,10 +85,10 @@ async function checkOne(req: CheckRequest, setup: CheckSetup, input: string): Pr
   await ctx.events.emit({ type: 'principal', principal: principalRecord({ os: osPrincipal(), ...(ci ? { ci } : {}) }) });
   await ctx.events.emit({ type: 'posture', degraded: tools.sandbox.degraded });
   const end = await ctx.stage('inspect', async (): Promise<JobEnd> => {
-    const report = await inspectInput(input, policy, tools, { digestNow: true });
+    const report = await inspectInput(input, policy, tools, jobPlanner, { digestNow: true });
     try {
       let violations = report.violations;
-      if (violations.length === 0 && policy.input.deepCheck) violations = await deepCheck(report, policy, tools);
+      if (violations.length === 0 && policy.input.deepCheck) violations = await deepCheck(report, policy, tools, jobPlanner);
       await ctx.events.emit({ type: 'input', input: inputRecord(report) });
       for (const w of report.warnings) await ctx.warn(w);
       if (violations.length === 0) return { verdict: 'ok' };

@@ -6,10 +6,11 @@
  *   (-codec_whitelist, by decoder name), -max_pixels, a duration cap (-t), bounded threads,
  *   metadata stripped; and every further hardening option this build was found to have
  *   (-max_streams, -max_alloc, -max_samples, demuxer-private options such as mov's
- *   enable_drefs=0; see inspect/hardening.ts).
+ *   enable_drefs=0; see plan/hardening/).
  * Pure: paths are where the files are seen from inside the sandbox.
  */
-import { decodersFor, type HardeningArgs } from '../inspect/hardening.js';
+import { decodersFor } from './hardening/decoders.js';
+import type { HardeningArgs } from './hardening/plan.js';
 
 export interface FfmpegPlanInput {
   readonly ffmpegPath: string;

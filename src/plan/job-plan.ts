@@ -1,18 +1,28 @@
 /**
  * The job plan: policy + probe + detected capabilities → every command line and sandbox spec
- * of the job. Pure: no I/O, no clock. The input pins (demuxer, decoders, limits, hardening) are
- * computed once and shared by the deep check and the transcode, so the bytes ffmpeg decodes
- * are read exactly the way the deep check read them.
+ * of the job: the probe of the input, the deep check, the transcode and the probe of the
+ * output. Pure: no I/O, no clock. The input pins (demuxer, decoders, limits, hardening) are
+ * computed once and shared by the deep check and the transcode, so ffmpeg decodes the bytes
+ * exactly the way the deep check decoded them.
+ *
+ * Inspect comes before plan in the pipeline and must not import it: `jobPlanner` is handed to
+ * inspect by the job (src/inspect/planner.ts describes what inspect asks of it).
  */
-import { buildDeepCheckArgv, buildFfmpegArgv } from './ffmpeg-argv.js';
-import type { HardeningArgs } from '../inspect/hardening.js';
-import { demuxerNames } from '../inspect/formats.js';
-import type { ProbeResult } from '../inspect/probe-result.js';
+import { buildDeepCheckArgv, buildFfmpegArgv, buildProbeArgv } from './ffmpeg-argv.js';
+import { hardeningError, missingHardening, requiredHardening } from './hardening/catalog.js';
+import { decodersFor } from './hardening/decoders.js';
+import { mediaExtensionsFor, planHardening, type HardeningArgs, type HardeningPlan } from './hardening/plan.js';
+import type { InspectPlanner, SandboxedInput, SandboxSite } from '../inspect/planner.js';
+import { probedCodecs, type ProbeResult } from '../inspect/probe-result.js';
+import { demuxerNames } from '../media/formats.js';
+import type { Capabilities } from '../posture/capabilities/listing.js';
 import type { OperationTarget, Policy } from '../policy/types.js';
 import { mib } from '../sandbox/prlimit.js';
 import { SANDBOX_INPUT_DIR, SANDBOX_JOB_DIR } from '../sandbox/bwrap.js';
-import type { SandboxTools, SupervisedRun } from '../sandbox/supervise.js';
+import type { SupervisedRun } from '../sandbox/supervise.js';
 import { baselineKeyString, type Baseline } from '../monitor/baseline.js';
+
+export type { SandboxedInput, SandboxSite };
 
 /** How ffmpeg may read the input: the same for the deep check and the transcode. */
 export interface InputPins {
@@ -30,36 +40,21 @@ export interface InputPins {
   readonly hardening?: HardeningArgs;
 }
 
-/** What the sandbox binds for the input: the descriptor that was hashed, under a fixed name. */
-export interface SandboxInput {
-  readonly fd: number;
-  /** Name inside the sandbox (input.<ext>); the host path only in degraded mode. */
-  readonly name: string;
-  readonly hostPath: string;
-}
-
-export interface PlanTools {
-  readonly sandbox: SandboxTools;
-  readonly ffmpeg: string;
-  readonly seccompFile: string | undefined;
-}
-
-/** The codecs of the audio and video streams ffprobe found (codec names, not decoder names). */
-export function probedCodecs(p: ProbeResult): string[] {
-  const out = new Set<string>();
-  for (const s of p.streams) if ((s.codecType === 'video' || s.codecType === 'audio') && s.codecName) out.add(s.codecName);
-  return [...out];
-}
-
-export function sandboxInputPath(input: SandboxInput, degraded: boolean): string {
+/** Where the sandboxed command sees its input: under /in by a fixed name, or the real path when degraded. */
+export function sandboxInputPath(input: SandboxedInput, degraded: boolean): string {
   return degraded ? input.hostPath : `${SANDBOX_INPUT_DIR}/${input.name}`;
 }
 
-export function inputPins(policy: Policy, tools: PlanTools, input: SandboxInput, probe: ProbeResult, hardening: HardeningArgs | undefined): InputPins {
+/** The demuxer a probed file is decoded with: the first name of ffprobe's format_name. */
+function pinnedDemuxer(probe: ProbeResult): string {
+  return demuxerNames(probe.formatName)[0] ?? 'none';
+}
+
+export function inputPins(policy: Policy, site: SandboxSite, input: SandboxedInput, probe: ProbeResult, hardening: HardeningArgs | undefined): InputPins {
   return {
-    ffmpegPath: tools.ffmpeg,
-    inputPath: sandboxInputPath(input, tools.sandbox.degraded),
-    demuxer: demuxerNames(probe.formatName)[0] ?? 'none',
+    ffmpegPath: site.binary,
+    inputPath: sandboxInputPath(input, site.sandbox.degraded),
+    demuxer: pinnedDemuxer(probe),
     codecs: probedCodecs(probe),
     maxPixels: policy.input.maxPixels,
     maxDurationSeconds: policy.input.maxDurationSeconds,
@@ -70,15 +65,33 @@ export function inputPins(policy: Policy, tools: PlanTools, input: SandboxInput,
   };
 }
 
-/** The sandbox every ffmpeg of the job runs in under the policy's job limits (deep check and transcode). */
-function jobSandbox(policy: Policy, tools: PlanTools, input: SandboxInput, command: readonly string[], opts: { fileSizeBytes: number; grants: Policy['sandbox']['grants']; tmpfsBytes: number }): SupervisedRun {
-  const l = policy.limits;
+const NO_GRANTS = { fonts: false, gpu: false } as const;
+
+/** A sandboxed parse (ffprobe): a small tmpfs, no grants, its own limits, no monitor. */
+function parseSandbox(site: SandboxSite, input: SandboxedInput, command: readonly string[], limits: { addressSpaceMiB: number; seconds: number; maxStdoutBytes?: number }): SupervisedRun {
   return {
-    tools: tools.sandbox,
+    tools: site.sandbox,
     command,
     inputFd: input.fd,
     inputName: input.name,
-    ...(tools.seccompFile ? { seccompFile: tools.seccompFile } : {}),
+    ...(site.seccompFile ? { seccompFile: site.seccompFile } : {}),
+    tmpfsBytes: mib(16),
+    grants: NO_GRANTS,
+    rlimits: { addressSpaceBytes: mib(limits.addressSpaceMiB), cpuSeconds: limits.seconds, fileSizeBytes: mib(1), openFiles: 64 },
+    wallMs: limits.seconds * 1000,
+    ...(limits.maxStdoutBytes !== undefined ? { maxOutputBytes: limits.maxStdoutBytes } : {}),
+  };
+}
+
+/** The sandbox every ffmpeg of the job runs in, under the policy's job limits and the monitor. */
+function decodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput, command: readonly string[], opts: { fileSizeBytes: number; grants: Policy['sandbox']['grants']; tmpfsBytes: number }): SupervisedRun {
+  const l = policy.limits;
+  return {
+    tools: site.sandbox,
+    command,
+    inputFd: input.fd,
+    inputName: input.name,
+    ...(site.seccompFile ? { seccompFile: site.seccompFile } : {}),
     tmpfsBytes: opts.tmpfsBytes,
     grants: opts.grants,
     rlimits: { addressSpaceBytes: mib(l.addressSpaceMiB), cpuSeconds: l.cpuSeconds, fileSizeBytes: opts.fileSizeBytes, openFiles: l.openFiles },
@@ -93,10 +106,61 @@ function jobSandbox(policy: Policy, tools: PlanTools, input: SandboxInput, comma
   };
 }
 
-/** Decode every stream to null (the deep check): no output, no grants, a small tmpfs. */
-export function planDeepCheck(policy: Policy, tools: PlanTools, input: SandboxInput, pins: InputPins): SupervisedRun {
-  return jobSandbox(policy, tools, input, buildDeepCheckArgv(pins), { fileSizeBytes: mib(1), grants: { fonts: false, gpu: false }, tmpfsBytes: mib(16) });
+// --- the input probe and the deep check (what inspect runs) -------------------------------------
+
+/** The sandboxed ffprobe of the input: any format and codec the policy allows, nothing pinned yet. */
+export function planProbe(policy: Policy, caps: Capabilities, site: SandboxSite, input: SandboxedInput): { run: SupervisedRun; hardening: HardeningPlan } {
+  const i = policy.input;
+  const c = i.codecs;
+  const hardening = planHardening(caps, {
+    formats: i.formats,
+    decoders: decodersFor([...c.video, ...c.audio, ...c.subtitle], caps),
+    maxStreams: i.maxStreams,
+    maxPixels: i.maxPixels,
+    maxSampleRate: i.maxSampleRate,
+    maxChannels: i.maxChannels,
+    addressSpaceMiB: i.probe.addressSpaceMiB,
+    mediaExtensions: mediaExtensionsFor(i.formats),
+  });
+  const argv = buildProbeArgv({ ffprobePath: site.binary, inputPath: sandboxInputPath(input, site.sandbox.degraded), formats: i.formats, probesize: i.probe.probesize, analyzeDurationUs: i.probe.analyzeDurationUs, hardening });
+  return { run: parseSandbox(site, input, argv, { addressSpaceMiB: i.probe.addressSpaceMiB, seconds: i.probe.timeoutSeconds, maxStdoutBytes: 16 * 1024 * 1024 }), hardening };
 }
+
+/** The hardening for ffmpeg decoding this probed file: its demuxer pinned, its decoders only. */
+export function planDecodeHardening(policy: Policy, caps: Capabilities, probe: ProbeResult): HardeningPlan {
+  const pinned = pinnedDemuxer(probe);
+  return planHardening(caps, {
+    formats: [pinned],
+    pinned,
+    decoders: decodersFor(probedCodecs(probe), caps),
+    maxStreams: policy.input.maxStreams,
+    maxPixels: policy.input.maxPixels,
+    maxSampleRate: policy.input.maxSampleRate,
+    maxChannels: policy.input.maxChannels,
+    addressSpaceMiB: policy.limits.addressSpaceMiB,
+    mediaExtensions: mediaExtensionsFor(policy.input.formats),
+  });
+}
+
+/** Decode every stream to null under the job's pins and limits: no output, no grants. */
+export function planDeepCheck(policy: Policy, site: SandboxSite, input: SandboxedInput, pins: InputPins): SupervisedRun {
+  return decodeSandbox(policy, site, input, buildDeepCheckArgv(pins), { fileSizeBytes: mib(1), grants: NO_GRANTS, tmpfsBytes: mib(16) });
+}
+
+/** What inspect is handed: the plans above behind the interface inspect declares. */
+export const jobPlanner: InspectPlanner<HardeningPlan> = {
+  hardeningRefusal(policy, caps, binary) {
+    const missing = missingHardening(caps, requiredHardening(policy), binary);
+    return missing.length > 0 ? hardeningError(missing) : undefined;
+  },
+  probe: planProbe,
+  decodeHardening: planDecodeHardening,
+  deepCheck(policy, site, input, probe, hardening) {
+    return planDeepCheck(policy, site, input, inputPins(policy, site, input, probe, hardening));
+  },
+};
+
+// --- the transcode ------------------------------------------------------------------------------
 
 export interface TranscodeRequest {
   readonly operation: string;
@@ -134,38 +198,79 @@ export function baselineMediaSeconds(policy: Policy, probe: ProbeResult, req: { 
 
 export function planTranscode(
   policy: Policy,
-  tools: PlanTools & { readonly seccompProfile: string; readonly seccompHash: string | undefined },
-  input: SandboxInput,
+  site: SandboxSite & { readonly seccompProfile: string; readonly seccompHash: string | undefined },
+  input: SandboxedInput,
   pins: InputPins,
   req: TranscodeRequest,
-  baseline: Baseline | undefined,
-  mediaSeconds: number | undefined,
+  learned: { readonly baseline: Baseline | undefined; readonly mediaSeconds: number | undefined },
 ): TranscodePlan {
   const outputName = `output.${req.extension}`;
   const ffmpegArgv = buildFfmpegArgv({
     ...pins,
-    outputPath: tools.sandbox.degraded ? outputName : `${SANDBOX_JOB_DIR}/${outputName}`,
+    outputPath: site.sandbox.degraded ? outputName : `${SANDBOX_JOB_DIR}/${outputName}`,
     muxer: req.rawMuxer ?? req.target.format,
     outputArgs: req.outputArgs,
     stats: req.stats,
   });
-  const base = jobSandbox(policy, tools, input, ffmpegArgv, { fileSizeBytes: mib(policy.limits.outputMaxMiB), grants: policy.sandbox.grants, tmpfsBytes: mib(policy.sandbox.tmpfsMiB) });
-  const key = mediaSeconds !== undefined ? baselineKeyString({ operation: req.operation, target: req.extension }) : undefined;
+  const base = decodeSandbox(policy, site, input, ffmpegArgv, { fileSizeBytes: mib(policy.limits.outputMaxMiB), grants: policy.sandbox.grants, tmpfsBytes: mib(policy.sandbox.tmpfsMiB) });
+  const { baseline, mediaSeconds } = learned;
   const run: SupervisedRun = {
     ...base,
-    monitor: {
-      ...base.monitor!,
-      ...(baseline && mediaSeconds !== undefined ? { slowJob: { baseline, mediaSeconds, factor: policy.monitor.baselineFactor, action: policy.monitor.onSlowJob } } : {}),
-    },
-    ...(key !== undefined && mediaSeconds !== undefined ? { media: { seconds: mediaSeconds, baselineKey: key } } : {}),
+    ...(base.monitor && baseline && mediaSeconds !== undefined
+      ? { monitor: { ...base.monitor, slowJob: { baseline, mediaSeconds, factor: policy.monitor.baselineFactor, action: policy.monitor.onSlowJob } } }
+      : {}),
+    ...(mediaSeconds !== undefined ? { media: { seconds: mediaSeconds, baselineKey: baselineKeyString({ operation: req.operation, target: req.extension }) } } : {}),
   };
   const sandbox = {
-    profile: tools.sandbox.degraded ? 'degraded' : 'bwrap',
-    seccomp: tools.seccompProfile,
-    ...(tools.seccompHash ? { seccompSha256: tools.seccompHash } : {}),
+    profile: site.sandbox.degraded ? 'degraded' : 'bwrap',
+    seccomp: site.seccompProfile,
+    ...(site.seccompHash ? { seccompSha256: site.seccompHash } : {}),
     limits: policy.limits,
     grants: policy.sandbox.grants,
     ...(baseline ? { baseline } : {}),
   };
   return { ffmpegArgv, run, outputName, mediaSeconds, sandbox };
+}
+
+// --- the output probe ---------------------------------------------------------------------------
+
+/** Demuxer names that read what a muxer of that name writes. */
+function readersOf(muxer: string): string[] {
+  switch (muxer) {
+    case 'mp4':
+      return ['mov'];
+    case 'webm':
+      return ['matroska'];
+    case 'image2':
+      return ['png_pipe', 'jpeg_pipe'];
+    default:
+      return [];
+  }
+}
+
+/** Without a promised target (raw arguments), the demuxers of every container an operation can write. */
+const ANY_OUTPUT_FORMATS = ['mov', 'matroska', 'wav', 'mp3', 'flac', 'ogg', 'image2', 'png_pipe', 'jpeg_pipe'];
+
+/**
+ * The sandboxed ffprobe of the output. The output was written by a process that parsed hostile
+ * bytes, so its probe is hardened like the input's: the build's extra options (when the build's
+ * capabilities are known) and only the decoders of the promised codecs.
+ */
+export function planOutputProbe(site: SandboxSite, output: SandboxedInput, target: OperationTarget | undefined, caps: Capabilities | undefined, timeoutSeconds: number): SupervisedRun {
+  const promisedFormats = target ? [...new Set([...target.expect.formats, ...target.expect.formats.flatMap(readersOf)])] : [];
+  const formats = promisedFormats.length > 0 ? promisedFormats : ANY_OUTPUT_FORMATS;
+  // Remux and raw-argument outputs promise no codecs: then no decoder whitelist, only the limits.
+  const promised = [...(target?.expect.video ?? []), ...(target?.expect.audio ?? [])];
+  const hardening = caps
+    ? planHardening(caps, { formats, decoders: decodersFor(promised, caps), maxStreams: 64, maxPixels: 7680 * 4320, maxSampleRate: 768000, maxChannels: 64, addressSpaceMiB: 1024, mediaExtensions: [] })
+    : undefined;
+  const argv = buildProbeArgv({
+    ffprobePath: site.binary,
+    inputPath: sandboxInputPath(output, site.sandbox.degraded),
+    formats,
+    probesize: 5_000_000,
+    analyzeDurationUs: 5_000_000,
+    ...(hardening ? { hardening } : {}),
+  });
+  return parseSandbox(site, output, argv, { addressSpaceMiB: 1024, seconds: timeoutSeconds });
 }

@@ -77,7 +77,7 @@ export interface InputConfig {
   readonly maxMetadataEntries: number;
   readonly maxMetadataBytes: number;
   readonly deepCheck: boolean;
-  /** Options the ffmpeg build must have, beyond the stage's baseline (see inspect/hardening.ts). */
+  /** Options the ffmpeg build must have, beyond the stage's baseline (see plan/hardening/catalog.ts). */
   readonly requiredHardening?: readonly string[];
   readonly probe: ProbeConfig;
 }

@@ -7,13 +7,11 @@ import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { Violation } from '../errors.js';
 import type { OperationTarget } from '../policy/types.js';
-import { buildProbeArgv } from '../plan/ffmpeg-argv.js';
+import { planOutputProbe } from '../plan/job-plan.js';
 import { supervise, type SandboxTools } from '../sandbox/supervise.js';
-import { mib } from '../sandbox/prlimit.js';
 import { parseProbeJson, type ProbeResult } from '../inspect/probe-result.js';
-import { demuxerNames } from '../inspect/formats.js';
-import { SANDBOX_INPUT_DIR } from '../sandbox/bwrap.js';
-import { decodersFor, detectCapabilities, planHardening, type HardeningArgs } from '../inspect/hardening.js';
+import { demuxerNames } from '../media/formats.js';
+import { detectCapabilities } from '../posture/capabilities/detect.js';
 
 export interface OutputCheck {
   readonly violations: Violation[];
@@ -75,29 +73,10 @@ export async function verifyOutput(
       }
       return h.digest('hex');
     })();
-    const name = 'output';
-    const formats = target ? [...new Set([...target.expect.formats, ...target.expect.formats.flatMap(aliasFormats)])] : [];
-    const probeFormats = formats.length > 0 ? formats : ['mov', 'matroska', 'wav', 'mp3', 'flac', 'ogg', 'image2', 'png_pipe', 'jpeg_pipe'];
-    const hardening = await outputHardening(tools.ffprobe, target, probeFormats, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(tools.ffprobeSha256 ? { sha256: tools.ffprobeSha256 } : {}) });
-    const argv = buildProbeArgv({
-      ffprobePath: tools.ffprobe,
-      inputPath: tools.sandbox.degraded ? file : `${SANDBOX_INPUT_DIR}/${name}`,
-      formats: probeFormats,
-      probesize: 5_000_000,
-      analyzeDurationUs: 5_000_000,
-      ...(hardening ? { hardening } : {}),
-    });
-    const r = await supervise({
-      tools: tools.sandbox,
-      command: argv,
-      inputFd: handle.fd,
-      inputName: name,
-      ...(tools.seccompFile ? { seccompFile: tools.seccompFile } : {}),
-      tmpfsBytes: mib(16),
-      grants: { fonts: false, gpu: false },
-      rlimits: { addressSpaceBytes: mib(1024), cpuSeconds: tools.probeTimeoutSeconds, fileSizeBytes: mib(1), openFiles: 64 },
-      wallMs: tools.probeTimeoutSeconds * 1000,
-    });
+    // Same cache key as the input's inspection, so the listing is read once per binary, not per probe.
+    const caps = await detectCapabilities(tools.ffprobe, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(tools.ffprobeSha256 ? { sha256: tools.ffprobeSha256 } : {}) }).catch(() => undefined);
+    const site = { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary: tools.ffprobe };
+    const r = await supervise(planOutputProbe(site, { fd: handle.fd, name: 'output', hostPath: file }, target, caps, tools.probeTimeoutSeconds));
     const sha256 = await hashP;
     if (r.exitCode !== 0 || r.killedFor) {
       const why = (r.stderr.split('\n').find((l) => l.trim()) ?? r.killedFor?.message ?? `exit ${r.exitCode}`).trim();
@@ -112,41 +91,5 @@ export async function verifyOutput(
     return { violations: checkOutputProbe(probe, target, expectedDuration), probe, sha256, size: st.size };
   } finally {
     await handle.close();
-  }
-}
-
-/**
- * The output was written by a process that parsed hostile bytes, so its probe is hardened like
- * the input's: the build's extra options, and only the decoders of the promised codecs.
- */
-async function outputHardening(ffprobe: string, target: OperationTarget | undefined, formats: readonly string[], cache: { stateDir?: string; sha256?: string }): Promise<HardeningArgs | undefined> {
-  // Same cache key as the input's inspection, so the listing is read once per binary, not per probe.
-  const caps = await detectCapabilities(ffprobe, cache).catch(() => undefined);
-  if (!caps) return undefined;
-  // Remux and raw-argument outputs promise no codecs: then no decoder whitelist, only the limits.
-  const promised = [...(target?.expect.video ?? []), ...(target?.expect.audio ?? [])];
-  return planHardening(caps, {
-    formats,
-    decoders: decodersFor(promised, caps),
-    maxStreams: 64,
-    maxPixels: 7680 * 4320,
-    maxSampleRate: 768000,
-    maxChannels: 64,
-    addressSpaceMiB: 1024,
-    mediaExtensions: [],
-  });
-}
-
-/** Demuxer names that read what a muxer of that name writes. */
-function aliasFormats(f: string): string[] {
-  switch (f) {
-    case 'mp4':
-      return ['mov'];
-    case 'webm':
-      return ['matroska'];
-    case 'image2':
-      return ['png_pipe', 'jpeg_pipe'];
-    default:
-      return [];
   }
 }

@@ -3,20 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  HARDENING_CACHE_FILE,
-  decodersFor,
-  decoderStreamType,
-  detectCapabilities,
-  missingHardening,
-  parseDecoders,
-  parseHelpFull,
-  planHardening,
-  requiredHardening,
-  supports,
-  type Capabilities,
-  type HardeningContext,
-} from '../../src/inspect/hardening.js';
+import { HARDENING_CACHE_FILE } from '../../src/posture/capabilities/cache.js';
+import { detectCapabilities } from '../../src/posture/capabilities/detect.js';
+import { decoderStreamType, parseDecoders, parseHelpFull, type Capabilities } from '../../src/posture/capabilities/listing.js';
+import { missingHardening, requiredHardening, supports } from '../../src/plan/hardening/catalog.js';
+import { decodersFor } from '../../src/plan/hardening/decoders.js';
+import { planHardening, type HardeningContext } from '../../src/plan/hardening/plan.js';
 import { buildFfmpegArgv, buildProbeArgv } from '../../src/plan/ffmpeg-argv.js';
 import type { Policy } from '../../src/policy/types.js';
 

@@ -5,7 +5,9 @@
  * stream decoded to nothing, in the sandbox). Every violation is reported, not just the first.
  */
 import { ZtError } from '../../errors.js';
+import { jobPlanner } from '../../plan/job-plan.js';
 import { inspectInput, inspectionSummary, deepCheck, summarizeProbe, type InspectReport } from '../../inspect/inspect-input.js';
+import type { HardeningPlan } from '../../plan/hardening/plan.js';
 import type { ProbeResult } from '../../inspect/probe-result.js';
 import type { ContentDigest } from '../../inspect/file.js';
 import type { InputRecord } from '../../audit/job-records.js';
@@ -17,7 +19,7 @@ import { refuseOrWarn } from './enforce.js';
 
 /** An input that passed (or, under warn/audit, was let through) with what was learned of it. */
 export interface InspectedInput {
-  readonly report: InspectReport;
+  readonly report: InspectReport<HardeningPlan>;
   readonly probe: ProbeResult;
   readonly digest: ContentDigest;
 }
@@ -38,7 +40,7 @@ function refusal(prefix: string, violations: InspectReport['violations']): ZtErr
 }
 
 export async function inspectStage(ctx: JobContext, policy: Policy, tools: JobTools, input: string, boundDigest: string | undefined): Promise<Result<InspectedInput>> {
-  const inspected = await ctx.stage('inspect', () => inspectInput(input, policy, tools, { digestNow: false }));
+  const inspected = await ctx.stage('inspect', () => inspectInput(input, policy, tools, jobPlanner, { digestNow: false }));
   if (!inspected.ok) return inspected;
   const report = inspected.value;
   ctx.defer(() => report.input.handle.close());
@@ -60,7 +62,7 @@ export async function inspectStage(ctx: JobContext, policy: Policy, tools: JobTo
   const { probe, digest } = report;
   if (!probe || !digest) return fail(failureFrom(new ZtError('internal', 'inspection returned no probe', {})));
   if (policy.input.deepCheck) {
-    const dv = await ctx.stage('deepCheck', () => deepCheck(report, policy, tools));
+    const dv = await ctx.stage('deepCheck', () => deepCheck(report, policy, tools, jobPlanner));
     if (!dv.ok) return dv;
     if (dv.value.length > 0) return fail(failureFrom(refusal('input refused by the deep check', dv.value)));
   }

@@ -4,7 +4,8 @@
  * (src/plan/job-plan.ts, pure), plus the learned baseline of this operation from the log.
  */
 import { readBaseline } from '../../monitor/baseline.js';
-import { planTranscode, inputPins, baselineMediaSeconds, type TranscodePlan, type SandboxInput } from '../../plan/job-plan.js';
+import { planTranscode, inputPins, baselineMediaSeconds, type TranscodePlan } from '../../plan/job-plan.js';
+import { sandboxedInput } from '../../inspect/inspect-input.js';
 import type { JobTools } from '../../posture/tools.js';
 import type { Policy } from '../../policy/types.js';
 import type { JobContext } from '../context.js';
@@ -12,20 +13,17 @@ import type { Result } from '../failure.js';
 import type { CheckedRequest } from './request.js';
 import type { InspectedInput } from './inspect.js';
 
-export function sandboxInputOf(i: InspectedInput): SandboxInput {
-  return { fd: i.report.input.handle.fd, name: i.report.sandboxName, hostPath: i.report.input.path };
-}
-
 export async function planStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, opts: { stats: boolean }): Promise<Result<TranscodePlan>> {
   return ctx.stage('plan', async () => {
     const { chosen } = request;
-    const sandboxInput = sandboxInputOf(input);
-    const pins = inputPins(policy, tools, sandboxInput, input.probe, input.report.decodeHardening);
+    const site = { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary: tools.ffmpeg, seccompProfile: tools.seccompProfile, seccompHash: tools.seccompHash };
+    const sandboxInput = sandboxedInput(input.report);
+    const pins = inputPins(policy, site, sandboxInput, input.probe, input.report.decodeHardening);
     const mediaSeconds = baselineMediaSeconds(policy, input.probe, { raw: request.raw, still: chosen.target.still === true });
     const baseline = mediaSeconds !== undefined && !ctx.dryRun
       ? await readBaseline(ctx.settings.paths.auditLog, { operation: chosen.name, target: chosen.extension }).catch(() => undefined)
       : undefined;
-    return planTranscode(policy, tools, sandboxInput, pins, {
+    return planTranscode(policy, site, sandboxInput, pins, {
       operation: chosen.name,
       target: chosen.target,
       extension: chosen.extension,
@@ -33,6 +31,6 @@ export async function planStage(ctx: JobContext, policy: Policy, tools: JobTools
       rawMuxer: request.rawMuxer,
       raw: request.raw,
       stats: opts.stats,
-    }, baseline, mediaSeconds);
+    }, { baseline, mediaSeconds });
   });
 }
