@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ZtError } from '../errors.js';
 import { loadPolicy } from '../policy/load.js';
 import { requirePolicySignature } from '../policy/signature.js';
-import { loadTrustedKeys } from '../audit/keys.js';
+import { loadTrustedKeys } from '../keys/index.js';
 import type { LoadedPolicy, Policy } from '../policy/types.js';
 import { checkPosture, postureError, type BinaryFacts, type BinaryName } from '../posture/binaries.js';
 import type { SandboxTools } from '../sandbox/supervise.js';

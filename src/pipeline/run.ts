@@ -34,7 +34,7 @@ import { SANDBOX_JOB_DIR } from '../sandbox/bwrap.js';
 import { verifyOutput } from '../verify/output.js';
 import type { JobOutcome, Verdict } from './outcome.js';
 import { VERSION } from '../version.js';
-import { loadSigningKey } from '../audit/keys.js';
+import { loadSigningKey } from '../keys/index.js';
 import { writeProvenance } from '../publish/intoto.js';
 import { firstLine } from '../util/text.js';
 
