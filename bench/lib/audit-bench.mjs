@@ -110,12 +110,13 @@ export async function auditBench(dist, work, opts = {}) {
   const { records = 100_000, appends = 50, opens = 10, verifies = 3, log = () => undefined } = opts;
   const audit = await import(pathToFileURL(path.join(dist, 'audit', 'index.js')).href);
   const checkpoint = await import(pathToFileURL(path.join(dist, 'audit', 'checkpoint.js')).href);
+  const keys = await import(pathToFileURL(path.join(dist, 'keys', 'index.js')).href);
   const lib = { ...audit, encodeCheckpoint: checkpoint.encodeCheckpoint };
 
   const keyDir = path.join(work, 'audit-key');
-  const pair = await audit.generateKeyPair(keyDir);
-  const key = await audit.loadSigningKey(pair.privateKeyPath, { autoGenerate: false });
-  const trusted = audit.trustedKeysOf([key.publicKey]);
+  const pair = await keys.generateKeyPair(keyDir);
+  const key = await keys.loadSigningKey(pair.privateKeyPath, { autoGenerate: false });
+  const trusted = keys.trustedKeysOf([key.publicKey]);
 
   const emptyDir = path.join(work, 'audit-empty');
   const bigDir = path.join(work, 'audit-big');

@@ -10,7 +10,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { RECORD_PAYLOAD_TYPE } from './dsse.js';
-import type { TrustedKeys } from './keys.js';
+import type { TrustedKeys } from '../keys/index.js';
 import { GENESIS_PREV, type DecodedRecord } from './record.js';
 
 export type FaultKind =

@@ -11,7 +11,7 @@ import { sign, verify, type KeyObject } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { canonicalize } from './canonical.js';
 import { CHECKPOINT_PAYLOAD_TYPE, pae, SIGNATURE_ALG } from './dsse.js';
-import type { SigningKey } from './keys.js';
+import type { SigningKey } from '../keys/index.js';
 
 export interface Checkpoint {
   readonly v: 1;

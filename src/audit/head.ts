@@ -12,7 +12,7 @@ import { ZtError } from '../errors.js';
 import { checkpointPathFor, checkpointSignatureValid, decodeCheckpoint, originFor } from './checkpoint.js';
 import { RECORD_PAYLOAD_TYPE } from './dsse.js';
 import { auditUnavailable, errnoOf } from './fs-errors.js';
-import type { SigningKey } from './keys.js';
+import type { SigningKey } from '../keys/index.js';
 import { readLines } from './lines.js';
 import { decodeRecord, GENESIS_PREV, lineHash } from './record.js';
 

@@ -2,19 +2,6 @@
 export { canonicalize } from './canonical.js';
 export { pae, RECORD_PAYLOAD_TYPE, CHECKPOINT_PAYLOAD_TYPE, SIGNATURE_ALG } from './dsse.js';
 export {
-  keyIdOf,
-  rawPublicKey,
-  generateKeyPair,
-  loadSigningKey,
-  loadTrustedKeys,
-  loadPublicKeyFile,
-  trustedKeysOf,
-  publicKeyPathFor,
-  type SigningKey,
-  type TrustedKeys,
-  type GeneratedKeyPair,
-} from './keys.js';
-export {
   GENESIS_PREV,
   encodeRecord,
   decodeRecord,

@@ -16,7 +16,7 @@ import { createHash, sign } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { canonicalize } from './canonical.js';
 import { pae, RECORD_PAYLOAD_TYPE, SIGNATURE_ALG } from './dsse.js';
-import type { SigningKey } from './keys.js';
+import type { SigningKey } from '../keys/index.js';
 
 export const GENESIS_PREV = '0'.repeat(64);
 

@@ -6,7 +6,7 @@
  * the verifier's trusted set: the rotation record names it but cannot vouch for it.
  */
 import { ZtError } from '../errors.js';
-import type { SigningKey } from './keys.js';
+import type { SigningKey } from '../keys/index.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, LogFile, type AppendResult } from './writer.js';
 
 export async function rotateKey(opts: { logPath: string; oldKey: SigningKey; newKey: SigningKey; lockTimeoutMs?: number; reason?: string }): Promise<AppendResult> {

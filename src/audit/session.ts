@@ -3,7 +3,7 @@
  * policy demands a provisioned key, was not provisioned) or the log cannot be opened, no job
  * runs (exit 8).
  */
-import { loadSigningKey } from '../audit/keys.js';
+import { loadSigningKey } from '../keys/index.js';
 import { openAuditLog, type AuditWriter } from '../audit/writer.js';
 import type { AuditEvent } from '../audit/record.js';
 import type { Policy } from '../policy/types.js';

@@ -21,7 +21,7 @@ import { ZtError } from '../errors.js';
 import { ChainChecker, DEFAULT_MAX_CLOCK_SKEW_MS, type ChainSnapshot, type FaultKind, type LinkBreak } from './chain.js';
 import { checkpointPathFor, checkpointSignatureValid, decodeCheckpoint, originFor, type Checkpoint } from './checkpoint.js';
 import { errnoOf } from './fs-errors.js';
-import type { TrustedKeys } from './keys.js';
+import type { TrustedKeys } from '../keys/index.js';
 import { readLines } from './lines.js';
 import { decodeRecord, GENESIS_PREV, lineHash } from './record.js';
 import { InlineVerifier, WorkerPoolVerifier, type SignatureVerifier } from './sig-verifier.js';

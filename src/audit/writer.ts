@@ -13,7 +13,7 @@ import { checkpointPathFor, encodeCheckpoint, originFor } from './checkpoint.js'
 import { fsyncDir, replaceFileAtomic } from './durable-fs.js';
 import { auditUnavailable } from './fs-errors.js';
 import { loadHead, type LogHead } from './head.js';
-import type { SigningKey } from './keys.js';
+import type { SigningKey } from '../keys/index.js';
 import { acquireLock } from './lock.js';
 import { encodeRecord, type AuditEvent, type AuditPayload } from './record.js';
 

@@ -8,7 +8,7 @@ import { checkPosture } from '../posture/binaries.js';
 import { supervise, type SandboxTools } from '../sandbox/supervise.js';
 import { mib } from '../sandbox/prlimit.js';
 import { writeSeccompFile } from '../sandbox/seccomp/index.js';
-import { loadTrustedKeys, loadPublicKeyFile, keyIdOf, publicKeyPathFor } from '../audit/keys.js';
+import { loadTrustedKeys, loadPublicKeyFile, keyIdOf, publicKeyPathFor } from '../keys/index.js';
 import { decodeCheckpoint, checkpointPathFor, checkpointSignatureValid } from '../audit/checkpoint.js';
 import { ciContext } from '../identity/principal.js';
 import type { Env, StatePaths } from '../util/paths.js';

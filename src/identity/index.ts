@@ -8,7 +8,6 @@ export { bindingAudience, BINDING_CLAIM_OPERATION, BINDING_CLAIM_SHA256 } from '
 export { useJti, pruneReplayStore } from './replay.js';
 export { establishPrincipal, type EstablishOptions, type Established } from './establish.js';
 export { authorize, requireAuthorization, ruleMismatch, describePrincipal, DEFAULT_RULE_ID, type AuthzDecision, type AuthzRequest } from './authorize.js';
-export { mintToken, publicJwkFromPem, jwksFromPems, MAX_MINT_TTL_SECONDS, type MintOptions } from './mint.js';
-export { keyIdOf } from './key-id.js';
+export { mintToken, MAX_MINT_TTL_SECONDS, type MintOptions } from './mint.js';
 export { identityConfigProblems } from './check.js';
 export { globMatch } from './glob.js';

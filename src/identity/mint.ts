@@ -2,18 +2,17 @@
  * A local token issuer for scripts and tests (`zt-ffmpeg token mint`): EdDSA (Ed25519) tokens
  * from a local private key, optionally bound to one operation on one input.
  */
-import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { ZtError } from '../errors.js';
 import { BINDING_CLAIM_OPERATION, BINDING_CLAIM_SHA256, bindingAudience, isSha256Hex } from './binding.js';
-import { keyIdOf, rawEd25519PublicKey } from './key-id.js';
-import type { PublicJwk } from './types.js';
+import { ed25519PrivateKey, keyIdOf, type KeyRole, type PemInput } from '../keys/index.js';
 
 /** Longest lifetime a minted token may have: one week. Short is the point. */
 export const MAX_MINT_TTL_SECONDS = 7 * 24 * 3600;
 
 export interface MintOptions {
-  readonly privateKeyPem: string | KeyObject;
+  readonly privateKeyPem: PemInput | KeyObject;
   /** Key id written to the header; default keyIdOf(the public key). */
   readonly kid?: string;
   readonly issuer: string;
@@ -37,24 +36,11 @@ function usage(message: string, hint: string): ZtError {
   return new ZtError('usage', message, { hint });
 }
 
-function toPrivateKey(k: string | KeyObject): KeyObject {
-  let key: KeyObject;
-  try {
-    key = typeof k === 'string' ? createPrivateKey(k) : k;
-  } catch (e: unknown) {
-    throw new ZtError('usage', `the signing key is not a PEM private key: ${(e as Error).message}`, {
-      hint: 'generate one with `zt-ffmpeg keygen --out DIR`',
-      cause: e,
-    });
-  }
-  if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') {
-    throw usage(`expected an Ed25519 private key, found a ${key.asymmetricKeyType ?? ''} ${key.type} key`, 'generate one with `zt-ffmpeg keygen --out DIR`');
-  }
-  return key;
-}
+/** Tokens are signed with an Ed25519 key from `zt-ffmpeg keygen`; a wrong one is a usage error. */
+const SIGNING_KEY: KeyRole = { label: 'the token signing key', reason: 'usage', hint: 'generate one with `zt-ffmpeg keygen --out DIR`' };
 
 export async function mintToken(opts: MintOptions): Promise<string> {
-  const key = toPrivateKey(opts.privateKeyPem);
+  const key = ed25519PrivateKey(opts.privateKeyPem, SIGNING_KEY);
   if (!Number.isInteger(opts.ttlSeconds) || opts.ttlSeconds < 1 || opts.ttlSeconds > MAX_MINT_TTL_SECONDS) {
     throw usage(`token lifetime must be a whole number of seconds from 1 to ${MAX_MINT_TTL_SECONDS}, found ${opts.ttlSeconds}`, 'use --ttl 600 for ten minutes');
   }
@@ -88,21 +74,4 @@ export async function mintToken(opts: MintOptions): Promise<string> {
     .setExpirationTime(now + opts.ttlSeconds)
     .setJti(opts.jti ?? randomUUID())
     .sign(key);
-}
-
-/** The public JWK of an Ed25519 key (PEM, public or private), for a JWKS a policy can name. */
-export function publicJwkFromPem(pem: string, kid?: string): PublicJwk {
-  let pub: KeyObject;
-  try {
-    pub = createPublicKey(pem);
-  } catch (e: unknown) {
-    throw new ZtError('usage', `not a PEM key: ${(e as Error).message}`, { hint: 'pass the .pub or .key file written by `zt-ffmpeg keygen`', cause: e });
-  }
-  const x = rawEd25519PublicKey(pub).toString('base64url');
-  return { kty: 'OKP', crv: 'Ed25519', x, kid: kid ?? keyIdOf(pub), alg: 'EdDSA', use: 'sig' };
-}
-
-/** A JWKS document ({"keys": [...]}) for the given keys. */
-export function jwksFromPems(pems: readonly string[]): { keys: PublicJwk[] } {
-  return { keys: pems.map((p) => publicJwkFromPem(p)) };
 }

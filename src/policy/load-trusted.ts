@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ZtError } from '../errors.js';
 import { loadPolicy } from './load.js';
 import { requirePolicySignature } from './signature.js';
-import { loadTrustedKeys } from '../audit/keys.js';
+import { loadTrustedKeys } from '../keys/index.js';
 import type { LoadedPolicy } from './types.js';
 
 /**

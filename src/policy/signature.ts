@@ -9,17 +9,21 @@
  * Verification refuses (ZtError 'policy-signature', exit 9) a missing or malformed .sig, a
  * digest that does not match the bytes, a key outside the trusted keyring, and a bad signature.
  */
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ZtError } from '../errors.js';
-import { keyIdOf } from '../identity/key-id.js';
-
-export { keyIdOf };
+import { ed25519PrivateKey, KEY_ID_PATTERN, keyIdOf, trustedKeysFromPems, type KeyRole, type PemInput, type TrustedKeys } from '../keys/index.js';
 
 export const SIGNATURE_CONTEXT = 'zt-ffmpeg-policy-signature-v1:';
 const MAX_SIG_BYTES = 4096;
+
+/** A policy is signed with the key from `zt-ffmpeg keygen`; a wrong one is a usage error. */
+const SIGNING_KEY: KeyRole = { label: 'the policy signing key', reason: 'usage', hint: 'pass the .key file written by `zt-ffmpeg keygen`' };
+
+/** A bad key in a policy keyring makes every signature uncheckable: a policy-signature failure (exit 9). */
+const KEYRING_KEY: KeyRole = { label: 'a trusted key', reason: 'policy-signature', hint: 'trusted keys are the .pub files written by `zt-ffmpeg keygen`' };
 
 export interface PolicySignatureFile {
   readonly v: 1;
@@ -48,12 +52,8 @@ function signedMessage(sha256: string): Buffer {
 }
 
 /** The signature document for `bytes` (pure apart from the signing itself). */
-export function signPolicyBytes(bytes: Uint8Array, privateKey: KeyObject, keyId?: string): PolicySignatureFile {
-  if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') {
-    throw new ZtError('usage', `policy signing needs an Ed25519 private key, found a ${privateKey.asymmetricKeyType ?? ''} ${privateKey.type} key`, {
-      hint: 'generate one with `zt-ffmpeg keygen --out DIR`',
-    });
-  }
+export function signPolicyBytes(bytes: Uint8Array, signingKey: KeyObject, keyId?: string): PolicySignatureFile {
+  const privateKey = ed25519PrivateKey(signingKey, SIGNING_KEY);
   const actualId = keyIdOf(privateKey);
   if (keyId !== undefined && keyId !== actualId) {
     throw new ZtError('usage', `key id "${keyId}" does not belong to this key (its id is "${actualId}")`, {
@@ -66,16 +66,8 @@ export function signPolicyBytes(bytes: Uint8Array, privateKey: KeyObject, keyId?
 }
 
 /** Sign the policy file and write `<policy>.sig` atomically. Returns the .sig path. */
-export async function signPolicyFile(policyPath: string, privateKey: KeyObject | string, keyId?: string): Promise<string> {
-  let key: KeyObject;
-  try {
-    key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
-  } catch (e: unknown) {
-    throw new ZtError('usage', `the signing key is not a PEM private key: ${(e as Error).message}`, {
-      hint: 'pass the .key file written by `zt-ffmpeg keygen`',
-      cause: e,
-    });
-  }
+export async function signPolicyFile(policyPath: string, privateKey: KeyObject | PemInput, keyId?: string): Promise<string> {
+  const key = ed25519PrivateKey(privateKey, SIGNING_KEY);
   let bytes: Buffer;
   try {
     bytes = await readFile(policyPath);
@@ -125,7 +117,7 @@ function parseSignatureFile(text: string): PolicySignatureFile | string {
   if (extra.length > 0) return `has unknown fields: ${extra.join(', ')}`;
   if (d['v'] !== 1) return `has version ${JSON.stringify(d['v'])}, expected 1`;
   if (d['alg'] !== 'ed25519') return `has alg ${JSON.stringify(d['alg'])}, expected "ed25519"`;
-  if (typeof d['keyid'] !== 'string' || !/^ed25519:[0-9a-f]{32}$/.test(d['keyid'])) return 'has no valid "keyid" (ed25519:<32 hex>)';
+  if (typeof d['keyid'] !== 'string' || !KEY_ID_PATTERN.test(d['keyid'])) return 'has no valid "keyid" (ed25519:<32 hex>)';
   if (typeof d['sha256'] !== 'string' || !/^[0-9a-f]{64}$/.test(d['sha256'])) return 'has no valid "sha256" (64 hex)';
   if (typeof d['sig'] !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(d['sig'])) return 'has no valid "sig" (base64 of 64 bytes)';
   return d as unknown as PolicySignatureFile;
@@ -135,7 +127,7 @@ function parseSignatureFile(text: string): PolicySignatureFile | string {
  * Check `<policyPath>.sig` against `bytes` (the exact bytes that were parsed as the policy) and
  * the trusted keyring (key id → Ed25519 public key).
  */
-export function verifyPolicySignature(policyPath: string, bytes: Uint8Array, trusted: ReadonlyMap<string, KeyObject>): PolicySignatureCheck {
+export function verifyPolicySignature(policyPath: string, bytes: Uint8Array, trusted: TrustedKeys): PolicySignatureCheck {
   const sigPath = signaturePathOf(policyPath);
   const signHint = `sign it with a trusted key: zt-ffmpeg policy sign ${policyPath} --key KEYFILE`;
   let text: string;
@@ -186,31 +178,13 @@ export function verifyPolicySignature(policyPath: string, bytes: Uint8Array, tru
 }
 
 /** verifyPolicySignature(), throwing the ZtError (exit 9) on failure; returns the signer's key id. */
-export function requirePolicySignature(policyPath: string, bytes: Uint8Array, trusted: ReadonlyMap<string, KeyObject>): string {
+export function requirePolicySignature(policyPath: string, bytes: Uint8Array, trusted: TrustedKeys): string {
   const r = verifyPolicySignature(policyPath, bytes, trusted);
   if (!r.ok) throw r.error;
   return r.keyId;
 }
 
-/** A keyring (key id → public key) from Ed25519 PEMs (public or private). */
-export function keyringFromPems(pems: readonly string[]): Map<string, KeyObject> {
-  const ring = new Map<string, KeyObject>();
-  for (const pem of pems) {
-    let pub: KeyObject;
-    try {
-      pub = createPublicKey(pem);
-    } catch (e: unknown) {
-      throw new ZtError('policy-signature', `a trusted key is not a PEM key: ${(e as Error).message}`, {
-        hint: 'trusted keys are the .pub files written by `zt-ffmpeg keygen`',
-        cause: e,
-      });
-    }
-    if (pub.asymmetricKeyType !== 'ed25519') {
-      throw new ZtError('policy-signature', `a trusted key is ${pub.asymmetricKeyType ?? 'unknown'}, expected Ed25519`, {
-        hint: 'trusted keys are the .pub files written by `zt-ffmpeg keygen`',
-      });
-    }
-    ring.set(keyIdOf(pub), pub);
-  }
-  return ring;
+/** A policy keyring (key id → public key) from Ed25519 PEMs (public or private). */
+export function keyringFromPems(pems: readonly PemInput[]): TrustedKeys {
+  return trustedKeysFromPems(pems, KEYRING_KEY);
 }

@@ -10,7 +10,7 @@ import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalize } from '../audit/canonical.js';
 import { pae } from '../audit/dsse.js';
-import type { SigningKey } from '../audit/keys.js';
+import type { SigningKey } from '../keys/index.js';
 
 export const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const PREDICATE_TYPE = 'https://zt-ffmpeg.dev/attestation/transcode/v1';

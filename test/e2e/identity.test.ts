@@ -10,7 +10,8 @@ import path from 'node:path';
 import { SignJWT, importPKCS8 } from 'jose';
 import { makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
 import { makeSample } from '../helpers/media.js';
-import { mintToken, publicJwkFromPem } from '../../src/identity/mint.js';
+import { mintToken } from '../../src/identity/mint.js';
+import { publicJwkFromPem } from '../../src/keys/index.js';
 
 let sb: Sandbox;
 let issuerPem: string;

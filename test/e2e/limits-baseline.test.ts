@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
 import { ffmpeg, makeSample } from '../helpers/media.js';
-import { loadSigningKey } from '../../src/audit/keys.js';
+import { loadSigningKey } from '../../src/keys/index.js';
 import { openAuditLog } from '../../src/audit/writer.js';
 import { MIN_SLOW_KILL_MS } from '../../src/monitor/baseline.js';
 

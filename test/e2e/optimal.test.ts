@@ -33,7 +33,7 @@ beforeAll(async () => {
   issuerKey = path.join(sb.dir, 'issuer', 'audit.key');
   await copyFile(path.join(sb.dir, 'signer', 'audit.pub'), path.join(keyring, 'signer.pub'));
   await copyFile(path.join(sb.dir, 'audit', 'audit.pub'), path.join(keyring, 'audit.pub'));
-  const { publicJwkFromPem } = await import('../../src/identity/mint.js');
+  const { publicJwkFromPem } = await import('../../src/keys/index.js');
   await writeFile(path.join(keyring, 'issuer.jwks.json'), JSON.stringify({ keys: [publicJwkFromPem(await readFile(path.join(sb.dir, 'issuer', 'audit.pub'), 'utf8'))] }));
   policy = path.join(dir, 'policy.yaml');
   await copyFile(path.join(ROOT, 'policies', 'optimal.yaml'), policy);

@@ -5,7 +5,7 @@
  * {"ok":true,"seqs":[...]} or {"ok":false,"reason":"...","message":"..."} (exit 8).
  */
 import { isZtError } from '../../src/errors.js';
-import { loadSigningKey } from '../../src/audit/keys.js';
+import { loadSigningKey } from '../../src/keys/index.js';
 import { openAuditLog } from '../../src/audit/writer.js';
 
 async function main(): Promise<void> {

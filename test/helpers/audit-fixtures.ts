@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { expect } from 'vitest';
 import { ZtError } from '../../src/errors.js';
-import { keyIdOf, openAuditLog, type AppendResult, type AuditEvent, type SigningKey } from '../../src/audit/index.js';
+import { openAuditLog, type AppendResult, type AuditEvent } from '../../src/audit/index.js';
+import { keyIdOf, type SigningKey } from '../../src/keys/index.js';
 
 export async function makeTmpDir(prefix = 'zt-audit-'): Promise<string> {
   return fs.mkdtemp(join(tmpdir(), prefix));

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, loadTrustedKeys, readRecords, verifyLogs } from '../../src/audit/index.js';
+import { readRecords, verifyLogs } from '../../src/audit/index.js';
+import { generateKeyPair, loadTrustedKeys } from '../../src/keys/index.js';
 import { exec } from '../../src/util/exec.js';
 import { bundleAppender, makeTmpDir, removeDir } from '../helpers/audit-fixtures.js';
 

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateKeyPair, keyIdOf, loadSigningKey, loadTrustedKeys } from '../../src/audit/keys.js';
+import { generateKeyPair, keyIdOf, loadSigningKey, loadTrustedKeys } from '../../src/keys/index.js';
 import { makeTmpDir, removeDir, rejection, mode } from '../helpers/audit-fixtures.js';
 
 let dir: string;

@@ -8,16 +8,14 @@ import {
   lineHash,
   openAuditLog,
   rotateKey,
-  trustedKeysOf,
   verifyLogs,
   GENESIS_PREV,
   RECORD_PAYLOAD_TYPE,
   type AuditEvent,
   type FaultKind,
   type LogReport,
-  type SigningKey,
-  type TrustedKeys,
 } from '../../src/audit/index.js';
+import { trustedKeysOf, type SigningKey, type TrustedKeys } from '../../src/keys/index.js';
 import { buildLog, decision, makeTmpDir, memoryKey, removeDir, result, splitLines } from '../helpers/audit-fixtures.js';
 
 let dir: string;

@@ -6,15 +6,12 @@ import {
   canonicalize,
   checkpointPathFor,
   encodeRecord,
-  generateKeyPair,
-  loadSigningKey,
   openAuditLog,
   rotateKey,
-  trustedKeysOf,
   verifyLogs,
   GENESIS_PREV,
-  type SigningKey,
 } from '../../src/audit/index.js';
+import { generateKeyPair, loadSigningKey, trustedKeysOf, type SigningKey } from '../../src/keys/index.js';
 import { ZtError } from '../../src/errors.js';
 import { exec } from '../../src/util/exec.js';
 import { buildLog, bundleAppender, decision, makeTmpDir, memoryKey, removeDir, result, splitLines, rejection, mode } from '../helpers/audit-fixtures.js';

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZtError } from '../../src/errors.js';
+import { keyIdOf, type TrustedKeys } from '../../src/keys/index.js';
 import {
-  keyIdOf,
   keyringFromPems,
   requirePolicySignature,
   signaturePathOf,
@@ -27,7 +27,7 @@ let dir: string;
 let policyPath: string;
 let signer: { privateKey: KeyObject; publicKey: KeyObject };
 let stranger: { privateKey: KeyObject; publicKey: KeyObject };
-let trusted: Map<string, KeyObject>;
+let trusted: TrustedKeys;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'zt-polsig-'));

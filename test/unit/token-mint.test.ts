@@ -3,8 +3,8 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { ZtError } from '../../src/errors.js';
-import { keyIdOf } from '../../src/identity/key-id.js';
-import { jwksFromPems, mintToken, publicJwkFromPem } from '../../src/identity/mint.js';
+import { mintToken } from '../../src/identity/mint.js';
+import { jwksFromPems, keyIdOf, publicJwkFromPem } from '../../src/keys/index.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const privatePem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();

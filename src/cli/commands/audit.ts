@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { verifyLogs, type VerifyReport } from '../../audit/verify.js';
-import { loadTrustedKeys, publicKeyPathFor } from '../../audit/keys.js';
+import { loadTrustedKeys, publicKeyPathFor } from '../../keys/index.js';
 import { readRecords, filterRecords, auditStats, type RecordFilter, type ParsedRecord } from '../../audit/query.js';
 import { statePaths } from '../../util/paths.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';

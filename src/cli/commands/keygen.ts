@@ -1,4 +1,4 @@
-import { generateKeyPair } from '../../audit/keys.js';
+import { generateKeyPair } from '../../keys/index.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, type ExitCode } from '../../errors.js';

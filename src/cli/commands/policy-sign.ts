@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { signPolicyFile } from '../../policy/signature.js';
-import { loadSigningKey } from '../../audit/keys.js';
+import { loadSigningKey } from '../../keys/index.js';
 import { readPolicyFile } from '../../policy/load.js';
 import { checkPosture } from '../../posture/binaries.js';
 import { statePaths } from '../../util/paths.js';

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { mintToken } from '../../identity/mint.js';
+import { loadTokenSigningKey } from '../../keys/index.js';
 import { openInput, digestInput } from '../../inspect/file.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
@@ -20,12 +20,7 @@ export interface MintFlags {
 
 /** `zt-ffmpeg token mint`: a short-lived EdDSA token from a local key, for scripts and tests. */
 export async function tokenMintCommand(ctx: CommandContext, f: MintFlags): Promise<ExitCode> {
-  let pem: string;
-  try {
-    pem = await readFile(f.key, 'utf8');
-  } catch (e) {
-    throw new ZtError('usage', `cannot read the issuer key ${f.key}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { hint: 'make one with `zt-ffmpeg keygen --out DIR` and pass DIR/audit.key' });
-  }
+  const key = await loadTokenSigningKey(f.key);
   const claims: Record<string, string> = {};
   for (const c of f.claim ?? []) {
     const i = c.indexOf('=');
@@ -43,7 +38,7 @@ export async function tokenMintCommand(ctx: CommandContext, f: MintFlags): Promi
   }
   const ttlSeconds = Number(f.ttl);
   const token = await mintToken({
-    privateKeyPem: pem,
+    privateKeyPem: key,
     issuer: f.issuer,
     subject: f.subject,
     audience: f.audience,

@@ -5,7 +5,7 @@
  */
 import { publish, type OutputTarget } from '../../publish/destination.js';
 import { writeProvenance } from '../../publish/intoto.js';
-import { loadSigningKey } from '../../audit/keys.js';
+import { loadSigningKey } from '../../keys/index.js';
 import { summarizeProbe } from '../../inspect/probe-result.js';
 import type { OutputCheck } from '../../verify/output-probe.js';
 import type { LoadedPolicy } from '../../policy/types.js';

@@ -1,0 +1,100 @@
+/**
+ * Private keys read from files. Each kind of private key file is opened by exactly one function
+ * here, so every check made on such a file (type, mode, and later ownership) has one home:
+ *   - loadSigningKey: the audit signing key (also the key `policy sign` uses): a regular file,
+ *     not a symlink, mode 0600; made on first use where the policy stage allows it.
+ *   - loadTokenSigningKey: the issuer key `token mint` signs with, read as given.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { constants, promises as fs, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
+import { ZtError } from '../errors.js';
+import { auditUnavailable, errnoOf } from '../audit/fs-errors.js';
+import { generateOnFirstUse } from './generate.js';
+import { keyIdOf } from './key-id.js';
+import { ed25519PrivateKey } from './pem.js';
+
+/** An Ed25519 private key with its public half and id, as every signer in the project takes it. */
+export interface SigningKey {
+  readonly keyId: string;
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  /** Where the private key was loaded from. */
+  readonly path: string;
+}
+
+const KEYGEN_HINT = (dir: string): string => `create one with \`zt-ffmpeg keygen --out ${dir}\` and pass it with --audit-key / ZT_FFMPEG_AUDIT_KEY`;
+
+/**
+ * Load the Ed25519 private key that signs audit records. The file must be a
+ * regular file (not a symlink) readable by its owner only.
+ */
+export async function loadSigningKey(path: string, opts: { autoGenerate: boolean }): Promise<SigningKey> {
+  let st = await lstatOrUndefined(path);
+  if (st === undefined) {
+    if (!opts.autoGenerate) {
+      throw new ZtError('audit-unavailable', `audit signing key ${path} does not exist`, {
+        hint: `${KEYGEN_HINT(dirname(path))} (this policy stage does not auto-generate keys)`,
+        details: { path },
+      });
+    }
+    await generateOnFirstUse(path);
+    st = await lstatOrUndefined(path);
+    if (st === undefined) throw auditUnavailable('generate the audit signing key', path, new Error('key vanished after creation'));
+  }
+  if (!st.isFile()) {
+    throw new ZtError('audit-unavailable', `audit signing key ${path} is not a regular file (found ${describeType(st)})`, {
+      hint: `point --audit-key at the key file itself; ${KEYGEN_HINT(dirname(path))}`,
+      details: { path },
+    });
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw new ZtError(
+      'audit-unavailable',
+      `audit signing key ${path} is accessible by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, expected 0600)`,
+      { hint: `chmod 600 ${path}`, details: { path, mode: st.mode & 0o777 } },
+    );
+  }
+  let pem: Buffer;
+  try {
+    pem = await fs.readFile(path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+  } catch (e: unknown) {
+    throw auditUnavailable('read the audit signing key', path, e);
+  }
+  const privateKey = ed25519PrivateKey(pem, { label: `audit signing key ${path}`, reason: 'audit-unavailable', hint: KEYGEN_HINT(dirname(path)) });
+  const publicKey = createPublicKey(privateKey);
+  return { keyId: keyIdOf(publicKey), privateKey, publicKey, path };
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await fs.lstat(path);
+  } catch (e: unknown) {
+    if (errnoOf(e) === 'ENOENT') return undefined;
+    throw auditUnavailable('inspect the audit signing key', path, e);
+  }
+}
+
+function describeType(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'a special file';
+}
+
+/**
+ * Load the Ed25519 private key `token mint` signs with. Unlike the audit key it has never been
+ * held to a file type or mode (it is a local test and scripting issuer); any such check belongs
+ * here, the one place this file is opened.
+ */
+export async function loadTokenSigningKey(path: string): Promise<KeyObject> {
+  let pem: string;
+  try {
+    pem = await fs.readFile(path, 'utf8');
+  } catch (e: unknown) {
+    throw new ZtError('usage', `cannot read the issuer key ${path}: ${errnoOf(e)}`, { hint: 'make one with `zt-ffmpeg keygen --out DIR` and pass DIR/audit.key' });
+  }
+  return ed25519PrivateKey(pem, { label: `issuer key ${path}`, reason: 'usage', hint: 'generate one with `zt-ffmpeg keygen --out DIR`' });
+}
