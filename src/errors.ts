@@ -4,6 +4,7 @@
  * user-facing message and a hint saying what to do next. Anything else that is
  * thrown is a bug and is reported as an internal error (exit 1).
  */
+import type { RuleId } from './rule-id.js';
 
 export const EXIT = {
   ok: 0,
@@ -82,8 +83,8 @@ export const REASON_EXIT: Readonly<Record<FailureReason, ExitCode>> = {
 
 /** One broken rule: which rule, what was found, what the policy allows, what to do. */
 export interface Violation {
-  /** Stable rule id, e.g. "input.maxWidth" or "firewall.filter". */
-  readonly rule: string;
+  /** Stable rule id, e.g. "input.maxWidth" or "firewall.filter"; see src/rule-id.ts for who owns which. */
+  readonly rule: RuleId;
   readonly actual: unknown;
   readonly limit: unknown;
   readonly message: string;

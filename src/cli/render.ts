@@ -1,4 +1,5 @@
 /** Rendering outcomes for humans (stderr) and for scripts (one JSON object on stdout). */
+import { verdictOf } from '../job/failure.js';
 import type { ZtError, Violation } from '../errors.js';
 import type { JobOutcome } from '../job/outcome.js';
 import type { CliIo } from './io.js';
@@ -81,7 +82,7 @@ export function errorJson(command: string, e: ZtError): Record<string, unknown> 
   return {
     schemaVersion: JSON_SCHEMA_VERSION,
     command,
-    verdict: e.exitCode === 3 || e.exitCode === 4 || e.exitCode === 9 || e.exitCode === 2 ? 'refused' : 'failed',
+    verdict: verdictOf(e.reason),
     exitCode: e.exitCode,
     reason: e.reason,
     message: e.message,

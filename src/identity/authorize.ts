@@ -41,7 +41,7 @@ function show(patterns: readonly string[]): string {
 
 /** The first condition of `rule.match` that fails for `principal`, or undefined if all hold. */
 export function ruleMismatch(rule: AuthorizationRule, principal: Principal): Mismatch | undefined {
-  const base = `authorization.rules[${rule.id}].match`;
+  const base = `authorization.rules[${rule.id}].match` as const;
   const m = rule.match;
   if (m.users !== undefined && !anyMatch(m.users, principal.os.user)) {
     return { rule: `${base}.users`, actual: principal.os.user, limit: m.users, message: `rule ${rule.id}: user "${principal.os.user}" is not ${show(m.users)}` };
@@ -66,7 +66,7 @@ export function ruleMismatch(rule: AuthorizationRule, principal: Principal): Mis
   if (m.claims !== undefined) {
     for (const [name, cond] of Object.entries(m.claims)) {
       const patterns = list(cond);
-      const rid = `${base}.claims.${name}`;
+      const rid = `${base}.claims.${name}` as const;
       if (token === undefined) {
         return { rule: rid, actual: null, limit: patterns, message: `rule ${rule.id}: claim "${name}" must be ${show(patterns)}, but no token was presented` };
       }
@@ -91,7 +91,7 @@ export function authorize(principal: Principal, auth: AuthorizationConfig, reque
       mismatches.push(miss);
       continue;
     }
-    const allowPath = `authorization.rules[${rule.id}].allow`;
+    const allowPath = `authorization.rules[${rule.id}].allow` as const;
     if (!anyMatch(rule.allow.operations, request.operation)) {
       const v: Violation = {
         rule: `${allowPath}.operations`,

@@ -2,6 +2,7 @@
  * The verdict on what ffprobe found, rule by rule. Pure: every violation is collected, each
  * with its rule id, the actual value, the limit and what to do.
  */
+import type { InputRuleId } from './rule-ids.js';
 import type { Violation } from '../errors.js';
 import type { InputConfig } from '../policy/types.js';
 import type { ProbeResult } from './probe-result.js';
@@ -38,7 +39,7 @@ export function checkProbe(p: ProbeResult, rules: InputConfig, magicType: string
   if (streamCount > rules.maxStreams) {
     v.push({ rule: 'input.maxStreams', actual: streamCount, limit: rules.maxStreams, message: `${streamCount} streams, over the limit of ${rules.maxStreams}`, hint: tighter });
   }
-  const limitNum = (rule: string, what: string, actual: number | undefined, limit: number, unit = ''): void => {
+  const limitNum = (rule: InputRuleId, what: string, actual: number | undefined, limit: number, unit = ''): void => {
     if (actual !== undefined && actual > limit) {
       v.push({ rule, actual, limit, message: `${what} ${actual}${unit} is over the limit of ${limit}${unit}`, hint: tighter });
     }
@@ -124,7 +125,7 @@ export function checkDeclaredDimensions(declared: { width: number; height: numbe
   if (!declared) return [];
   const v: Violation[] = [];
   const { width, height } = declared;
-  const say = (rule: string, what: string, actual: number, limit: number): void => {
+  const say = (rule: InputRuleId, what: string, actual: number, limit: number): void => {
     if (actual > limit) v.push({ rule, actual, limit, message: `the image header declares a ${what} of ${actual}, over the limit of ${limit}`, hint: 'a decompression bomb: the file is refused before any decoder allocates for it' });
   };
   say('input.maxWidth', 'width', width, rules.maxWidth);

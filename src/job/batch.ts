@@ -153,7 +153,7 @@ export function summarize(jobs: readonly BatchJob[]): BatchSummary {
     else if (j.verdict === 'failed') failed++;
     else skipped++;
     if (j.verdict === 'refused' || j.verdict === 'failed') {
-      const rules = new Set((j.outcome?.violations ?? []).map((v) => v.rule));
+      const rules = new Set<string>((j.outcome?.violations ?? []).map((v) => v.rule));
       if (rules.size === 0) rules.add(j.outcome?.reason ?? 'unknown');
       for (const r of rules) byRule[r] = (byRule[r] ?? 0) + 1;
     }

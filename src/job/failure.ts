@@ -34,8 +34,8 @@ interface FailureCommon<R extends FailureReason> {
 
 /** What a reason carries beyond the common fields. */
 interface ReasonFields {
-  readonly 'killed-by-monitor': { readonly breach: Breach };
-  readonly 'limit-breached': { readonly breach: Breach };
+  readonly 'killed-by-monitor': { readonly breach?: Breach };
+  readonly 'limit-breached': { readonly breach?: Breach };
   readonly 'ffmpeg-failed': { readonly ffmpeg?: { readonly exitCode: number | undefined; readonly signal: string | undefined } };
 }
 
@@ -73,13 +73,6 @@ export function failureFrom(e: ZtError): Failure {
     violations: e.violations,
     ...(Object.keys(e.details).length > 0 ? { details: e.details } : {}),
   };
-  if (e.reason === 'killed-by-monitor' || e.reason === 'limit-breached') {
-    const v = e.violations[0];
-    const breach: Breach = v
-      ? { rule: v.rule, actual: typeof v.actual === 'number' ? v.actual : String(v.actual), limit: typeof v.limit === 'number' ? v.limit : String(v.limit), message: v.message }
-      : { rule: e.reason, actual: 'unknown', limit: 'unknown', message: e.message };
-    return { reason: e.reason, ...common, breach };
-  }
   return { reason: e.reason, ...common } as Failure;
 }
 

@@ -13,6 +13,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { AnomalyAction } from '../policy/types.js';
+import { asSuccessfulRun } from '../audit/job-records.js';
 
 export const BASELINE_TAIL_BYTES = 256 * 1024;
 /** The most recent matching records that make a baseline. */
@@ -59,29 +60,21 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
-
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
 /**
- * Pure: the cost of one earlier job from its audit result event, if it is a successful job of
- * the given key. The run record carries `baselineKey` and `mediaSeconds` (written by the
- * pipeline); a record without them does not count.
+ * Pure: the cost of one earlier job from its audit event, if it is a successful result record
+ * of the given key (narrowed by the typed guard of src/audit/job-records.ts; a record without
+ * `baselineKey` and `mediaSeconds` in its run does not count).
  */
 export function costFromEvent(event: unknown, key: BaselineKey): JobCost | undefined {
-  const e = obj(event);
-  if (!e || e['type'] !== 'result' || e['verdict'] !== 'ok') return undefined;
-  const run = obj(e['run']);
-  if (!run || run['baselineKey'] !== baselineKeyString(key)) return undefined;
-  const mediaSeconds = num(run['mediaSeconds']);
-  const wallMs = num(run['wallMs']);
-  const cpuMs = num(obj(run['peaks'])?.['cpuMs']);
-  if (mediaSeconds === undefined || mediaSeconds <= 0 || wallMs === undefined || cpuMs === undefined) return undefined;
-  return { mediaSeconds, wallMs, cpuMs };
+  const run = asSuccessfulRun(event);
+  if (!run || run.baselineKey !== baselineKeyString(key) || run.mediaSeconds <= 0) return undefined;
+  return { mediaSeconds: run.mediaSeconds, wallMs: run.wallMs, cpuMs: run.cpuMs };
+}
+
+function envelopeEvent(parsed: unknown): unknown {
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const payload = (parsed as { payload?: unknown }).payload;
+  return typeof payload === 'object' && payload !== null ? (payload as { event?: unknown }).event : undefined;
 }
 
 /** Pure: the baseline from audit lines (oldest first); undefined when too few match. */
@@ -97,7 +90,7 @@ export function baselineFromLines(lines: Iterable<string>, key: BaselineKey, opt
     } catch {
       continue; // a partial first line of the tail, or garbage: not evidence either way
     }
-    const c = costFromEvent(obj(obj(parsed)?.['payload'])?.['event'], key);
+    const c = costFromEvent(envelopeEvent(parsed), key);
     if (c) costs.push(c);
   }
   const recent = costs.slice(-max);

@@ -12,6 +12,7 @@
  *   reaches the limit and names the rule itself.
  * - the slow-job deadline from the learned baseline (see baseline.ts).
  */
+import type { RuleId } from '../rule-id.js';
 import { CLOCK_TICKS, PAGE_SIZE, ProcessTree, readIo, type ProcStat } from './proc.js';
 import { slowJobDeadlineMs, type SlowJobWatch } from './baseline.js';
 import type { AnomalyAction } from '../policy/types.js';
@@ -34,7 +35,7 @@ export interface Anomaly {
 }
 
 export interface Breach {
-  readonly rule: string;
+  readonly rule: RuleId;
   readonly actual: number | string;
   readonly limit: number | string;
   readonly message: string;

@@ -10,6 +10,7 @@
  * A rule whose two values cannot be ordered (two different pinned hashes, a changed argument
  * template) is "incomparable": a reviewer must read it. Pure: no I/O, no clock.
  */
+import type { PolicyFieldPath } from './rule-ids.js';
 import type { Policy } from './types.js';
 import type { AuthorizationConfig, IssuerConfig } from '../identity/types.js';
 
@@ -31,7 +32,7 @@ export const PILLAR_TITLES: Readonly<Record<Pillar, string>> = {
 
 export interface RuleDiff {
   /** Dotted policy path, e.g. "limits.wallSeconds" or "input.codecs.video". */
-  readonly rule: string;
+  readonly rule: PolicyFieldPath;
   readonly pillar: Pillar;
   /** How B compares with A. */
   readonly b: Strictness;
@@ -130,7 +131,7 @@ const NOTE: Record<Strictness, string> = { same: 'unchanged', stricter: 'B is st
 
 class Collector {
   readonly rules: RuleDiff[] = [];
-  add(rule: string, pillar: Pillar, b: Strictness, valueA: unknown, valueB: unknown, note?: string, lists?: { added: string[]; removed: string[] }): void {
+  add(rule: PolicyFieldPath, pillar: Pillar, b: Strictness, valueA: unknown, valueB: unknown, note?: string, lists?: { added: string[]; removed: string[] }): void {
     this.rules.push({
       rule,
       pillar,
@@ -141,20 +142,20 @@ class Collector {
       note: note ?? NOTE[b],
     });
   }
-  num(rule: string, pillar: Pillar, a: number | undefined, b: number | undefined, lowerIsStricter = true): void {
+  num(rule: PolicyFieldPath, pillar: Pillar, a: number | undefined, b: number | undefined, lowerIsStricter = true): void {
     const s = compareNumber(a, b, lowerIsStricter);
     this.add(rule, pillar, s, a, b, s === 'same' ? undefined : `${lowerIsStricter ? 'lower' : 'higher'} is stricter: ${NOTE[s]}`);
   }
-  list(rule: string, pillar: Pillar, a: readonly string[], b: readonly string[]): void {
+  list(rule: PolicyFieldPath, pillar: Pillar, a: readonly string[], b: readonly string[]): void {
     const r = compareAllowList(a, b);
     const note = r.s === 'same' ? undefined : r.s === 'stricter' ? 'B allows a subset' : r.s === 'looser' ? 'B allows more' : 'B adds some values and removes others';
     this.add(rule, pillar, r.s, a, b, note, r);
   }
-  bool(rule: string, pillar: Pillar, a: boolean, b: boolean, trueIsStricter: boolean): void {
+  bool(rule: PolicyFieldPath, pillar: Pillar, a: boolean, b: boolean, trueIsStricter: boolean): void {
     const s = compareBool(a, b, trueIsStricter);
     this.add(rule, pillar, s, a, b, s === 'same' ? undefined : `${trueIsStricter ? 'true' : 'false'} is stricter: ${NOTE[s]}`);
   }
-  enumeration<T>(rule: string, pillar: Pillar, a: T, b: T, order: ReadonlyArray<T | readonly T[]>): void {
+  enumeration<T>(rule: PolicyFieldPath, pillar: Pillar, a: T, b: T, order: ReadonlyArray<T | readonly T[]>): void {
     const s = compareEnum(a, b, order);
     const words = order.map((o) => (Array.isArray(o) ? (o as readonly T[]).map(String).join('=') : String(o))).reverse().join(' > ');
     this.add(rule, pillar, s, a, b, s === 'same' ? undefined : `${words}: ${NOTE[s]}`);
@@ -200,15 +201,14 @@ function issuerById(list: readonly IssuerConfig[]): Map<string, IssuerConfig> {
   return new Map(list.map((i) => [i.issuer, i]));
 }
 
-/** Compare two policies rule by rule: how B compares with A. */
-export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
-  const c = new Collector();
-
-  // Governance: the stage claimed and how refusals are applied.
+/** The stage claimed and how refusals are applied. */
+function diffStage(c: Collector, a: Policy, b: Policy): void {
   c.enumeration('stage', 'governance', a.stage, b.stage, ['initial', 'advanced', 'optimal']);
   c.enumeration('mode', 'governance', a.mode, b.mode, ['audit', 'warn', 'enforce']);
+}
 
-  // Identity.
+/** Identity: tokens and the issuers trusted to sign them. */
+function diffIdentity(c: Collector, a: Policy, b: Policy): void {
   c.enumeration('identity.token', 'identity', a.identity.token, b.identity.token, ['off', 'optional', 'required']);
   {
     // Trusting more issuers is looser, unless B starts demanding a token A never demanded:
@@ -230,7 +230,7 @@ export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
     for (const [iss, xb] of issuerById(b.identity.issuers)) {
       const xa = ma.get(iss);
       if (!xa) continue;
-      const p = `identity.issuers[${xb.id}]`;
+      const p = `identity.issuers[${xb.id}]` as const;
       c.list(`${p}.audience`, 'identity', xa.audience, xb.audience);
       c.list(`${p}.algorithms`, 'identity', xa.algorithms, xb.algorithms);
       c.num(`${p}.maxTokenAgeSeconds`, 'identity', xa.maxTokenAgeSeconds, xb.maxTokenAgeSeconds);
@@ -244,8 +244,10 @@ export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
   }
   c.enumeration('identity.bindToInput', 'identity', a.identity.bindToInput, b.identity.bindToInput, [false, ['audience', 'claim']]);
   c.bool('identity.singleUseJti', 'identity', a.identity.singleUseJti, b.identity.singleUseJti, true);
+}
 
-  // Authorization (identity pillar: access decisions).
+/** Authorization (identity pillar): who may run what. */
+function diffAuthorization(c: Collector, a: Policy, b: Policy): void {
   c.enumeration('authorization.default', 'identity', a.authorization.default, b.authorization.default, ['allow', 'deny']);
   {
     const ga = effectiveGrant(a.authorization);
@@ -266,8 +268,10 @@ export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
     }
     c.add('authorization.rules.principals', 'identity', s, pa, pb, note);
   }
+}
 
-  // Devices: the binaries we trust.
+/** Devices: the binaries we trust. */
+function diffDevices(c: Collector, a: Policy, b: Policy): void {
   for (const name of ['ffmpeg', 'ffprobe', 'bwrap'] as const) {
     const xa = a.posture.binaries[name];
     const xb = b.posture.binaries[name];
@@ -277,8 +281,10 @@ export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
     c.add(`posture.binaries.${name}.sha256`, 'devices', comparePin(xa.sha256, xb.sha256), xa.sha256, xb.sha256);
   }
   c.bool('posture.requireRootOwned', 'devices', a.posture.requireRootOwned, b.posture.requireRootOwned, true);
+}
 
-  // Applications & workloads: the sandbox, its limits, the operations and the firewall.
+/** Applications & workloads: the sandbox, its limits, the operations and the firewall. */
+function diffWorkloads(c: Collector, a: Policy, b: Policy): void {
   c.bool('sandbox.required', 'applications', a.sandbox.required, b.sandbox.required, true);
   c.enumeration('sandbox.seccomp', 'networks', a.sandbox.seccomp, b.sandbox.seccomp, ['none', 'default', 'strict']);
   c.num('sandbox.tmpfsMiB', 'applications', a.sandbox.tmpfsMiB, b.sandbox.tmpfsMiB);
@@ -303,8 +309,10 @@ export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
     }
   }
   for (const k of ['options', 'encoders', 'muxers', 'filters'] as const) c.list(`firewall.${k}`, 'applications', a.firewall[k], b.firewall[k]);
+}
 
-  // Data: what an input must be.
+/** Data: what an input must be. */
+function diffData(c: Collector, a: Policy, b: Policy): void {
   const ia = a.input;
   const ib = b.input;
   c.num('input.maxBytes', 'data', ia.maxBytes, ib.maxBytes);
@@ -320,18 +328,35 @@ export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
   c.bool('input.allowDataStreams', 'data', ia.allowDataStreams, ib.allowDataStreams, false);
   c.bool('input.deepCheck', 'data', ia.deepCheck, ib.deepCheck, true);
   for (const k of ['probesize', 'analyzeDurationUs', 'timeoutSeconds', 'addressSpaceMiB'] as const) c.num(`input.probe.${k}`, 'data', ia.probe[k], ib.probe[k]);
+}
 
-  // Visibility & analytics: the monitor.
+/** Visibility & analytics: the monitor. */
+function diffVisibility(c: Collector, a: Policy, b: Policy): void {
   c.num('monitor.sampleMs', 'visibility', a.monitor.sampleMs, b.monitor.sampleMs);
   c.num('monitor.baselineFactor', 'visibility', a.monitor.baselineFactor, b.monitor.baselineFactor);
   for (const k of ['onSlowJob', 'onMemorySpike', 'onEscapeAttempt'] as const) c.enumeration(`monitor.${k}`, 'visibility', a.monitor[k], b.monitor[k], ['warn', 'kill']);
+}
 
-  // Governance: the evidence and the policy's own integrity.
+/** Governance: the evidence and the policy's own integrity. */
+function diffGovernance(c: Collector, a: Policy, b: Policy): void {
   c.bool('audit.requireProvisionedKey', 'governance', a.audit.requireProvisionedKey, b.audit.requireProvisionedKey, true);
   c.add('audit.keyring', 'governance', comparePin(a.audit.keyring, b.audit.keyring), a.audit.keyring, b.audit.keyring);
   c.bool('audit.intoto', 'governance', a.audit.intoto, b.audit.intoto, true);
   c.bool('signature.required', 'governance', a.signature.required, b.signature.required, true);
   c.add('signature.keyring', 'governance', comparePin(a.signature.keyring, b.signature.keyring), a.signature.keyring, b.signature.keyring);
+}
+
+/** Compare two policies rule by rule: how B compares with A. */
+export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
+  const c = new Collector();
+  diffStage(c, a, b);
+  diffIdentity(c, a, b);
+  diffAuthorization(c, a, b);
+  diffDevices(c, a, b);
+  diffWorkloads(c, a, b);
+  diffData(c, a, b);
+  diffVisibility(c, a, b);
+  diffGovernance(c, a, b);
 
   const counts: Record<Strictness, number> = { same: 0, stricter: 0, looser: 0, incomparable: 0 };
   for (const r of c.rules) counts[r.b]++;

@@ -46,61 +46,55 @@ function duration(s: number): string {
   return `${s} s`;
 }
 
-export function explainPolicy(p: Policy): PolicyExplanation {
-  const pillars: PillarExplanation[] = [];
-  const add = (pillar: Pillar, allows: string[], refuses: string[]): void => {
-    pillars.push({ pillar, title: PILLAR_TITLES[pillar], allows, refuses });
-  };
+type AddPillar = (pillar: Pillar, allows: string[], refuses: string[]) => void;
 
-  // Identity.
-  {
-    const allows: string[] = [];
-    const refuses: string[] = [];
-    const id = p.identity;
-    if (id.token === 'required') refuses.push('any caller without a valid signed token (JWT)');
-    else if (id.token === 'optional') allows.push('callers without a token (the OS user is recorded); a token, when given, must verify');
-    else allows.push('callers identified by their OS user only; tokens are ignored');
-    for (const i of id.issuers) {
-      allows.push(
-        `tokens from ${i.issuer} (id "${i.id}") for audience ${list(i.audience)}, signed with ${list(i.algorithms)}` +
-          `${i.maxTokenAgeSeconds ? `, issued at most ${duration(i.maxTokenAgeSeconds)} ago` : ''}` +
-          `${i.requiredClaims && i.requiredClaims.length > 0 ? `, carrying claims ${list(i.requiredClaims)}` : ''}`,
-      );
-    }
-    if (id.issuers.length === 0 && id.token !== 'off') refuses.push('every token (no issuer is trusted)');
-    if (id.bindToInput !== false) refuses.push(`tokens not bound to the exact input and operation (by ${id.bindToInput})`);
-    if (id.singleUseJti) refuses.push('a token presented a second time (single-use token ids)');
-    const g = effectiveGrant(p.authorization);
-    if (p.authorization.default === 'allow') allows.push('anyone no rule matches (default allow)');
-    else refuses.push('anyone no authorization rule matches (default deny)');
-    for (const r of p.authorization.rules) {
-      const who: string[] = [];
-      if (r.match.users) who.push(r.match.users.includes('*') ? 'any OS user' : `OS users ${list(r.match.users)}`);
-      if (r.match.groups) who.push(`members of ${list(r.match.groups)}`);
-      if (r.match.issuers) who.push(`holders of a token from ${list(r.match.issuers)}`);
-      if (r.match.claims) who.push(`whose token claims ${Object.entries(r.match.claims).map(([k, v]) => `${k}=${typeof v === 'string' ? v : v.join('|')}`).join(', ')}`);
-      const what = r.allow.operations.includes('*') ? 'every operation' : `operations ${list(r.allow.operations)}`;
-      allows.push(`rule "${r.id}": ${who.join(' ')} may run ${what}${r.allow.rawArgs ? ' and raw ffmpeg arguments' : ''}`);
-    }
-    if (!g.rawArgs) refuses.push('raw ffmpeg arguments from any caller');
-    if (principalsCovered(p.authorization) === 'listed') refuses.push('local users the rules do not name');
-    add('identity', allows, refuses);
+function explainIdentity(p: Policy, add: AddPillar): void {
+  const allows: string[] = [];
+  const refuses: string[] = [];
+  const id = p.identity;
+  if (id.token === 'required') refuses.push('any caller without a valid signed token (JWT)');
+  else if (id.token === 'optional') allows.push('callers without a token (the OS user is recorded); a token, when given, must verify');
+  else allows.push('callers identified by their OS user only; tokens are ignored');
+  for (const i of id.issuers) {
+    allows.push(
+      `tokens from ${i.issuer} (id "${i.id}") for audience ${list(i.audience)}, signed with ${list(i.algorithms)}` +
+        `${i.maxTokenAgeSeconds ? `, issued at most ${duration(i.maxTokenAgeSeconds)} ago` : ''}` +
+        `${i.requiredClaims && i.requiredClaims.length > 0 ? `, carrying claims ${list(i.requiredClaims)}` : ''}`,
+    );
   }
-
-  // Devices.
-  {
-    const allows: string[] = [];
-    const refuses: string[] = [];
-    for (const [name, b] of Object.entries(p.posture.binaries)) {
-      allows.push(`${name}${b.path ? ` at ${b.path}` : ' found in /usr/bin, /usr/local/bin or /bin'}${b.minVersion ? `, version ${b.minVersion} or later` : ''}${b.sha256 ? `, sha256 ${b.sha256.slice(0, 12)}…` : ''}`);
-      if (b.minVersion) refuses.push(`${name} older than ${b.minVersion}`);
-      if (b.sha256) refuses.push(`an ${name} whose sha256 differs from the pin`);
-    }
-    if (p.posture.requireRootOwned) refuses.push('binaries not owned by root or writable by group or others');
-    add('devices', allows, refuses);
+  if (id.issuers.length === 0 && id.token !== 'off') refuses.push('every token (no issuer is trusted)');
+  if (id.bindToInput !== false) refuses.push(`tokens not bound to the exact input and operation (by ${id.bindToInput})`);
+  if (id.singleUseJti) refuses.push('a token presented a second time (single-use token ids)');
+  const g = effectiveGrant(p.authorization);
+  if (p.authorization.default === 'allow') allows.push('anyone no rule matches (default allow)');
+  else refuses.push('anyone no authorization rule matches (default deny)');
+  for (const r of p.authorization.rules) {
+    const who: string[] = [];
+    if (r.match.users) who.push(r.match.users.includes('*') ? 'any OS user' : `OS users ${list(r.match.users)}`);
+    if (r.match.groups) who.push(`members of ${list(r.match.groups)}`);
+    if (r.match.issuers) who.push(`holders of a token from ${list(r.match.issuers)}`);
+    if (r.match.claims) who.push(`whose token claims ${Object.entries(r.match.claims).map(([k, v]) => `${k}=${typeof v === 'string' ? v : v.join('|')}`).join(', ')}`);
+    const what = r.allow.operations.includes('*') ? 'every operation' : `operations ${list(r.allow.operations)}`;
+    allows.push(`rule "${r.id}": ${who.join(' ')} may run ${what}${r.allow.rawArgs ? ' and raw ffmpeg arguments' : ''}`);
   }
+  if (!g.rawArgs) refuses.push('raw ffmpeg arguments from any caller');
+  if (principalsCovered(p.authorization) === 'listed') refuses.push('local users the rules do not name');
+  add('identity', allows, refuses);
+}
 
-  // Networks.
+function explainDevices(p: Policy, add: AddPillar): void {
+  const allows: string[] = [];
+  const refuses: string[] = [];
+  for (const [name, b] of Object.entries(p.posture.binaries)) {
+    allows.push(`${name}${b.path ? ` at ${b.path}` : ' found in /usr/bin, /usr/local/bin or /bin'}${b.minVersion ? `, version ${b.minVersion} or later` : ''}${b.sha256 ? `, sha256 ${b.sha256.slice(0, 12)}…` : ''}`);
+    if (b.minVersion) refuses.push(`${name} older than ${b.minVersion}`);
+    if (b.sha256) refuses.push(`an ${name} whose sha256 differs from the pin`);
+  }
+  if (p.posture.requireRootOwned) refuses.push('binaries not owned by root or writable by group or others');
+  add('devices', allows, refuses);
+}
+
+function explainNetworks(p: Policy, add: AddPillar): void {
   add(
     'networks',
     ['only local files: ffmpeg and ffprobe run with -protocol_whitelist file'],
@@ -110,85 +104,95 @@ export function explainPolicy(p: Policy): PolicyExplanation {
       'URLs, playlists and pseudo-protocols (hls, concat, data:, subfile:) in inputs and arguments',
     ],
   );
+}
 
-  // Applications & workloads.
-  {
-    const allows: string[] = [];
-    const refuses: string[] = [];
-    const l = p.limits;
-    if (p.sandbox.required) refuses.push('running without the bubblewrap sandbox');
-    else allows.push('DEGRADED mode without bubblewrap when it is missing (recorded in the audit log)');
-    allows.push(`seccomp profile "${p.sandbox.seccomp}", a ${bytes(p.sandbox.tmpfsMiB * 1024 * 1024)} private /tmp`);
-    if (p.sandbox.grants.fonts) allows.push('read-only system fonts inside the sandbox');
-    if (p.sandbox.grants.gpu) allows.push('GPU render nodes inside the sandbox');
-    refuses.push(
-      `a job running longer than ${duration(l.wallSeconds)} wall clock or ${duration(l.cpuSeconds)} CPU, using more than ${bytes(l.addressSpaceMiB * 1024 * 1024)} of address space, ` +
-        `writing more than ${bytes(l.outputMaxMiB * 1024 * 1024)}, opening more than ${l.openFiles} files or running more than ${l.maxThreads} threads (it is killed)`,
-    );
-    const ops = Object.entries(p.operations.list).map(([n, o]) => `${n} (${Object.keys(o.targets).join(', ')})`);
-    allows.push(`operations ${ops.join('; ')}; default "${p.operations.default}"`);
-    if (p.operations.allowRawArgs) {
-      allows.push(`raw ffmpeg output arguments through the firewall: options ${list(p.firewall.options)}; encoders ${list(p.firewall.encoders)}; muxers ${list(p.firewall.muxers)}; filters ${list(p.firewall.filters)}`);
-      refuses.push('raw arguments outside those lists, extra inputs, URLs, a second output, -report, -dump_attachment, -attach, file-reading filters');
-    } else refuses.push('raw ffmpeg arguments: only the vetted operations run');
-    add('applications', allows, refuses);
-  }
+function explainWorkloads(p: Policy, add: AddPillar): void {
+  const allows: string[] = [];
+  const refuses: string[] = [];
+  const l = p.limits;
+  if (p.sandbox.required) refuses.push('running without the bubblewrap sandbox');
+  else allows.push('DEGRADED mode without bubblewrap when it is missing (recorded in the audit log)');
+  allows.push(`seccomp profile "${p.sandbox.seccomp}", a ${bytes(p.sandbox.tmpfsMiB * 1024 * 1024)} private /tmp`);
+  if (p.sandbox.grants.fonts) allows.push('read-only system fonts inside the sandbox');
+  if (p.sandbox.grants.gpu) allows.push('GPU render nodes inside the sandbox');
+  refuses.push(
+    `a job running longer than ${duration(l.wallSeconds)} wall clock or ${duration(l.cpuSeconds)} CPU, using more than ${bytes(l.addressSpaceMiB * 1024 * 1024)} of address space, ` +
+      `writing more than ${bytes(l.outputMaxMiB * 1024 * 1024)}, opening more than ${l.openFiles} files or running more than ${l.maxThreads} threads (it is killed)`,
+  );
+  const ops = Object.entries(p.operations.list).map(([n, o]) => `${n} (${Object.keys(o.targets).join(', ')})`);
+  allows.push(`operations ${ops.join('; ')}; default "${p.operations.default}"`);
+  if (p.operations.allowRawArgs) {
+    allows.push(`raw ffmpeg output arguments through the firewall: options ${list(p.firewall.options)}; encoders ${list(p.firewall.encoders)}; muxers ${list(p.firewall.muxers)}; filters ${list(p.firewall.filters)}`);
+    refuses.push('raw arguments outside those lists, extra inputs, URLs, a second output, -report, -dump_attachment, -attach, file-reading filters');
+  } else refuses.push('raw ffmpeg arguments: only the vetted operations run');
+  add('applications', allows, refuses);
+}
 
-  // Data.
-  {
-    const i = p.input;
-    const allows = [
-      `inputs up to ${bytes(i.maxBytes)} whose magic bytes are ${list(i.magic)}`,
-      `containers ${list(i.formats)}`,
-      `video codecs ${list(i.codecs.video)}; audio codecs ${list(i.codecs.audio)}; subtitle codecs ${list(i.codecs.subtitle)}`,
-      `up to ${i.maxStreams} streams, ${i.maxWidth}x${i.maxHeight} and ${i.maxPixels} pixels, ${i.maxFrameRate} frames/s, ${duration(i.maxDurationSeconds)}, ${i.maxBitrate} bit/s, ${i.maxSampleRate} Hz, ${i.maxChannels} channels`,
-      ...(i.allowAttachments ? ['attachment streams (e.g. fonts in mkv)'] : []),
-      ...(i.allowDataStreams ? ['data streams (timed metadata)'] : []),
-    ];
-    const refuses = [
-      'symlinks, FIFOs, devices and anything that is not a regular file',
-      'any input beyond the limits above, each broken rule reported with its actual value and the limit',
-      ...(i.requireMagicMatchesExtension ? ['a file whose extension disagrees with its magic bytes'] : []),
-      ...(i.requireMagicMatchesFormat ? ['a file the demuxer reads as something other than its magic bytes say (polyglots)'] : []),
-      ...(i.allowAttachments ? [] : ['attachment streams']),
-      ...(i.allowDataStreams ? [] : ['data streams']),
-      `more than ${i.maxMetadataEntries} metadata tags or ${bytes(i.maxMetadataBytes)} of metadata`,
-      ...(i.deepCheck ? ['a file that does not decode cleanly end to end in the sandbox (deep check)'] : []),
-      `a probe that takes longer than ${duration(i.probe.timeoutSeconds)} or more than ${bytes(i.probe.addressSpaceMiB * 1024 * 1024)}`,
-    ];
-    add('data', allows, refuses);
-  }
+function explainData(p: Policy, add: AddPillar): void {
+  const i = p.input;
+  const allows = [
+    `inputs up to ${bytes(i.maxBytes)} whose magic bytes are ${list(i.magic)}`,
+    `containers ${list(i.formats)}`,
+    `video codecs ${list(i.codecs.video)}; audio codecs ${list(i.codecs.audio)}; subtitle codecs ${list(i.codecs.subtitle)}`,
+    `up to ${i.maxStreams} streams, ${i.maxWidth}x${i.maxHeight} and ${i.maxPixels} pixels, ${i.maxFrameRate} frames/s, ${duration(i.maxDurationSeconds)}, ${i.maxBitrate} bit/s, ${i.maxSampleRate} Hz, ${i.maxChannels} channels`,
+    ...(i.allowAttachments ? ['attachment streams (e.g. fonts in mkv)'] : []),
+    ...(i.allowDataStreams ? ['data streams (timed metadata)'] : []),
+  ];
+  const refuses = [
+    'symlinks, FIFOs, devices and anything that is not a regular file',
+    'any input beyond the limits above, each broken rule reported with its actual value and the limit',
+    ...(i.requireMagicMatchesExtension ? ['a file whose extension disagrees with its magic bytes'] : []),
+    ...(i.requireMagicMatchesFormat ? ['a file the demuxer reads as something other than its magic bytes say (polyglots)'] : []),
+    ...(i.allowAttachments ? [] : ['attachment streams']),
+    ...(i.allowDataStreams ? [] : ['data streams']),
+    `more than ${i.maxMetadataEntries} metadata tags or ${bytes(i.maxMetadataBytes)} of metadata`,
+    ...(i.deepCheck ? ['a file that does not decode cleanly end to end in the sandbox (deep check)'] : []),
+    `a probe that takes longer than ${duration(i.probe.timeoutSeconds)} or more than ${bytes(i.probe.addressSpaceMiB * 1024 * 1024)}`,
+  ];
+  add('data', allows, refuses);
+}
 
-  // Visibility & analytics.
-  {
-    const m = p.monitor;
-    const act = (a: string): string => (a === 'kill' ? 'kills the job' : 'warns');
-    add(
-      'visibility',
-      [`the sandboxed tree is sampled every ${m.sampleMs} ms (CPU, memory, threads, I/O); peaks are recorded`],
-      [
-        `a job slower than ${m.baselineFactor}x the learned baseline: ${act(m.onSlowJob)}`,
-        `a memory spike near the limit: ${act(m.onMemorySpike)}`,
-        `signs of network or out-of-sandbox access in ffmpeg's diagnostics: ${act(m.onEscapeAttempt)}`,
-      ],
-    );
-  }
+function explainVisibility(p: Policy, add: AddPillar): void {
+  const m = p.monitor;
+  const act = (a: string): string => (a === 'kill' ? 'kills the job' : 'warns');
+  add(
+    'visibility',
+    [`the sandboxed tree is sampled every ${m.sampleMs} ms (CPU, memory, threads, I/O); peaks are recorded`],
+    [
+      `a job slower than ${m.baselineFactor}x the learned baseline: ${act(m.onSlowJob)}`,
+      `a memory spike near the limit: ${act(m.onMemorySpike)}`,
+      `signs of network or out-of-sandbox access in ffmpeg's diagnostics: ${act(m.onEscapeAttempt)}`,
+    ],
+  );
+}
 
-  // Governance.
-  {
-    const allows = [
-      `stage "${p.stage}", mode "${p.mode}": ${MODE_WORDS[p.mode] ?? p.mode}`,
-      'every decision and result in a signed, hash-chained audit log',
-      ...(p.audit.keyring ? [`audit and policy keys trusted from ${p.audit.keyring}`] : []),
-      ...(p.audit.intoto ? ['an in-toto statement next to every output'] : []),
-    ];
-    const refuses = [
-      'running a job whose audit record cannot be written (fail closed)',
-      ...(p.audit.requireProvisionedKey ? ['auto-generating the audit signing key: it must be provisioned'] : []),
-      ...(p.signature.required ? [`a policy file without a valid detached signature${p.signature.keyring ? ` by a key in ${p.signature.keyring}` : ''}`] : []),
-    ];
-    add('governance', allows, refuses);
-  }
+function explainGovernance(p: Policy, add: AddPillar): void {
+  const allows = [
+    `stage "${p.stage}", mode "${p.mode}": ${MODE_WORDS[p.mode] ?? p.mode}`,
+    'every decision and result in a signed, hash-chained audit log',
+    ...(p.audit.keyring ? [`audit and policy keys trusted from ${p.audit.keyring}`] : []),
+    ...(p.audit.intoto ? ['an in-toto statement next to every output'] : []),
+  ];
+  const refuses = [
+    'running a job whose audit record cannot be written (fail closed)',
+    ...(p.audit.requireProvisionedKey ? ['auto-generating the audit signing key: it must be provisioned'] : []),
+    ...(p.signature.required ? [`a policy file without a valid detached signature${p.signature.keyring ? ` by a key in ${p.signature.keyring}` : ''}`] : []),
+  ];
+  add('governance', allows, refuses);
+}
+
+export function explainPolicy(p: Policy): PolicyExplanation {
+  const pillars: PillarExplanation[] = [];
+  const add: AddPillar = (pillar, allows, refuses) => {
+    pillars.push({ pillar, title: PILLAR_TITLES[pillar], allows, refuses });
+  };
+  explainIdentity(p, add);
+  explainDevices(p, add);
+  explainNetworks(p, add);
+  explainWorkloads(p, add);
+  explainData(p, add);
+  explainVisibility(p, add);
+  explainGovernance(p, add);
 
   return {
     stage: p.stage,

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { exec } from '../util/exec.js';
+import type { LimitRuleId } from './rule-ids.js';
 import { buildBwrapArgs, sandboxEnv, FONT_DIRS, type BwrapSpec } from './bwrap.js';
 import { buildPrlimitArgs, type RlimitSpec } from './prlimit.js';
 import { startMonitor, scanDiagnostics, emptyPeaks, type Anomaly, type Breach, type MonitorLimits, type Peaks } from '../monitor/monitor.js';
@@ -50,7 +51,7 @@ export interface SupervisedOutcome {
   /** Set when the supervisor killed the tree, with the rule that caused it. */
   readonly killedFor?: Breach;
   /** A kernel resource limit that stopped the command (RLIMIT_*), read from how it ended. */
-  readonly limit?: { readonly rule: string; readonly message: string };
+  readonly limit?: { readonly rule: LimitRuleId; readonly message: string };
   /** bwrap itself could not build the sandbox. */
   readonly sandboxFailed: boolean;
   readonly spawnFailed: boolean;
@@ -220,7 +221,7 @@ export function limitFromExit(
   signal: string | undefined,
   stderr: string,
   ctx?: { cpuMs: number; cpuLimitMs: number },
-): { rule: string; message: string } | undefined {
+): { rule: LimitRuleId; message: string } | undefined {
   const sig = signal ?? (exitCode !== undefined && exitCode > 128 && exitCode < 160 ? signalName(exitCode - 128) : undefined);
   const nearCpuLimit = ctx === undefined || ctx.cpuMs >= 0.5 * ctx.cpuLimitMs;
   if (sig === 'SIGXCPU') return { rule: 'limits.cpuSeconds', message: 'the CPU-time limit was reached (SIGXCPU)' };

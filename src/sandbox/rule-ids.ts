@@ -1,0 +1,10 @@
+/**
+ * The rule ids of the limits a sandboxed run can breach (src/sandbox/, src/monitor/): each is the
+ * policy field that set the limit, enforced by the kernel (prlimit), the wall clock or the
+ * monitor. `sandbox.required` is the degraded-mode warning.
+ */
+export const LIMIT_RULES = ['limits.wallSeconds', 'limits.cpuSeconds', 'limits.addressSpaceMiB', 'limits.outputMaxMiB', 'limits.maxThreads'] as const;
+
+export type LimitRuleId = (typeof LIMIT_RULES)[number];
+
+export type SandboxRuleId = LimitRuleId | 'sandbox.required';
