@@ -40,6 +40,25 @@ function codecWhitelist(codecs: readonly string[], h: HardeningArgs | undefined)
   return decoders.length > 0 ? ['-codec_whitelist', decoders.join(',')] : [];
 }
 
+/**
+ * How the input may be opened and parsed: only the file protocol, the demuxer ffprobe found
+ * (pinned, so the bytes cannot be re-probed as something else), the decoders of the codecs it
+ * found, the pixel limit and the build's input hardening. The same for the deep check and the
+ * transcode.
+ */
+function pinnedInputArgs(p: Omit<FfmpegPlanInput, 'outputPath' | 'muxer' | 'outputArgs' | 'stats'>): string[] {
+  return [
+    '-protocol_whitelist', 'file',
+    '-format_whitelist', p.demuxer,
+    '-f', p.demuxer,
+    ...codecWhitelist(p.codecs, p.hardening),
+    '-max_pixels', String(p.maxPixels),
+    ...(p.hardening?.inputArgs ?? []),
+    '-probesize', String(p.probesize),
+    '-analyzeduration', String(p.analyzeDurationUs),
+  ];
+}
+
 export function buildFfmpegArgv(p: FfmpegPlanInput): string[] {
   return [
     p.ffmpegPath,
@@ -52,14 +71,7 @@ export function buildFfmpegArgv(p: FfmpegPlanInput): string[] {
     '-threads', String(p.threads),
     '-filter_threads', String(p.threads),
     // Input side: what may be opened and how it is parsed.
-    '-protocol_whitelist', 'file',
-    '-format_whitelist', p.demuxer,
-    '-f', p.demuxer,
-    ...codecWhitelist(p.codecs, p.hardening),
-    '-max_pixels', String(p.maxPixels),
-    ...(p.hardening?.inputArgs ?? []),
-    '-probesize', String(p.probesize),
-    '-analyzeduration', String(p.analyzeDurationUs),
+    ...pinnedInputArgs(p),
     '-i', p.inputPath,
     // Output side. The wrapper's own options come after the template or raw arguments:
     // ffmpeg keeps the last value it sees, so none of these can be lifted by an argument.
@@ -117,14 +129,7 @@ export function buildDeepCheckArgv(p: Omit<FfmpegPlanInput, 'outputPath' | 'muxe
     '-xerror',
     ...(p.hardening?.globalArgs ?? []),
     '-threads', String(p.threads),
-    '-protocol_whitelist', 'file',
-    '-format_whitelist', p.demuxer,
-    '-f', p.demuxer,
-    ...codecWhitelist(p.codecs, p.hardening),
-    '-max_pixels', String(p.maxPixels),
-    ...(p.hardening?.inputArgs ?? []),
-    '-probesize', String(p.probesize),
-    '-analyzeduration', String(p.analyzeDurationUs),
+    ...pinnedInputArgs(p),
     '-err_detect', 'explode',
     '-i', p.inputPath,
     '-t', String(p.maxDurationSeconds),

@@ -151,6 +151,12 @@ class Collector {
     const note = r.s === 'same' ? undefined : r.s === 'stricter' ? 'B allows a subset' : r.s === 'looser' ? 'B allows more' : 'B adds some values and removes others';
     this.add(rule, pillar, r.s, a, b, note, r);
   }
+  /** A list of requirements (claims a token must carry, options a build must have): more is stricter. */
+  requirements(rule: PolicyFieldPath, pillar: Pillar, a: readonly string[], b: readonly string[], what: string): void {
+    // As allow-lists with the sides swapped: B is "stricter" exactly when A's list is a subset of B's.
+    const r = compareAllowList(b, a);
+    this.add(rule, pillar, r.s, a, b, r.s === 'same' ? undefined : `more ${what} is stricter`, { added: r.removed, removed: r.added });
+  }
   bool(rule: PolicyFieldPath, pillar: Pillar, a: boolean, b: boolean, trueIsStricter: boolean): void {
     const s = compareBool(a, b, trueIsStricter);
     this.add(rule, pillar, s, a, b, s === 'same' ? undefined : `${trueIsStricter ? 'true' : 'false'} is stricter: ${NOTE[s]}`);
@@ -235,10 +241,7 @@ function diffIdentity(c: Collector, a: Policy, b: Policy): void {
       c.list(`${p}.algorithms`, 'identity', xa.algorithms, xb.algorithms);
       c.num(`${p}.maxTokenAgeSeconds`, 'identity', xa.maxTokenAgeSeconds, xb.maxTokenAgeSeconds);
       c.num(`${p}.clockToleranceSeconds`, 'identity', xa.clockToleranceSeconds ?? 30, xb.clockToleranceSeconds ?? 30);
-      // More required claims is stricter: compare as allow-lists with the sides swapped.
-      const rc = compareAllowList(xb.requiredClaims ?? [], xa.requiredClaims ?? []);
-      const flipped: Strictness = rc.s === 'stricter' ? 'looser' : rc.s === 'looser' ? 'stricter' : rc.s;
-      c.add(`${p}.requiredClaims`, 'identity', flipped, xa.requiredClaims ?? [], xb.requiredClaims ?? [], flipped === 'same' ? undefined : 'more required claims is stricter', { added: rc.removed, removed: rc.added });
+      c.requirements(`${p}.requiredClaims`, 'identity', xa.requiredClaims ?? [], xb.requiredClaims ?? [], 'required claims');
       c.add(`${p}.keys`, 'identity', sameJson([xa.jwksFile, xa.keys], [xb.jwksFile, xb.keys]) ? 'same' : 'incomparable', xa.jwksFile ?? 'inline keys', xb.jwksFile ?? 'inline keys');
     }
   }
@@ -306,6 +309,13 @@ function diffWorkloads(c: Collector, a: Policy, b: Policy): void {
       const same = sameJson({ f: ta.format, a: ta.args, s: ta.still ?? false }, { f: tb.format, a: tb.args, s: tb.still ?? false });
       c.add(`operations.list.${name}.targets.${ext}.args`, 'applications', same ? 'same' : 'incomparable', [ta.format, ...ta.args].join(' '), [tb.format, ...tb.args].join(' '), same ? undefined : 'the vetted argument template changed: review it');
       c.list(`operations.list.${name}.targets.${ext}.expect.formats`, 'applications', ta.expect.formats, tb.expect.formats);
+      for (const kind of ['video', 'audio'] as const) {
+        const ea = ta.expect[kind];
+        const eb = tb.expect[kind];
+        // An absent list promises nothing (any codec passes verification): looser than any list.
+        if (ea === undefined || eb === undefined) c.add(`operations.list.${name}.targets.${ext}.expect.${kind}`, 'applications', ea === eb ? 'same' : ea === undefined ? 'stricter' : 'looser', ea ?? 'any', eb ?? 'any');
+        else c.list(`operations.list.${name}.targets.${ext}.expect.${kind}`, 'applications', ea, eb);
+      }
     }
   }
   for (const k of ['options', 'encoders', 'muxers', 'filters'] as const) c.list(`firewall.${k}`, 'applications', a.firewall[k], b.firewall[k]);
@@ -327,6 +337,7 @@ function diffData(c: Collector, a: Policy, b: Policy): void {
   c.bool('input.allowAttachments', 'data', ia.allowAttachments, ib.allowAttachments, false);
   c.bool('input.allowDataStreams', 'data', ia.allowDataStreams, ib.allowDataStreams, false);
   c.bool('input.deepCheck', 'data', ia.deepCheck, ib.deepCheck, true);
+  c.requirements('input.requiredHardening', 'data', ia.requiredHardening ?? [], ib.requiredHardening ?? [], 'required hardening');
   for (const k of ['probesize', 'analyzeDurationUs', 'timeoutSeconds', 'addressSpaceMiB'] as const) c.num(`input.probe.${k}`, 'data', ia.probe[k], ib.probe[k]);
 }
 

@@ -2,12 +2,14 @@
  * The tools a job runs with: the posture of the binaries, the sandbox's readiness and the
  * seccomp program. Fails closed (exit 7) unless the policy permits degraded mode.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Policy } from '../policy/types.js';
 import { checkPosture, postureError, type BinaryFacts, type BinaryName } from './binaries.js';
 import type { SandboxTools } from '../sandbox/supervise.js';
+import { FONT_DIRS } from '../sandbox/bwrap.js';
 import { writeSeccompFile, seccompProfileHash } from '../sandbox/seccomp/index.js';
 import type { StatePaths } from '../util/paths.js';
 
@@ -51,7 +53,7 @@ export async function prepareTools(policy: Policy, paths: StatePaths, need: { ff
     seccompHash = seccompProfileHash(policy.sandbox.seccomp);
   }
   return {
-    sandbox: { bwrap: degraded ? undefined : b.bwrap?.path, prlimit, degraded },
+    sandbox: { bwrap: degraded ? undefined : b.bwrap?.path, prlimit, degraded, fontDirs: FONT_DIRS.filter((d) => existsSync(d)) },
     ffmpeg,
     ffprobe,
     binaries: b,

@@ -19,6 +19,11 @@ export interface SandboxTools {
   readonly prlimit: string;
   /** Degraded mode: run without bwrap (the policy allowed it and the audit record says so). */
   readonly degraded: boolean;
+  /**
+   * The font directories that exist on this host (read once by posture), hidden inside the
+   * sandbox unless fonts are granted. Absent: looked up when the command line is built.
+   */
+  readonly fontDirs?: readonly string[];
 }
 
 export interface SupervisedRun {
@@ -112,7 +117,7 @@ function bwrapSpec(run: SupervisedRun, fds: { input?: number; seccomp?: number }
     ...(fds.seccomp !== undefined ? { seccompFd: fds.seccomp } : {}),
     tmpfsBytes: run.tmpfsBytes,
     grants: run.grants,
-    hideFontDirs: run.grants.fonts ? [] : FONT_DIRS.filter((d) => existsSync(d)),
+    hideFontDirs: run.grants.fonts ? [] : (run.tools.fontDirs ?? FONT_DIRS.filter((d) => existsSync(d))),
     env: sandboxEnv(),
     command: run.command,
   };

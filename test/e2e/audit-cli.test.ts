@@ -48,7 +48,9 @@ describe('audit log through the CLI', () => {
     const slow = path.join(sb.dir, 'slow.mp4');
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=4', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', slow]);
     const out = path.join(sb.dir, 'killed.mp4');
-    const child = spawn(process.execPath, [BIN, 'run', '-i', slow, '-o', out, '--', '-c:v', 'libx264', '-preset', 'veryslow', '-an'], { env: sb.env, stdio: 'ignore' });
+    // A tag of this test's own in ffmpeg's argv, so the check for survivors sees only this job's processes.
+    const tag = `zt-kill9-${process.pid}-${Date.now()}`;
+    const child = spawn(process.execPath, [BIN, 'run', '-i', slow, '-o', out, '--', '-c:v', 'libx264', '-preset', 'veryslow', '-an', '-metadata', `comment=${tag}`], { env: sb.env, stdio: 'ignore' });
     const before = existsSync(sb.auditLog) ? (await readFile(sb.auditLog, 'utf8')).length : 0;
     // Wait for the decision record: ffmpeg starts right after it.
     const deadline = Date.now() + 60_000;
@@ -62,7 +64,7 @@ describe('audit log through the CLI', () => {
     await new Promise((r) => child.once('exit', r));
     // bwrap --die-with-parent takes the sandboxed tree down with it.
     await new Promise((r) => setTimeout(r, 500));
-    const stray = execFileSync('/usr/bin/ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes('/job/output.mp4') && l.includes('veryslow'));
+    const stray = execFileSync('/usr/bin/ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(tag));
     expect(stray).toEqual([]);
     expect(existsSync(out)).toBe(false);
     const v = await sb.run(['audit', 'verify', sb.auditLog, '--key', sb.auditPub, '--json']);

@@ -11,11 +11,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import {
-  seccompBwrapArgs,
-  writeSeccompFile,
-  type SeccompProfileName,
-} from '../../src/sandbox/seccomp/profiles.js';
+import { writeSeccompFile, type SeccompProfileName } from '../../src/sandbox/seccomp/profiles.js';
+import { buildBwrapArgs, sandboxEnv } from '../../src/sandbox/bwrap.js';
 import { exec, type ExecResult } from '../../src/util/exec.js';
 
 const BWRAP = '/usr/bin/bwrap';
@@ -31,39 +28,39 @@ const programs = new Map<SeccompProfileName, string>();
 let hasX265 = false;
 
 /**
- * The shape of the project's sandbox (src/sandbox/bwrap.ts): every namespace unshared, an
- * unprivileged uid, /usr and a few /etc files read-only, a size-limited /tmp, the job dir the
- * only writable bind, the root remounted read-only, a cleared environment.
+ * Run argv inside the project's own sandbox, built by the production builder
+ * (src/sandbox/bwrap.ts): every namespace unshared, an unprivileged uid, /usr and a few /etc
+ * files read-only, a size-limited /tmp, the job dir the only writable bind, the root remounted
+ * read-only, a cleared environment; with the profile's filter on fd 3 (or no filter for the
+ * control) and, when given, an input file bound read-only from fd 4 at /in/<name>.
  */
-function bwrapBase(extra: readonly string[]): string[] {
-  const etc = ['/etc/ld.so.cache', '/etc/alternatives', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/localtime'];
-  return [
-    '--unshare-all', '--unshare-user', '--uid', '65534', '--gid', '65534', '--hostname', 'sandbox',
-    '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv',
-    '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
-    '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/sbin', '/sbin',
-    ...etc.flatMap((f) => ['--ro-bind-try', f, f]),
-    '--proc', '/proc', '--dev', '/dev', '--size', String(64 * 1024 * 1024), '--tmpfs', '/tmp',
-    ...extra,
-    '--bind', jobDir, '/job', '--chdir', '/job', '--remount-ro', '/',
-    '--setenv', 'PATH', '/usr/bin', '--setenv', 'HOME', '/tmp', '--setenv', 'LC_ALL', 'C', '--setenv', 'MALLOC_ARENA_MAX', '2',
-  ];
-}
-
-/** Run argv inside bwrap, with the profile's filter on fd 3 (or no filter for the control). */
 async function sandboxed(
   profile: SeccompProfileName | 'none',
   argv: readonly string[],
-  extra: readonly string[] = [],
+  input?: { path: string; name: string },
 ): Promise<ExecResult> {
   // A fresh open per run: bwrap reads the program from the fd's current offset.
   const path = profile === 'none' ? undefined : programs.get(profile);
-  const handle = path === undefined ? undefined : await open(path, 'r');
+  const filter = path === undefined ? undefined : await open(path, 'r');
+  const inputHandle = input ? await open(input.path, 'r') : undefined;
   try {
-    const args = [...bwrapBase(extra), ...(handle ? seccompBwrapArgs(3) : []), '--', ...argv];
-    return await exec(BWRAP, args, { timeoutMs: 30_000, extraFds: handle ? [handle.fd] : [] });
+    const fds = [filter, inputHandle].filter((h) => h !== undefined);
+    const fdOf = (h: typeof filter): number | undefined => (h ? 3 + fds.indexOf(h) : undefined);
+    const seccompFd = fdOf(filter);
+    const inputFd = fdOf(inputHandle);
+    const args = buildBwrapArgs({
+      jobDir,
+      ...(seccompFd !== undefined ? { seccompFd } : {}),
+      ...(inputFd !== undefined && input ? { inputFd, inputName: input.name } : {}),
+      tmpfsBytes: 64 * 1024 * 1024,
+      grants: { fonts: false, gpu: false },
+      env: sandboxEnv(),
+      command: argv,
+    });
+    return await exec(BWRAP, args, { timeoutMs: 30_000, extraFds: fds.map((h) => h.fd) });
   } finally {
-    await handle?.close();
+    await filter?.close();
+    await inputHandle?.close();
   }
 }
 
@@ -210,12 +207,9 @@ describe.skipIf(!available)('seccomp under real bwrap', () => {
 
   it('strict: libx265 with its NUMA-aware thread pool (/sys/devices/system visible) still encodes', async () => {
     if (!hasX265 || !existsSync('/sys/devices/system/cpu') || availableParallelism() < 2) return;
+    // The production sandbox binds /sys/devices/system read-only for exactly this.
     const r = ok(
-      await sandboxed(
-        'strict',
-        [FFMPEG, '-hide_banner', '-nostdin', '-threads', '2', '-i', 'in.mkv', '-an', '-c:v', 'libx265', '-preset', 'ultrafast', 'pool.mkv'],
-        ['--ro-bind', '/sys/devices/system', '/sys/devices/system'],
-      ),
+      await sandboxed('strict', [FFMPEG, '-hide_banner', '-nostdin', '-threads', '2', '-i', 'in.mkv', '-an', '-c:v', 'libx265', '-preset', 'ultrafast', 'pool.mkv']),
     );
     expect(r.stderr).toMatch(/Thread pool created/);
   });
@@ -226,8 +220,8 @@ describe.skipIf(!available)('seccomp under real bwrap', () => {
       await sandboxed(
         t.profile,
         [FFMPEG, '-hide_banner', '-nostdin', '-loglevel', 'error', '-protocol_whitelist', 'file', '-threads', '2',
-          '-f', 'matroska', '-i', '/in/input', ...t.args, '-f', t.format, `policy-${t.label.replace(/[^a-z0-9]+/gi, '_')}.${t.ext}`],
-        ['--dir', '/in', '--ro-bind', join(jobDir, 'in.mkv'), '/in/input'],
+          '-f', 'matroska', '-i', '/in/input.mkv', ...t.args, '-f', t.format, `policy-${t.label.replace(/[^a-z0-9]+/gi, '_')}.${t.ext}`],
+        { path: join(jobDir, 'in.mkv'), name: 'input.mkv' },
       ),
     );
   });
