@@ -196,6 +196,11 @@ export function baselineMediaSeconds(policy: Policy, probe: ProbeResult, req: { 
   return Math.min(probe.duration, policy.input.maxDurationSeconds);
 }
 
+/** The transcode's sandbox: the policy's grants and tmpfs, its output-size limit, the monitor. */
+export function transcodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput, command: readonly string[]): SupervisedRun {
+  return decodeSandbox(policy, site, input, command, { fileSizeBytes: mib(policy.limits.outputMaxMiB), grants: policy.sandbox.grants, tmpfsBytes: mib(policy.sandbox.tmpfsMiB) });
+}
+
 export function planTranscode(
   policy: Policy,
   site: SandboxSite & { readonly seccompProfile: string; readonly seccompHash: string | undefined },
@@ -212,7 +217,7 @@ export function planTranscode(
     outputArgs: req.outputArgs,
     stats: req.stats,
   });
-  const base = decodeSandbox(policy, site, input, ffmpegArgv, { fileSizeBytes: mib(policy.limits.outputMaxMiB), grants: policy.sandbox.grants, tmpfsBytes: mib(policy.sandbox.tmpfsMiB) });
+  const base = transcodeSandbox(policy, site, input, ffmpegArgv);
   const { baseline, mediaSeconds } = learned;
   const run: SupervisedRun = {
     ...base,

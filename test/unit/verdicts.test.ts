@@ -72,7 +72,7 @@ describe('the maturity checklist', () => {
 
 describe('the sandbox preview of a policy (policy explain)', () => {
   it('shows the limits, the isolation flags and the seccomp profile every job of the policy runs under', async () => {
-    const { sandboxPreview } = await import('../../src/policy/sandbox-preview.js');
+    const { sandboxPreview } = await import('../../src/plan/sandbox-preview.js');
     const policy = parsePolicyText('/p.yaml', Buffer.from(await readFile(path.join(BUNDLED_DIR, 'optimal.yaml'), 'utf8'))).data as unknown as Policy;
     const p = sandboxPreview(policy);
     expect(p.prlimit).toEqual(expect.arrayContaining([`--as=${4096 * 1048576}`, '--core=0', `--nofile=128`]));

@@ -7,7 +7,7 @@
  */
 import { loadPolicy } from '../../policy/load.js';
 import { explainPolicy } from '../../policy/explain.js';
-import { sandboxPreview } from '../../policy/sandbox-preview.js';
+import { sandboxPreview } from '../../plan/sandbox-preview.js';
 import { diffPolicies, PILLAR_TITLES, type RuleDiff, type Pillar } from '../../policy/diff.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';

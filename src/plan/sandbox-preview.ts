@@ -1,0 +1,33 @@
+/**
+ * What a policy's sandbox looks like, without an input: the prlimit and bwrap command lines
+ * every job of this policy runs under, and its seccomp profile. Pure; for `policy explain`. Built by the job plan's own
+ * transcode sandbox, so the preview cannot drift from what runs.
+ */
+import type { Policy } from '../policy/types.js';
+import { sandboxCommandLines } from '../sandbox/supervise.js';
+import { describeProfile, type ProfileDescription } from '../sandbox/seccomp/index.js';
+import { transcodeSandbox } from './job-plan.js';
+
+export interface SandboxPreview {
+  readonly prlimit: readonly string[];
+  readonly bwrap: readonly string[];
+  readonly shell: string;
+  readonly seccomp: ProfileDescription | { readonly profile: 'none' };
+}
+
+export function sandboxPreview(policy: Policy): SandboxPreview {
+  const seccomp = policy.sandbox.seccomp;
+  const site = {
+    sandbox: { bwrap: policy.posture.binaries.bwrap.path ?? '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false },
+    seccompFile: seccomp !== 'none' ? 'SECCOMP' : undefined,
+    binary: policy.posture.binaries.ffmpeg.path ?? '/usr/bin/ffmpeg',
+  };
+  const run = transcodeSandbox(policy, site, { fd: 3, name: 'input.EXT', hostPath: 'INPUT' }, [site.binary, '…']);
+  const shown = sandboxCommandLines({ ...run, jobDir: 'OUTPUT_DIR/.zt-ffmpeg-job-XXXXXX' }, { input: 3, ...(seccomp !== 'none' ? { seccomp: 4 } : {}) });
+  return {
+    prlimit: shown.prlimit,
+    bwrap: shown.bwrap ?? [],
+    shell: shown.shell,
+    seccomp: seccomp === 'none' ? { profile: 'none' } : describeProfile(seccomp),
+  };
+}
