@@ -44,7 +44,8 @@ for (const s of schemas) {
 // half-built dist/.
 const next = path.join(root, `dist.next-${process.pid}`);
 await rm(next, { recursive: true, force: true });
-execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', root, '--outDir', next], { stdio: 'inherit' });
+// --declaration: the library's types (dist/**/*.d.ts, entry dist/index.d.ts) ship beside the bundle.
+execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', root, '--outDir', next, '--declaration'], { stdio: 'inherit' });
 for (const s of schemas) {
   const rel = path.relative('src', s.out);
   await copyFile(path.join(root, s.out), path.join(next, rel));
@@ -63,10 +64,11 @@ for (const s of schemas) {
   await writeFile(path.join(next, 'policy', 'bundled-policies.generated.json'), JSON.stringify(compiled));
 }
 
-// Bundle the CLI (and its dependencies) into a few ES modules: far fewer files to resolve and
-// load at start-up. Commands stay lazily loaded chunks.
+// Bundle the CLI and the library (and their dependencies) into a few ES modules: far fewer
+// files to resolve and load at start-up; the two entries share their chunks. Commands stay
+// lazily loaded chunks. dist/bundle/ is what the package runs (package.json "files").
 await build({
-  entryPoints: [path.join(next, 'cli', 'main.js')],
+  entryPoints: { main: path.join(next, 'cli', 'main.js'), index: path.join(next, 'index.js') },
   bundle: true,
   format: 'esm',
   platform: 'node',

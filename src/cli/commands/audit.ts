@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { verifyLogs, type VerifyReport } from '../../audit/verify.js';
-import { loadTrustedKeys, publicKeyPathFor } from '../../keys/index.js';
+import { verifyAuditLogs } from '../../api/audit.js';
 import { readRecords, filterRecords, auditStats, type RecordFilter, type ParsedRecord } from '../../audit/query.js';
 import { statePaths } from '../../util/paths.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';
@@ -21,27 +20,22 @@ export interface VerifyFlags {
 
 export async function auditVerifyCommand(ctx: CommandContext, logs: readonly string[], flags: VerifyFlags): Promise<ExitCode> {
   const { io } = ctx;
-  const logPaths = defaultLog(ctx, logs);
-  for (const l of logPaths) {
-    if (!existsSync(l)) throw new ZtError('audit-invalid', `audit log ${l} does not exist`, { hint: 'name the log to verify, or pass --audit-log' });
-  }
-  let keyFiles = flags.key ?? [];
-  let trustNote: string | undefined;
-  if (keyFiles.length === 0 && !flags.keyring) {
-    const local = publicKeyPathFor(statePaths(ctx.env, ctx.flags.auditKey ? { auditKey: ctx.flags.auditKey } : {}).auditKey);
-    if (!existsSync(local)) {
-      throw new ZtError('usage', 'no trusted key given', { hint: 'pass --key FILE.pub (repeatable) or --keyring DIR; trust never comes from the log itself' });
-    }
-    keyFiles = [local];
-    trustNote = `trusting this machine's own audit key ${local} (pass --key or --keyring to verify against keys you hold)`;
-  }
-  const trusted = await loadTrustedKeys({ keyFiles, ...(flags.keyring ? { keyringDir: flags.keyring } : {}) });
-  const report: VerifyReport = await verifyLogs({ logPaths, trusted, ...(flags.checkpoint ? { checkpointPath: path.resolve(flags.checkpoint) } : {}) });
-  const exitCode = report.ok ? EXIT.ok : EXIT.auditFailed;
+  const { result, trustNote } = await verifyAuditLogs({
+    logs,
+    ...(flags.key ? { keys: flags.key } : {}),
+    ...(flags.keyring ? { keyring: flags.keyring } : {}),
+    ...(flags.checkpoint ? { checkpoint: flags.checkpoint } : {}),
+    ...(ctx.flags.auditLog ? { auditLog: ctx.flags.auditLog } : {}),
+    ...(ctx.flags.auditKey ? { auditKey: ctx.flags.auditKey } : {}),
+    trustLocalKey: true,
+    env: ctx.env,
+  });
+  const exitCode = result.exitCode;
   if (io.json) {
-    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'audit verify', exitCode, ok: report.ok, trustedKeys: [...trusted.keys()], logs: report.logs });
+    io.emitJson(result);
     return exitCode;
   }
+  const report = result;
   if (trustNote) io.info(io.style.dim(trustNote));
   for (const l of report.logs) {
     if (l.ok) {

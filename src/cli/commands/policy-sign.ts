@@ -2,7 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { signPolicyFile } from '../../policy/signature.js';
 import { loadSigningKey } from '../../keys/index.js';
-import { readPolicyFile } from '../../policy/load.js';
+import { readPolicyFile, mergePolicy, loadBundledData } from '../../policy/load.js';
+import { STAGES, type Stage } from '../../policy/types.js';
 import { checkPosture } from '../../posture/binaries.js';
 import { statePaths } from '../../util/paths.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';
@@ -27,7 +28,10 @@ export async function policySignCommand(ctx: CommandContext, file: string, flags
  */
 export async function policyPinCommand(ctx: CommandContext, file: string): Promise<ExitCode> {
   const parsed = await readPolicyFile(file);
-  const posture = parsed.data['posture'] as PostureConfig | undefined;
+  // A policy that extends a stage pins the stage's binaries; the pins go into its own file.
+  const parent = parsed.data['extends'];
+  const merged = typeof parent === 'string' && (STAGES as readonly string[]).includes(parent) ? (mergePolicy(await loadBundledData(parent as Stage), parsed.data) as Record<string, unknown>) : parsed.data;
+  const posture = merged['posture'] as PostureConfig | undefined;
   if (!posture?.binaries) throw new ZtError('policy-invalid', `${file} has no posture.binaries section to pin`, { hint: 'start from a bundled policy (zt-ffmpeg policy show advanced)' });
   const report = await checkPosture({ ...posture, requireRootOwned: false, binaries: { ffmpeg: { ...(posture.binaries.ffmpeg.path ? { path: posture.binaries.ffmpeg.path } : {}) }, ffprobe: { ...(posture.binaries.ffprobe.path ? { path: posture.binaries.ffprobe.path } : {}) }, bwrap: { ...(posture.binaries.bwrap.path ? { path: posture.binaries.bwrap.path } : {}) } } }, ['ffmpeg', 'ffprobe', 'bwrap'], statePaths(ctx.env).postureCache);
   if (report.missing.length > 0) throw new ZtError('binary-unavailable', `cannot pin: ${report.missing.join(', ')} not found`, { hint: 'install them first (./setup.sh)' });
