@@ -5,6 +5,7 @@ import { readRecords, filterRecords, auditStats, type RecordFilter, type ParsedR
 import { statePaths } from '../../util/paths.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
+import { stdoutOpen } from '../streams.js';
 import { EXIT, ZtError, type ExitCode } from '../../errors.js';
 
 function defaultLog(ctx: CommandContext, logs: readonly string[]): string[] {
@@ -84,10 +85,11 @@ export async function auditShowCommand(ctx: CommandContext, logs: readonly strin
     }
   }
   if (io.json) {
-    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'audit show', records: rows });
+    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'audit show', exitCode: EXIT.ok, records: rows });
     return EXIT.ok;
   }
   for (const r of rows) {
+    if (!stdoutOpen()) break;
     const e = r.event as Record<string, unknown>;
     const input = (e['input'] as Record<string, unknown> | undefined) ?? {};
     const principal = (e['principal'] as Record<string, unknown> | undefined) ?? {};
@@ -109,7 +111,7 @@ export async function auditStatsCommand(ctx: CommandContext, logs: readonly stri
   }
   const s = await auditStats(all);
   if (io.json) {
-    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'audit stats', ...s });
+    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'audit stats', exitCode: EXIT.ok, ...s });
     return EXIT.ok;
   }
   io.out(`records ${s.records}  jobs ${s.jobs}  ok ${s.ok}  refused ${s.refused}  failed ${s.failed}  unfinished ${s.unfinished}  anomalies ${s.anomalies}`);

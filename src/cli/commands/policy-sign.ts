@@ -17,7 +17,7 @@ export async function policySignCommand(ctx: CommandContext, file: string, flags
   await readPolicyFile(file);
   const key = await loadSigningKey(flags.key, { autoGenerate: false });
   const sigPath = await signPolicyFile(file, key.privateKey, key.keyId);
-  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy sign', policy: file, signature: sigPath, keyId: key.keyId });
+  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy sign', exitCode: EXIT.ok, policy: file, signature: sigPath, keyId: key.keyId });
   else ctx.io.info(`${ctx.io.style.green('✓ signed')} ${file} → ${sigPath} (key ${key.keyId})`);
   return EXIT.ok;
 }
@@ -45,7 +45,7 @@ export async function policyPinCommand(ctx: CommandContext, file: string): Promi
     pins[name] = { path: b.path, sha256: b.sha256, version: b.version };
   }
   await writeFile(file, doc.toString({ lineWidth: 0 }));
-  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy pin', policy: file, pins });
+  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy pin', exitCode: EXIT.ok, policy: file, pins });
   else {
     for (const [n, p] of Object.entries(pins)) ctx.io.info(`${ctx.io.style.green('✓ pinned')} ${n} ${p.path} ${p.version} sha256 ${p.sha256}`);
     ctx.io.info('re-sign the policy if it is signed: zt-ffmpeg policy sign FILE --key KEY');
