@@ -245,7 +245,7 @@ describe('examples/github-actions.yml', () => {
     const log = await readFile(path.join(ws, '.zt-ffmpeg', 'audit', 'audit.log'), 'utf8');
     expect(log).toContain('"repository":"octo-org/media-pipeline"');
     expect(log).toContain('"issuerId":"github"');
-  });
+  }, 300_000);
 
   it('a hostile file fails the step with exit 3 and an ::error annotation; the log still verifies', async () => {
     const good = await makeSample(tmp, 'h264-aac.mp4');
