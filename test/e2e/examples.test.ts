@@ -210,7 +210,7 @@ describe('examples/github-actions.yml', () => {
     for (const [name, src] of Object.entries(media)) await copyFile(src, path.join(ws, 'media', name));
     const job = obj(obj(wf['jobs'])['transcode']);
     const expr = (v: string): string => v.replace(/\$\{\{\s*github\.workspace\s*\}\}/g, ws).replace(/\$\{\{\s*secrets\.ZT_FFMPEG_AUDIT_KEY != ''\s*\}\}/g, 'false');
-    const env: Record<string, string> = { ...baseEnv(path.join(ws, 'home')), PATH: `${stubDir}:${path.join(prefix, 'bin')}:${path.dirname(process.execPath)}:/usr/bin:/bin`, npm_config_prefix: prefix, npm_config_cache: path.join(os.homedir(), '.npm'), npm_config_update_notifier: 'false', GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: String(claims['repository']), GITHUB_REF: String(claims['ref']) };
+    const env: Record<string, string> = { ...baseEnv(path.join(ws, 'home')), PATH: `${stubDir}:${path.join(prefix, 'bin')}:${path.dirname(process.execPath)}:/usr/bin:/bin`, npm_config_prefix: prefix, npm_config_cache: path.join(os.homedir(), '.npm'), npm_config_update_notifier: 'false', npm_config_prefer_offline: 'true', ...(process.env['NODE_EXTRA_CA_CERTS'] ? { NODE_EXTRA_CA_CERTS: process.env['NODE_EXTRA_CA_CERTS'] } : {}), GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: String(claims['repository']), GITHUB_REF: String(claims['ref']) };
     for (const [k, v] of Object.entries(obj(job['env']))) env[k] = expr(String(v));
     expect(Object.values(env).join('\n')).not.toContain('${{');
     // The action asks GitHub for the token (curl, stubbed to answer with this one).
@@ -254,7 +254,10 @@ describe('examples/github-actions.yml', () => {
     const { ran } = await runWorkflow({ 'clip.mp4': good, 'evil.mp4': evil }, { repository: 'octo-org/media-pipeline', ref: 'refs/heads/main', sub: 'repo:octo-org/media-pipeline:ref:refs/heads/main' });
     const batch = ran.find((r) => r.line.includes('Run zt-ffmpeg'))!;
     expect(batch.code).toBe(3);
-    expect(batch.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^::error file=media\/evil\.mp4,title=zt-ffmpeg refused \(input\.magic\)::/)]);
+    // The token is masked before anything else is printed; then one annotation for the refused file.
+    const [mask, ...rest] = batch.stdout.trim().split('\n');
+    expect(mask).toMatch(/^::add-mask::ey/);
+    expect(rest).toEqual([expect.stringMatching(/^::error file=media\/evil\.mp4,title=zt-ffmpeg refused \(input\.magic\)::/)]);
     expect(ran.find((r) => r.line.includes('Verify the audit log'))!.code).toBe(0);
   });
 
@@ -291,12 +294,15 @@ describe('examples/gitlab-ci.yml', () => {
     for (const [k, v] of Object.entries(obj(job['variables']))) env[k] = String(v).replace(/\$([A-Z_]+)/g, (_, n: string) => env[n] ?? '');
     env['ZT_FFMPEG_TOKEN'] = await issuer.token({ project_path: 'octo-org/media-pipeline', ref: 'main', ref_protected: 'true', sub: 'project_path:octo-org/media-pipeline:ref_type:branch:ref:main' }, 'https://gitlab.com');
     const lines = [...arr(job['before_script']), ...arr(job['script']), ...arr(job['after_script'])].flatMap((l) => zfLines(String(l)));
-    expect(lines.map((l) => l.replace(/^test -f \S+ \|\| /, '').split(' ').slice(0, 3).join(' '))).toEqual([
+    expect(lines.map((l) => l.replace(/^test -f \S+ \|\| /, '').replace(/^status=0; /, '').split(' ').slice(0, 3).join(' '))).toEqual([
       'zt-ffmpeg keygen --out',
       'zt-ffmpeg policy validate',
       'find media -type',
       'zt-ffmpeg audit verify',
     ]);
+    // The log is verified in `script` (after_script never fails a job), and the job ends with the batch's status.
+    expect(arr(job['after_script'])).toEqual([]);
+    expect(arr(job['script']).at(-1)).toBe('exit "$status"');
     const ran = await runLines(lines, ws, env);
     // The video is transcoded; the audio-only file cannot become the default mp4 target's video.
     for (const r of ran.filter((x) => !x.line.includes('batch'))) expect(r.code, `${r.line}\n${r.stderr}`).toBe(0);
