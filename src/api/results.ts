@@ -8,7 +8,7 @@ import type { ExitCode, FailureReason, Violation, ZtError } from '../errors.js';
 import type { JobOutcome, Verdict } from '../job/outcome.js';
 import type { LogReport, VerifyReport } from '../audit/verify.js';
 import type { LoadedPolicy, Mode, Policy, Stage } from '../policy/types.js';
-import type { BatchJob, BatchResult, BatchVerdict, SkipReason } from '../job/batch.js';
+import type { BatchJob, BatchResult, BatchSummary, BatchVerdict, SkipReason } from '../job/batch.js';
 
 export const JSON_SCHEMA_VERSION = 1 as const;
 export type SchemaVersion = typeof JSON_SCHEMA_VERSION;
@@ -124,19 +124,11 @@ export interface BatchJobLine {
   readonly result?: RunResult;
 }
 
-/** The last line of `batch --json`. */
-export interface BatchSummaryLine {
+/** The last line of `batch --json`: the summary's counts, and where the batch wrote. */
+export interface BatchSummaryLine extends BatchSummary {
   readonly schemaVersion: SchemaVersion;
   readonly command: 'batch';
   readonly type: 'summary';
-  readonly verdict: Verdict;
-  readonly exitCode: ExitCode;
-  readonly total: number;
-  readonly ok: number;
-  readonly refused: number;
-  readonly failed: number;
-  readonly skipped: number;
-  readonly byRule: Readonly<Record<string, number>>;
   readonly operation: string;
   readonly ext: string;
   readonly outDir: string;
@@ -162,22 +154,6 @@ export function batchJobLine(job: BatchJob): BatchJobLine {
 }
 
 export function batchSummaryLine(r: BatchResult): BatchSummaryLine {
-  const s = r.summary;
-  return {
-    schemaVersion: JSON_SCHEMA_VERSION,
-    command: 'batch',
-    type: 'summary',
-    verdict: s.verdict,
-    exitCode: s.exitCode,
-    total: s.total,
-    ok: s.ok,
-    refused: s.refused,
-    failed: s.failed,
-    skipped: s.skipped,
-    byRule: s.byRule,
-    operation: r.operation,
-    ext: r.ext,
-    outDir: r.outDir,
-    audit: { log: r.auditLog },
-  };
+  const { total, ok, refused, failed, skipped, byRule, exitCode, verdict } = r.summary;
+  return { schemaVersion: JSON_SCHEMA_VERSION, command: 'batch', type: 'summary', verdict, exitCode, total, ok, refused, failed, skipped, byRule, operation: r.operation, ext: r.ext, outDir: r.outDir, audit: { log: r.auditLog } };
 }
