@@ -4,11 +4,14 @@
 # on a sample it generates, under the bundled default policy. Idempotent: run it again any time.
 #   ./setup.sh            set up and run the demo job
 #   ./setup.sh --no-demo  set up only (used by CI)
+#   ./setup.sh --system-only  only the Debian packages (the container image, the GitHub Action)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 demo=1
+system_only=0
 [ "${1:-}" = "--no-demo" ] && demo=0
+[ "${1:-}" = "--system-only" ] && system_only=1
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
@@ -30,6 +33,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   # shellcheck disable=SC2086
   $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
 fi
+
+[ "$system_only" -eq 1 ] && exit 0
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 20 ]; then

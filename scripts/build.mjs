@@ -22,12 +22,48 @@ async function loadTsExport(entry, name) {
 }
 
 const schemas = [
-  { entry: 'src/policy/schema.ts', name: 'policySchema', json: 'schema/policy.schema.json', out: 'src/policy/validate.generated.js' },
+  { entry: 'src/policy/schema.ts', name: 'policySchema', json: 'schema/policy.schema.json', out: 'src/policy/validate.generated.js', shipped: shippedPolicySchema },
 ];
+
+/**
+ * What a policy that `extends` a stage may leave out: `required` dropped from every mapping
+ * reached through `properties`, since mappings merge key by key. Array items and map values
+ * (issuers, rules, operations) are not merged but replaced, so they stay complete.
+ */
+function partialOf(node) {
+  const out = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'required') continue;
+    out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, partialOf(sub)])) : v;
+  }
+  return out;
+}
+
+/**
+ * The schema editors and ajv-cli see: a policy with `extends` is a partial policy (any field may
+ * be left to the stage, but unknown fields and wrong types are still errors); one without is
+ * complete. The partial half is derived from the complete one here, so a field added to
+ * src/policy/schema.ts is in both. The loader validates the merged policy against the complete one.
+ */
+function shippedPolicySchema(full) {
+  const { $schema, $id, title, description, ...body } = full;
+  const partial = partialOf(body);
+  partial.required = ['apiVersion', 'extends'];
+  return {
+    $schema, $id, title, description,
+    if: { type: 'object', properties: { extends: { type: 'string' } }, required: ['extends'] },
+    then: { $ref: '#/definitions/partial' },
+    else: { $ref: '#/definitions/complete' },
+    definitions: {
+      complete: { ...body, description: 'A complete policy (no extends).' },
+      partial: { ...partial, description: 'A policy that extends a bundled stage: only what it changes; the merged result must still be a complete policy.' },
+    },
+  };
+}
 for (const s of schemas) {
   const schema = await loadTsExport(s.entry, s.name);
   await mkdir(path.join(root, path.dirname(s.json)), { recursive: true });
-  await writeFile(path.join(root, s.json), JSON.stringify(schema, null, 2) + '\n');
+  await writeFile(path.join(root, s.json), JSON.stringify(s.shipped ? s.shipped(schema) : schema, null, 2) + '\n');
   const ajv = new Ajv({ allErrors: true, strict: true, code: { source: true, esm: true } });
   const validate = ajv.compile(schema);
   // The standalone code still require()s ajv's small runtime helpers; bundle them in so the
@@ -44,7 +80,8 @@ for (const s of schemas) {
 // half-built dist/.
 const next = path.join(root, `dist.next-${process.pid}`);
 await rm(next, { recursive: true, force: true });
-execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', root, '--outDir', next], { stdio: 'inherit' });
+// --declaration: the library's types (dist/**/*.d.ts, entry dist/index.d.ts) ship beside the bundle.
+execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', root, '--outDir', next, '--declaration'], { stdio: 'inherit' });
 for (const s of schemas) {
   const rel = path.relative('src', s.out);
   await copyFile(path.join(root, s.out), path.join(next, rel));
@@ -63,10 +100,11 @@ for (const s of schemas) {
   await writeFile(path.join(next, 'policy', 'bundled-policies.generated.json'), JSON.stringify(compiled));
 }
 
-// Bundle the CLI (and its dependencies) into a few ES modules: far fewer files to resolve and
-// load at start-up. Commands stay lazily loaded chunks.
+// Bundle the CLI and the library (and their dependencies) into a few ES modules: far fewer
+// files to resolve and load at start-up; the two entries share their chunks. Commands stay
+// lazily loaded chunks. dist/bundle/ is what the package runs (package.json "files").
 await build({
-  entryPoints: [path.join(next, 'cli', 'main.js')],
+  entryPoints: { main: path.join(next, 'cli', 'main.js'), index: path.join(next, 'index.js') },
   bundle: true,
   format: 'esm',
   platform: 'node',

@@ -25,7 +25,7 @@ export const EXIT_CODE_DOCS: ReadonlyArray<readonly [ExitCode, string]> = [
   [0, 'success'],
   [1, 'internal error (a bug: please report it with the version)'],
   [2, 'usage error (bad flags or arguments)'],
-  [3, 'input refused by policy'],
+  [3, 'refused by policy: the input, the output path or the raw arguments (--json reason: input-refused, output-refused, args-refused)'],
   [4, 'caller not authenticated or not authorized'],
   [5, 'resource limit breached or job killed by the monitor'],
   [6, 'ffmpeg failed'],
@@ -49,6 +49,8 @@ export type FailureReason =
   | 'usage'
   | 'input-refused'
   | 'output-refused'
+  /** Raw ffmpeg arguments refused: not allowed by the policy, or by the argument firewall. Exit 3, like an input. */
+  | 'args-refused'
   | 'unauthenticated'
   | 'unauthorized'
   | 'limit-breached'
@@ -67,6 +69,7 @@ export const REASON_EXIT: Readonly<Record<FailureReason, ExitCode>> = {
   usage: EXIT.usage,
   'input-refused': EXIT.inputRefused,
   'output-refused': EXIT.inputRefused,
+  'args-refused': EXIT.inputRefused,
   unauthenticated: EXIT.unauthorized,
   unauthorized: EXIT.unauthorized,
   'limit-breached': EXIT.limitBreached,

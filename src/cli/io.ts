@@ -1,5 +1,6 @@
 /** Where output goes: exactly one JSON object on stdout with --json; human text on stderr. */
 import type { Style } from './style.js';
+import { writeErr, writeOut } from './streams.js';
 
 export interface CliIo {
   readonly json: boolean;
@@ -21,7 +22,7 @@ export function makeIo(opts: { json: boolean; quiet: boolean; style: Style; isTt
   let progressShown = false;
   const clear = (): void => {
     if (progressShown) {
-      process.stderr.write('\r\x1b[2K');
+      writeErr('\r\x1b[2K');
       progressShown = false;
     }
   };
@@ -30,22 +31,22 @@ export function makeIo(opts: { json: boolean; quiet: boolean; style: Style; isTt
     info(line) {
       if (opts.quiet) return;
       clear();
-      process.stderr.write(line + '\n');
+      writeErr(line + '\n');
     },
     error(line) {
       clear();
-      process.stderr.write(line + '\n');
+      writeErr(line + '\n');
     },
     emitJson(value) {
-      process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+      writeOut(JSON.stringify(value, null, 2) + '\n');
     },
     out(text) {
-      process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+      writeOut(text.endsWith('\n') ? text : text + '\n');
     },
     progress(line) {
       if (opts.quiet || opts.json || !opts.isTty) return;
       if (line === undefined) return clear();
-      process.stderr.write('\r\x1b[2K' + line);
+      writeErr('\r\x1b[2K' + line);
       progressShown = true;
     },
   };

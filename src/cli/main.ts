@@ -10,10 +10,12 @@ import { VERSION } from '../version.js';
 import { allowListedEnv } from '../util/paths.js';
 import { colorWanted, makeStyle } from './style.js';
 import { makeIo, type CliIo } from './io.js';
+import { guardStreams, writeErr } from './streams.js';
 import { renderError, errorJson } from './render.js';
 import type { GlobalFlags } from './context.js';
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ExitCode> {
+  guardStreams();
   const safeEnv = allowListedEnv(env);
   let pending: Handler | undefined;
   const program = buildProgram((h) => {
@@ -31,7 +33,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
       if (wantsJson) fallbackIo().emitJson({ schemaVersion: 1, verdict: 'failed', exitCode: EXIT.usage, reason: 'usage', message: e.message });
-      process.stderr.write('run `zt-ffmpeg --help` for usage\n');
+      writeErr('run `zt-ffmpeg --help` for usage\n');
       return EXIT.usage;
     }
     throw e;

@@ -4,10 +4,13 @@
  * action only records which handler to run (loaded lazily, so a command pays only for what it
  * uses); src/cli/main.ts runs it.
  */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { EXIT_CODE_DOCS } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { CommandContext } from './context.js';
+import { writeErr, writeOut } from './streams.js';
+import { oneOf, positiveInt, isoTime, sha256Hex } from './flag-values.js';
+import { STAGES } from '../policy/types.js';
 import type { ExitCode } from '../errors.js';
 
 export type Handler = (ctx: CommandContext) => Promise<ExitCode>;
@@ -33,7 +36,7 @@ export function buildProgram(set: (h: Handler) => void): Command {
     .addHelpText('after', EXIT_HELP)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+    .configureOutput({ writeErr, writeOut });
 
   registerJobCommands(program, set);
   registerPolicyCommands(program, set);
@@ -88,6 +91,12 @@ function registerPolicyCommands(program: Command, set: (h: Handler) => void): vo
     .argument('[file]', 'policy file or bundled stage name')
     .action((file: string | undefined) => set(async (ctx) => (await import('./commands/policy.js')).policyShowCommand(ctx, file)));
   policy
+    .command('init')
+    .description('write a starting policy that extends a bundled stage, with the $schema line editors use')
+    .requiredOption('--stage <stage>', 'initial | advanced | optimal', oneOf(STAGES))
+    .option('--out <file>', 'where to write it (default: stdout)')
+    .action((opts: { stage: string; out?: string }) => set(async (ctx) => (await import('./commands/policy-init.js')).policyInitCommand(ctx, opts)));
+  policy
     .command('schema')
     .description('print the policy JSON Schema')
     .action(() => set(async (ctx) => (await import('./commands/policy.js')).policySchemaCommand(ctx)));
@@ -117,7 +126,7 @@ function registerTokenCommands(program: Command, set: (h: Handler) => void): voi
     .requiredOption('--issuer <iss>', 'issuer (iss)')
     .requiredOption('--subject <sub>', 'subject (sub)')
     .option('--audience <aud>', 'audience (repeatable)', collect, [] as string[])
-    .option('--ttl <seconds>', 'lifetime in seconds', '600')
+    .option('--ttl <seconds>', 'lifetime in seconds', positiveInt(), '600')
     .option('--claim <name=value>', 'extra claim (repeatable)', collect)
     .option('--operation <name>', 'bind the token to this operation (with --input)')
     .option('--input <file>', 'bind the token to this file (its sha256)')
@@ -132,6 +141,12 @@ function registerTokenCommands(program: Command, set: (h: Handler) => void): voi
 
 }
 
+/** A key file stem: letters, digits, `.`, `_`, `-`; no path. */
+function keyName(v: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v)) throw new InvalidArgumentError('expected a file name stem such as audit, signer or issuer (letters, digits, . _ -)');
+  return v;
+}
+
 /** doctor and keygen: the machine and its keys. */
 function registerSetupCommands(program: Command, set: (h: Handler) => void): void {
   program
@@ -143,8 +158,11 @@ function registerSetupCommands(program: Command, set: (h: Handler) => void): voi
   program
     .command('keygen')
     .description('make an Ed25519 key pair for signing audit logs and policies')
-    .requiredOption('--out <dir>', 'directory for audit.key (0600) and audit.pub')
-    .action((opts: { out: string }) => set(async (ctx) => (await import('./commands/keygen.js')).keygenCommand(ctx, opts.out)));
+    .requiredOption('--out <dir>', 'directory for NAME.key (0600) and NAME.pub')
+    .option('--name <name>', 'file name stem (default: audit)', keyName, 'audit')
+    .option('--jwks', 'also write NAME.jwks.json: the public key as a JWKS for a token issuer (kid = the key id token mint writes)')
+    .addHelpText('after', '\nExamples:\n  zt-ffmpeg keygen --out keys                         # keys/audit.key, keys/audit.pub\n  zt-ffmpeg keygen --out keys --name issuer --jwks    # + keys/issuer.jwks.json for identity.issuers[].jwksFile')
+    .action((opts: { out: string; name: string; jwks?: boolean }) => set(async (ctx) => (await import('./commands/keygen.js')).keygenCommand(ctx, opts)));
 
 }
 
@@ -164,14 +182,14 @@ function registerAuditCommands(program: Command, set: (h: Handler) => void): voi
     );
   const filters = (c: Command): Command =>
     c
-      .option('--since <time>', 'records at or after this ISO time')
-      .option('--until <time>', 'records before this ISO time')
+      .option('--since <time>', 'records at or after this ISO time', isoTime)
+      .option('--until <time>', 'records before this ISO time', isoTime)
       .option('--principal <user>', 'OS user')
-      .option('--verdict <v>', 'ok | refused | failed')
+      .option('--verdict <v>', 'ok | refused | failed', oneOf(['ok', 'refused', 'failed']))
       .option('--operation <name>', 'operation')
-      .option('--input <sha256>', 'input digest');
+      .option('--input <sha256>', 'input digest', sha256Hex);
   filters(audit.command('show').description('list records').argument('[logs...]', 'audit logs (default: the local log)'))
-    .option('--last <n>', 'only the last N matching records')
+    .option('--last <n>', 'only the last N matching records', positiveInt())
     .action((logs: string[], opts: Record<string, string>) => set(async (ctx) => (await import('./commands/audit.js')).auditShowCommand(ctx, logs, opts)));
   filters(audit.command('stats').description('jobs, refusals by rule, anomalies, time per operation').argument('[logs...]', 'audit logs (default: the local log)'))
     .action((logs: string[], opts: Record<string, string>) => set(async (ctx) => (await import('./commands/audit.js')).auditStatsCommand(ctx, logs, opts)));
@@ -189,13 +207,14 @@ function registerMoreCommands(program: Command, set: (h: Handler) => void): void
     .option('-p, --policy <file>', 'policy file or bundled stage name (default: advanced)')
     .option('--operation <name>', 'vetted operation from the policy (default: the policy default)')
     .option('--ext <ext>', "output extension (default: the operation's first target)")
-    .option('--concurrency <n>', 'jobs at once (default: the number of cores)')
+    .option('--concurrency <n>', 'jobs at once (default: the number of cores)', positiveInt(256))
     .option('--fail-fast', 'start no new job after the first that did not succeed')
     .option('--overwrite', 'replace existing outputs')
+    .option('--skip-existing', 'skip inputs whose output already exists (retries finish the rest; outputs are published atomically)')
     .option('--from <file>', 'read input paths from FILE, or from stdin with "-" (one per line)')
     .option('-0, --null', 'the --from list is NUL-separated (find -print0)')
     .option('--shard <i/n>', 'process only inputs whose position modulo n is i (indexed Jobs, CI matrices)')
-    .option('--format <format>', 'human (default) or github: also print ::error annotations for refusals on stdout')
+    .option('--format <format>', 'human (default) or github: also print ::error annotations for refusals on stdout', oneOf(['human', 'github']))
     .option('--token <jwt>', 'signed token (JWT) identifying the caller')
     .option('--token-file <file>', 'file holding the token')
     .addHelpText(
@@ -226,9 +245,15 @@ function registerMoreCommands(program: Command, set: (h: Handler) => void): void
   }
 
   program
+    .command('operations')
+    .description("the policy's vetted operations: what each does and the output extensions it can write")
+    .option('-p, --policy <file>', 'policy file or bundled stage name (default: advanced)')
+    .action((opts: { policy?: string }) => set(async (ctx) => (await import('./commands/operations.js')).operationsCommand(ctx, opts)));
+
+  program
     .command('completion')
     .description('print a shell completion script (bash or zsh)')
-    .argument('<shell>', 'bash or zsh')
+    .argument('<shell>', 'bash or zsh', oneOf(['bash', 'zsh']))
     .addHelpText('after', '\nExamples:\n  source <(zt-ffmpeg completion bash)\n  zt-ffmpeg completion zsh > "${fpath[1]}/_zt-ffmpeg"')
     .action((shell: string) => set(async (ctx) => (await import('./commands/completion.js')).completionCommand(ctx, program, shell)));
 

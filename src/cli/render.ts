@@ -1,10 +1,9 @@
-/** Rendering outcomes for humans (stderr) and for scripts (one JSON object on stdout). */
-import { verdictOf } from '../job/failure.js';
+/** Rendering outcomes for humans (stderr); the JSON results are built in src/api/results.ts. */
 import type { ZtError, Violation } from '../errors.js';
 import type { JobOutcome } from '../job/outcome.js';
 import type { CliIo } from './io.js';
 
-export const JSON_SCHEMA_VERSION = 1;
+export { JSON_SCHEMA_VERSION, runResult as jobJson, errorResult as errorJson } from '../api/results.js';
 
 function show(v: unknown): string {
   if (typeof v === 'string') return v;
@@ -72,22 +71,4 @@ function describeProbe(p: Record<string, unknown>): string {
   const parts = streams.map((st) => `${String(st['codec'])}${st['width'] ? ` ${String(st['width'])}x${String(st['height'])}` : ''}`);
   const d = typeof p['duration'] === 'number' ? `, ${p['duration'].toFixed(1)} s` : '';
   return `${String(p['format'])}: ${parts.join(', ')}${d}`;
-}
-
-export function jobJson(o: JobOutcome): Record<string, unknown> {
-  return { schemaVersion: JSON_SCHEMA_VERSION, ...o };
-}
-
-export function errorJson(command: string, e: ZtError): Record<string, unknown> {
-  return {
-    schemaVersion: JSON_SCHEMA_VERSION,
-    command,
-    verdict: verdictOf(e.reason),
-    exitCode: e.exitCode,
-    reason: e.reason,
-    message: e.message,
-    ...(e.hint ? { hint: e.hint } : {}),
-    violations: e.violations,
-    ...(Object.keys(e.details).length > 0 ? { details: e.details } : {}),
-  };
 }

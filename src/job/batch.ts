@@ -5,7 +5,7 @@
  *
  * Pure parts (input lists, output names, shards, the summary) are exported for tests.
  */
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT, ZtError, isZtError, type ExitCode } from '../errors.js';
@@ -34,8 +34,16 @@ export interface BatchRequest {
   readonly shard?: { readonly index: number; readonly count: number };
   readonly failFast: boolean;
   readonly overwrite: boolean;
+  /**
+   * Skip an input whose output already exists as a regular file, so that the retry of a batch
+   * (an indexed Job's next pod) finishes the rest instead of refusing every finished file.
+   * Sound because outputs are published atomically: one that exists is complete.
+   */
+  readonly skipExisting?: boolean;
   readonly onJobStart?: (job: PlannedJob) => void;
   readonly onJobDone?: (job: BatchJob, progress: BatchProgress) => void;
+  /** Cancels the batch (threaded to every job). */
+  readonly signal?: AbortSignal;
 }
 
 export interface PlannedJob {
@@ -46,9 +54,13 @@ export interface PlannedJob {
 
 export type BatchVerdict = Verdict | 'skipped';
 
+/** Why a job did not run: --fail-fast stopped the batch, or --skip-existing found its output. */
+export type SkipReason = 'fail-fast' | 'exists';
+
 export interface BatchJob extends PlannedJob {
   readonly verdict: BatchVerdict;
   readonly exitCode: ExitCode;
+  readonly skipped?: SkipReason;
   /** The job's full outcome (absent for a job skipped by --fail-fast). */
   readonly outcome?: JobOutcome;
 }
@@ -213,6 +225,11 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
       planned,
       req.concurrency,
       async (job): Promise<BatchJob> => {
+        if (req.skipExisting === true && (await isRegularFile(job.output))) {
+          const r: BatchJob = { ...job, verdict: 'skipped', exitCode: EXIT.ok, skipped: 'exists' };
+          req.onJobDone?.(r, { done: ++done, total: planned.length, running });
+          return r;
+        }
         running++;
         req.onJobStart?.(job);
         let outcome: JobOutcome;
@@ -227,6 +244,7 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
             dryRun: false,
             audit,
             now: startedAt,
+            ...(req.signal ? { signal: req.signal } : {}),
           });
         } catch (e) {
           // runJob returns every expected failure as a value; a throw is a bug in one job, which
@@ -246,10 +264,19 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
       (r) => r.exitCode !== EXIT.ok,
       req.failFast,
     );
-    const jobs: BatchJob[] = results.map((r, i) => r ?? { ...planned[i]!, verdict: 'skipped', exitCode: EXIT.ok });
+    const jobs: BatchJob[] = results.map((r, i) => r ?? { ...planned[i]!, verdict: 'skipped', exitCode: EXIT.ok, skipped: 'fail-fast' });
     return { jobs, summary: summarize(jobs), operation, ext, outDir, auditLog: paths.auditLog };
   } finally {
     await audit.close().catch(() => undefined);
+  }
+}
+
+/** lstat, not stat: a link planted at the output path is not a finished output (the job then refuses it). */
+async function isRegularFile(p: string): Promise<boolean> {
+  try {
+    return (await lstat(p)).isFile();
+  } catch {
+    return false;
   }
 }
 

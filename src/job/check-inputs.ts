@@ -21,11 +21,14 @@ import type { JobSettings } from './settings.js';
 import { principalRecord } from './stages/identity.js';
 import { inputRecord } from './stages/inspect.js';
 import { refuseOrWarn } from './stages/enforce.js';
+import { refuseStdio } from './stages/request.js';
 
 export interface CheckRequest {
   readonly inputs: readonly string[];
   readonly settings: JobSettings;
   readonly onEvent?: JobListener;
+  /** Cancels the check (threaded to every file's job). */
+  readonly signal?: AbortSignal;
 }
 
 export interface CheckResult {
@@ -79,12 +82,13 @@ function policyRef(l: LoadedPolicy): PolicyRef {
 async function checkOne(req: CheckRequest, setup: CheckSetup, input: string): Promise<JobOutcome> {
   const { loaded, tools } = setup;
   const policy = loaded.policy;
-  const ctx = startJob({ command: 'check', settings: req.settings, input, audit: setup.audit, ...(req.onEvent ? { onEvent: req.onEvent } : {}) });
+  const ctx = startJob({ command: 'check', settings: req.settings, input, audit: setup.audit, ...(req.onEvent ? { onEvent: req.onEvent } : {}), ...(req.signal ? { signal: req.signal } : {}) });
   await ctx.events.emit({ type: 'policy', policy: policyRef(loaded) });
   const ci = ciContext(req.settings.env);
   await ctx.events.emit({ type: 'principal', principal: principalRecord({ os: osPrincipal(), ...(ci ? { ci } : {}) }) });
   await ctx.events.emit({ type: 'posture', degraded: tools.sandbox.degraded });
   const end = await ctx.stage('inspect', async (): Promise<JobEnd> => {
+    refuseStdio(input);
     const report = await inspectInput(input, policy, tools, jobPlanner, { digestNow: true });
     try {
       let violations = report.violations;

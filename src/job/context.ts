@@ -23,6 +23,8 @@ export interface JobContext {
   /** The time the job's tokens are judged at (a batch fixes it at its start). */
   readonly now: Date;
   readonly dryRun: boolean;
+  /** Cancels the job, when the caller gave one. */
+  readonly signal: AbortSignal | undefined;
   /** Run `f` when the job ends, after its last record (last registered, first run). */
   defer(f: () => Promise<unknown>): void;
   /** Run one stage: timed under `name`; a ZtError it throws becomes its Failure. */
@@ -40,6 +42,7 @@ export interface JobOptions {
   readonly audit?: AuditWriter;
   /** A further consumer of the events (the terminal renderer). */
   readonly onEvent?: JobListener;
+  readonly signal?: AbortSignal;
 }
 
 export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Promise<JobOutcome> } {
@@ -57,6 +60,7 @@ export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Pro
     audit,
     now: o.now ?? new Date(),
     dryRun,
+    signal: o.signal,
     defer(f) {
       cleanups.push(f);
     },

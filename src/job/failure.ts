@@ -13,6 +13,7 @@ const REFUSALS: ReadonlySet<FailureReason> = new Set<FailureReason>([
   'usage',
   'input-refused',
   'output-refused',
+  'args-refused',
   'unauthenticated',
   'unauthorized',
   'policy-invalid',

@@ -37,6 +37,8 @@ export interface RunRequest extends RequestArgs {
   readonly progress?: boolean;
   /** For batch: an audit writer shared by the jobs of one process. */
   readonly audit?: AuditWriter;
+  /** Cancels the job (the CLI maps SIGINT/SIGTERM/SIGHUP to it; library callers pass their own). */
+  readonly signal?: AbortSignal;
 }
 
 export async function runJob(req: RunRequest): Promise<JobOutcome> {
@@ -48,6 +50,7 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
     ...(req.now ? { now: req.now } : {}),
     ...(req.audit ? { audit: req.audit } : {}),
     ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
   });
   return ctx.finish(await runStages(ctx, req));
 }

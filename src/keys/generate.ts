@@ -47,12 +47,12 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /**
- * Write a new key pair as `audit.key` (0600) and `audit.pub` (0644) in `outDir`
- * (created 0700). Refuses to overwrite an existing key.
+ * Write a new key pair as `NAME.key` (0600) and `NAME.pub` (0644) in `outDir` (created 0700);
+ * NAME defaults to `audit`. Refuses to overwrite an existing key.
  */
-export async function generateKeyPair(outDir: string): Promise<GeneratedKeyPair> {
-  const privateKeyPath = join(outDir, 'audit.key');
-  const publicKeyPath = join(outDir, 'audit.pub');
+export async function generateKeyPair(outDir: string, name = 'audit'): Promise<GeneratedKeyPair> {
+  const privateKeyPath = join(outDir, `${name}.key`);
+  const publicKeyPath = join(outDir, `${name}.pub`);
   for (const p of [privateKeyPath, publicKeyPath]) {
     if (await exists(p)) {
       throw new ZtError('usage', `refusing to overwrite the existing key file ${p}`, {

@@ -11,6 +11,7 @@ import validate, { type GeneratedValidationError } from './validate.generated.js
 import { policyError, type PolicyDiagnostic } from './diagnostics.js';
 import { ZtError, type Violation } from '../errors.js';
 import { sha256Hex } from '../util/hash.js';
+import { suggest } from '../util/suggest.js';
 import { unmetStageRules } from './stage-rules.js';
 import { identityConfigProblems } from '../identity/check.js';
 import type { LoadedPolicy, Policy, Stage } from './types.js';
@@ -121,31 +122,6 @@ function describeError(e: GeneratedValidationError): { path: (string | number)[]
     default:
       return { path: p, message: `${e.message ?? e.keyword}` };
   }
-}
-
-/** Nearest known field name for an unknown one (a typo), if any is close. */
-function suggest(unknownKey: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const d = editDistance(unknownKey.toLowerCase(), k.toLowerCase());
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return bestD <= Math.max(2, Math.floor(unknownKey.length / 4)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
 }
 
 function knownKeysAt(data: unknown, p: readonly (string | number)[], bundledShape: unknown): string[] {

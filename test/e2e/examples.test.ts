@@ -65,6 +65,13 @@ export function zfLines(script: string): string[] {
 
 let tmp: string;
 let shimDir: string;
+/** Stand-ins for the runner's sudo and for GitHub's token endpoint (curl). */
+let stubDir: string;
+/** npm's global prefix for the action's `npm install --global`. */
+let prefix: string;
+/** The action's checkout: this repository's files (git ls-files), as `uses:` would fetch them. */
+let actionDir: string;
+let action: Doc;
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'zt-examples-'));
@@ -73,6 +80,21 @@ beforeAll(async () => {
   // The examples call `zt-ffmpeg` from PATH: the built CLI of this checkout.
   await writeFile(path.join(shimDir, 'zt-ffmpeg'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`);
   await chmod(path.join(shimDir, 'zt-ffmpeg'), 0o755);
+  action = parse(await readFile(path.join(ROOT, 'action.yml'), 'utf8')) as Doc;
+  stubDir = path.join(tmp, 'stubs');
+  prefix = path.join(tmp, 'npm-global');
+  actionDir = path.join(tmp, 'action');
+  await mkdir(stubDir);
+  // apt-get and sysctl need the runner's root; here the packages are already installed.
+  await writeFile(path.join(stubDir, 'sudo'), '#!/bin/sh\ncase "$1" in apt-get|sysctl) exit 0;; esac\nexec "$@"\n');
+  await writeFile(path.join(stubDir, 'curl'), `#!/bin/sh\ncase "$*" in *oidc.invalid*audience=zt-ffmpeg*) exec cat '${path.join(tmp, 'stubs', 'token')}';; esac\necho "curl stub: no network in tests" >&2; exit 22\n`);
+  await chmod(path.join(stubDir, 'sudo'), 0o755);
+  await chmod(path.join(stubDir, 'curl'), 0o755);
+  const files = await exec('/usr/bin/git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, env: { PATH: '/usr/bin:/bin' } });
+  for (const f of files.stdout.split('\0').filter((x) => x !== '' && existsSync(path.join(ROOT, x)))) {
+    await mkdir(path.dirname(path.join(actionDir, f)), { recursive: true });
+    await copyFile(path.join(ROOT, f), path.join(actionDir, f));
+  }
 });
 
 afterAll(async () => {
@@ -132,30 +154,52 @@ describe('examples/github-actions.yml', () => {
     expect((template.errors ?? []).map((e) => e.Message ?? e.message)).toEqual([]);
   });
 
-  it('requests the OIDC token, uploads the evidence, annotates and fails on a refusal', () => {
+  it('uses the composite action of this repository, which requests the OIDC token, annotates, verifies and uploads the evidence', async () => {
     expect(obj(wf['permissions'])['id-token']).toBe('write');
     const job = obj(obj(wf['jobs'])['transcode']);
     const steps = arr(job['steps']).map(obj);
-    const scripts = steps.map((s) => String(s['run'] ?? '')).join('\n');
-    expect(scripts).toContain('$ACTIONS_ID_TOKEN_REQUEST_URL&audience=zt-ffmpeg');
+    expect(steps.map((s) => String(s['run'] ?? '')).join('\n')).not.toMatch(/npm install --global zt-ffmpeg@|token mint|--token /);
+    const zt = steps.find((s) => /^octo-org\/zt-ffmpeg@/.test(String(s['uses'] ?? '')))!;
+    const withs = obj(zt['with']);
+    expect(withs['command']).toBe('batch');
+    expect(String(withs['args'])).toMatch(/--format github/);
+    expect(existsSync(path.join(ROOT, String(withs['policy'])))).toBe(true);
+    expect(action['runs']).toMatchObject({ using: 'composite' });
+    const asteps = arr(obj(action['runs'])['steps']).map(obj);
+    const scripts = asteps.map((s) => String(s['run'] ?? '')).join('\n');
+    expect(scripts).toContain('$ACTIONS_ID_TOKEN_REQUEST_URL&audience=$ZT_AUDIENCE');
     expect(scripts).toContain('Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN');
     expect(scripts).toContain('::add-mask::$ZT_FFMPEG_TOKEN');
-    expect(scripts).toMatch(/export ZT_FFMPEG_TOKEN/);
-    expect(scripts).toContain('https://token.actions.githubusercontent.com/.well-known/jwks -o examples/ci/github-jwks.json');
-    expect(scripts).not.toMatch(/token mint|--token /);
-    const batch = zfLines(scripts).find((l) => /zt-ffmpeg batch/.test(l))!;
-    expect(batch).toMatch(/--format github/);
-    expect(batch).toMatch(/--from - -0/);
-    const upload = steps.find((s) => String(s['uses'] ?? '').startsWith('actions/upload-artifact@'))!;
-    expect(upload['if']).toBe('always()');
+    expect(scripts).toMatch(/npm pack --pack-destination "\$RUNNER_TEMP"\n\s*npm install --global .*zt-ffmpeg-\*\.tgz/);
+    const upload = asteps.find((s) => String(s['uses'] ?? '').startsWith('actions/upload-artifact@'))!;
+    expect(String(upload['if'])).toMatch(/^always\(\)/);
     const paths = String(obj(upload['with'])['path']).trim().split('\n').map((p) => p.trim());
-    expect(paths).toEqual(expect.arrayContaining(['.zt-ffmpeg/out/', '.zt-ffmpeg/audit/audit.log', '.zt-ffmpeg/audit/audit.log.checkpoint', '.zt-ffmpeg/keys/audit.pub']));
-    expect(paths.join('\n')).not.toMatch(/audit\.key/);
-    expect(existsSync(path.join(ROOT, String(obj(job['env'])['ZT_FFMPEG_POLICY'])))).toBe(true);
+    expect(paths).toEqual(['${{ inputs.state-dir }}/audit/audit.log', '${{ inputs.state-dir }}/audit/audit.log.checkpoint', '${{ inputs.state-dir }}/keys/audit.pub']);
   });
 
+  /** Run the composite action's steps as the runner would: each script whole, under bash -eo pipefail. */
+  async function runAction(withs: Doc, ws: string, env: Record<string, string>, token: string, install: boolean): Promise<Ran[]> {
+    const defaults = obj(action['inputs']);
+    const input = (name: string): string => String(withs[name] ?? obj(defaults[name])['default'] ?? '');
+    const expr = (v: string): string => v.replace(/\$\{\{\s*inputs\.([a-z-]+)\s*\}\}/g, (_, n: string) => input(n)).replace(/\$\{\{\s*github\.action_path\s*\}\}/g, actionDir);
+    await writeFile(path.join(stubDir, 'token'), JSON.stringify({ value: token }));
+    const out: Ran[] = [];
+    let failed = false;
+    for (const step of arr(obj(action['runs'])['steps']).map(obj)) {
+      if (step['run'] === undefined) continue; // actions/upload-artifact: the runner's own
+      if (failed && !String(step['if'] ?? '').startsWith('always()')) continue;
+      if (!install && String(step['name']).startsWith('Install')) continue;
+      const stepEnv: Record<string, string> = { ...env, RUNNER_TEMP: await mkdtemp(path.join(tmp, 'runner-')), GITHUB_OUTPUT: path.join(ws, 'github-output'), ACTIONS_ID_TOKEN_REQUEST_URL: 'https://oidc.invalid/token?api-version=2.0', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'request-token' };
+      for (const [k, v] of Object.entries(obj(step['env']))) stepEnv[k] = expr(String(v));
+      const r = await exec('/bin/bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', expr(String(step['run']))], { cwd: ws, env: stepEnv, timeoutMs: 240_000 });
+      out.push({ line: `action: ${String(step['name'])}`, ...r });
+      if (r.code !== 0) failed = true;
+    }
+    return out;
+  }
+
   /** Run the workflow's zt-ffmpeg lines, step by step, as the runner would. */
-  async function runWorkflow(media: Record<string, string>, claims: Doc): Promise<{ ran: Ran[]; ws: string }> {
+  async function runWorkflow(media: Record<string, string>, claims: Doc, install = false): Promise<{ ran: Ran[]; ws: string }> {
     const ws = await mkdtemp(path.join(tmp, 'gh-ws-'));
     await mkdir(path.join(ws, 'examples', 'ci'), { recursive: true });
     await copyFile(path.join(EX, 'ci', 'github-policy.yaml'), path.join(ws, 'examples', 'ci', 'github-policy.yaml'));
@@ -166,10 +210,11 @@ describe('examples/github-actions.yml', () => {
     for (const [name, src] of Object.entries(media)) await copyFile(src, path.join(ws, 'media', name));
     const job = obj(obj(wf['jobs'])['transcode']);
     const expr = (v: string): string => v.replace(/\$\{\{\s*github\.workspace\s*\}\}/g, ws).replace(/\$\{\{\s*secrets\.ZT_FFMPEG_AUDIT_KEY != ''\s*\}\}/g, 'false');
-    const env: Record<string, string> = { ...baseEnv(path.join(ws, 'home')), GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: String(claims['repository']), GITHUB_REF: String(claims['ref']) };
+    const env: Record<string, string> = { ...baseEnv(path.join(ws, 'home')), PATH: `${stubDir}:${path.join(prefix, 'bin')}:${path.dirname(process.execPath)}:/usr/bin:/bin`, npm_config_prefix: prefix, npm_config_cache: path.join(os.homedir(), '.npm'), npm_config_update_notifier: 'false', npm_config_prefer_offline: 'true', ...(process.env['NODE_EXTRA_CA_CERTS'] ? { NODE_EXTRA_CA_CERTS: process.env['NODE_EXTRA_CA_CERTS'] } : {}), GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: String(claims['repository']), GITHUB_REF: String(claims['ref']) };
     for (const [k, v] of Object.entries(obj(job['env']))) env[k] = expr(String(v));
     expect(Object.values(env).join('\n')).not.toContain('${{');
-    env['ZT_FFMPEG_TOKEN'] = await issuer.token(claims, 'https://token.actions.githubusercontent.com');
+    // The action asks GitHub for the token (curl, stubbed to answer with this one).
+    const token = await issuer.token(claims, 'https://token.actions.githubusercontent.com');
     const ran: Ran[] = [];
     for (const step of arr(job['steps']).map(obj)) {
       const cond = String(step['if'] ?? '');
@@ -177,46 +222,49 @@ describe('examples/github-actions.yml', () => {
       if (cond === "env.HAS_AUDIT_KEY != 'true'" && env['HAS_AUDIT_KEY'] === 'true') continue;
       const stepEnv = { ...env };
       for (const [k, v] of Object.entries(obj(step['env']))) stepEnv[k] = expr(String(v));
-      ran.push(...(await runLines(zfLines(String(step['run'] ?? '')), ws, stepEnv)));
+      if (/^octo-org\/zt-ffmpeg@/.test(String(step['uses'] ?? ''))) ran.push(...(await runAction(obj(step['with']), ws, stepEnv, token, install)));
+      else ran.push(...(await runLines(zfLines(String(step['run'] ?? '')), ws, stepEnv)));
     }
     return { ran, ws };
   }
 
   it('its zt-ffmpeg lines run for real: benign media pass, the evidence is there and verifies', async () => {
     const good = await makeSample(tmp, 'h264-aac.mp4');
-    const { ran, ws } = await runWorkflow({ 'clip.mp4': good }, { repository: 'octo-org/media-pipeline', ref: 'refs/pull/7/merge', sub: 'repo:octo-org/media-pipeline:pull_request' });
-    expect(ran.map((r) => r.line.split(' ').slice(0, 3).join(' '))).toEqual([
-      'zt-ffmpeg --version',
-      'zt-ffmpeg keygen --out',
-      'zt-ffmpeg policy validate',
-      'zt-ffmpeg policy explain',
-      'find media -type',
-      'zt-ffmpeg audit verify',
-      'zt-ffmpeg audit stats',
+    // The first run installs zt-ffmpeg as the action does: npm ci and npm pack in the action's checkout, npm install --global.
+    const { ran, ws } = await runWorkflow({ 'clip.mp4': good }, { repository: 'octo-org/media-pipeline', ref: 'refs/pull/7/merge', sub: 'repo:octo-org/media-pipeline:pull_request' }, true);
+    expect(ran.map((r) => r.line)).toEqual([
+      'action: Install ffmpeg, bubblewrap and zt-ffmpeg',
+      'action: Audit key for this run',
+      'action: Run zt-ffmpeg ${{ inputs.command }}',
+      'action: Verify the audit log',
     ]);
+    expect(existsSync(path.join(prefix, 'bin', 'zt-ffmpeg'))).toBe(true);
     for (const r of ran) expect(r.code, `${r.line}\n${r.stderr}`).toBe(0);
     expect(await readdir(path.join(ws, '.zt-ffmpeg', 'out'))).toEqual(['clip.mp4']);
     for (const p of ['.zt-ffmpeg/audit/audit.log', '.zt-ffmpeg/audit/audit.log.checkpoint', '.zt-ffmpeg/keys/audit.pub']) expect(existsSync(path.join(ws, p)), p).toBe(true);
     const log = await readFile(path.join(ws, '.zt-ffmpeg', 'audit', 'audit.log'), 'utf8');
     expect(log).toContain('"repository":"octo-org/media-pipeline"');
     expect(log).toContain('"issuerId":"github"');
-  });
+  }, 300_000);
 
   it('a hostile file fails the step with exit 3 and an ::error annotation; the log still verifies', async () => {
     const good = await makeSample(tmp, 'h264-aac.mp4');
     const evil = path.join(tmp, 'evil.mp4');
     await writeFile(evil, '#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd\n');
     const { ran } = await runWorkflow({ 'clip.mp4': good, 'evil.mp4': evil }, { repository: 'octo-org/media-pipeline', ref: 'refs/heads/main', sub: 'repo:octo-org/media-pipeline:ref:refs/heads/main' });
-    const batch = ran.find((r) => r.line.includes('zt-ffmpeg batch'))!;
+    const batch = ran.find((r) => r.line.includes('Run zt-ffmpeg'))!;
     expect(batch.code).toBe(3);
-    expect(batch.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^::error file=media\/evil\.mp4,title=zt-ffmpeg refused \(input\.magic\)::/)]);
-    expect(ran.find((r) => r.line.includes('audit verify'))!.code).toBe(0);
+    // The token is masked before anything else is printed; then one annotation for the refused file.
+    const [mask, ...rest] = batch.stdout.trim().split('\n');
+    expect(mask).toMatch(/^::add-mask::ey/);
+    expect(rest).toEqual([expect.stringMatching(/^::error file=media\/evil\.mp4,title=zt-ffmpeg refused \(input\.magic\)::/)]);
+    expect(ran.find((r) => r.line.includes('Verify the audit log'))!.code).toBe(0);
   });
 
   it('a token from another repository is refused (exit 4)', async () => {
     const good = await makeSample(tmp, 'h264-aac.mp4');
     const { ran } = await runWorkflow({ 'clip.mp4': good }, { repository: 'mallory/fork', ref: 'refs/heads/main', sub: 'repo:mallory/fork:ref:refs/heads/main' });
-    expect(ran.find((r) => r.line.includes('zt-ffmpeg batch'))!.code).toBe(4);
+    expect(ran.find((r) => r.line.includes('Run zt-ffmpeg'))!.code).toBe(4);
   });
 });
 
@@ -246,12 +294,15 @@ describe('examples/gitlab-ci.yml', () => {
     for (const [k, v] of Object.entries(obj(job['variables']))) env[k] = String(v).replace(/\$([A-Z_]+)/g, (_, n: string) => env[n] ?? '');
     env['ZT_FFMPEG_TOKEN'] = await issuer.token({ project_path: 'octo-org/media-pipeline', ref: 'main', ref_protected: 'true', sub: 'project_path:octo-org/media-pipeline:ref_type:branch:ref:main' }, 'https://gitlab.com');
     const lines = [...arr(job['before_script']), ...arr(job['script']), ...arr(job['after_script'])].flatMap((l) => zfLines(String(l)));
-    expect(lines.map((l) => l.replace(/^test -f \S+ \|\| /, '').split(' ').slice(0, 3).join(' '))).toEqual([
+    expect(lines.map((l) => l.replace(/^test -f \S+ \|\| /, '').replace(/^status=0; /, '').split(' ').slice(0, 3).join(' '))).toEqual([
       'zt-ffmpeg keygen --out',
       'zt-ffmpeg policy validate',
       'find media -type',
       'zt-ffmpeg audit verify',
     ]);
+    // The log is verified in `script` (after_script never fails a job), and the job ends with the batch's status.
+    expect(arr(job['after_script'])).toEqual([]);
+    expect(arr(job['script']).at(-1)).toBe('exit "$status"');
     const ran = await runLines(lines, ws, env);
     // The video is transcoded; the audio-only file cannot become the default mp4 target's video.
     for (const r of ran.filter((x) => !x.line.includes('batch'))) expect(r.code, `${r.line}\n${r.stderr}`).toBe(0);
@@ -387,13 +438,12 @@ describe('examples/kubernetes', () => {
 
   it('job.yaml: the containers run for real; outputs on the volume, a refusal recorded, the log verifies', async () => {
     const c = await cluster();
-    await writeFile(path.join(c.data, 'in', 'inputs.list'), [...c.goods, path.join(c.data, 'in', 'evil.mp4')].join('\n') + '\n');
     const job = (await k8sDocs()).find((d) => d.file === 'job.yaml')!.doc;
     const spec = obj(obj(job['spec'])['template'])['spec'] as PodSpec;
     const res = await runPod(spec, path.join(c.root, 'pod'), c, { POD_NAME: 'zt-ffmpeg-batch-x7k2p' });
-    expect(res.map((r) => r.name)).toEqual(['audit-key', 'zt-ffmpeg']);
-    expect(res[0]!.code, res[0]!.stderr).toBe(0);
-    const main = res[1]!;
+    expect(res.map((r) => r.name)).toEqual(['audit-key', 'list-inputs', 'zt-ffmpeg']);
+    for (const r of res.slice(0, 2)) expect(r.code, `${r.name}: ${r.stderr}`).toBe(0);
+    const main = res[2]!;
     expect(main.code, main.stderr).toBe(3);
     const summary = JSON.parse(main.stdout.trim().split('\n').at(-1)!) as Doc;
     expect(summary).toMatchObject({ type: 'summary', ok: 2, refused: 1, byRule: { 'input.magic': 1 } });
@@ -402,6 +452,10 @@ describe('examples/kubernetes', () => {
     const v = await exec(path.join(shimDir, 'zt-ffmpeg'), ['audit', 'verify', log, '--key', c.pub], { cwd: c.root, env: baseEnv(c.root) });
     expect(v.code, v.stderr).toBe(0);
     expect((await stat(path.join(c.root, 'pod', 'vol-state', 'keys', 'audit.key'))).mode & 0o777).toBe(0o600);
+    // A retry of the Job (a new pod, same volume) skips the finished outputs and refuses only the bad file again.
+    const retry = await runPod(spec, path.join(c.root, 'pod-retry'), c, { POD_NAME: 'zt-ffmpeg-batch-r3try' });
+    const again = JSON.parse(retry[2]!.stdout.trim().split('\n').at(-1)!) as Doc;
+    expect(again).toMatchObject({ type: 'summary', ok: 0, skipped: 2, refused: 1 });
   });
 
   it('indexed-job.yaml: every index runs its shard for real; each input once; all worker logs verify with a keyring', async () => {

@@ -62,7 +62,7 @@ const CASES: ReadonlyArray<readonly [string, readonly string[], string]> = [
 ];
 
 describe('the argument firewall through the CLI', () => {
-  it.each(CASES)('%s: refused, exit 3, audited, nothing run', async (name, args, rule) => {
+  it.each(CASES)('%s: refused, exit 3 with reason args-refused, audited, nothing run', async (name, args, rule) => {
     const outDir = path.join(sb.dir, name.replace(/\W+/g, '-'));
     await mkdir(outDir);
     const out = path.join(outDir, 'out.mp4');
@@ -70,7 +70,8 @@ describe('the argument firewall through the CLI', () => {
     expect(r.code, r.stderr).toBe(3);
     const j = r.json<{ verdict: string; reason: string; jobId: string; violations: Array<{ rule: string; message: string }> }>();
     expect(j.verdict).toBe('refused');
-    expect(j.reason).toBe('input-refused');
+    // Exit 3 like every refusal by policy; the reason tells bad arguments from bad files.
+    expect(j.reason).toBe('args-refused');
     expect(j.violations.map((v) => v.rule)).toContain(rule);
     expect(existsSync(out)).toBe(false);
     expect(await readdir(outDir)).toEqual([]);
@@ -83,7 +84,8 @@ describe('the argument firewall through the CLI', () => {
     const out = path.join(sb.dir, 'ops-only.mp4');
     const r = await sb.run(['--json', 'run', '-p', opsOnly, '-i', input, '-o', out, '--', '-c:v', 'libx264', '-crf', '28']);
     expect(r.code, r.stderr).toBe(3);
-    const j = r.json<{ jobId: string; violations: Array<{ rule: string }> }>();
+    const j = r.json<{ jobId: string; reason: string; violations: Array<{ rule: string }> }>();
+    expect(j.reason).toBe('args-refused');
     expect(j.violations.map((v) => v.rule)).toEqual(['operations.allowRawArgs']);
     expect(existsSync(out)).toBe(false);
     expect((await eventsOf(j.jobId)).map((e) => e.type)).toEqual(['refusal']);

@@ -112,6 +112,21 @@ describe('the output schema', () => {
     one(op, 'unknown operation');
   });
 
+  it('every other command: audit show/stats, keygen (--jwks), token mint, policy show/init/sign/pin, operations', async () => {
+    one(await sb.run(['--json', 'audit', 'show', '--last', '2']), 'audit show');
+    one(await sb.run(['--json', 'audit', 'stats']), 'audit stats');
+    const kg = one(await sb.run(['--json', 'keygen', '--out', path.join(sb.dir, 'keys'), '--name', 'issuer', '--jwks']), 'keygen');
+    expect(kg['exitCode']).toBe(0);
+    const tm = one(await sb.run(['--json', 'token', 'mint', '--key', String(kg['privateKeyPath']), '--issuer', 'me', '--subject', 'you']), 'token mint');
+    expect(tm['exitCode']).toBe(0);
+    one(await sb.run(['--json', 'policy', 'show', 'initial']), 'policy show');
+    const pol = path.join(sb.dir, 'init.yaml');
+    one(await sb.run(['--json', 'policy', 'init', '--stage', 'advanced', '--out', pol]), 'policy init');
+    one(await sb.run(['--json', 'policy', 'pin', pol]), 'policy pin');
+    one(await sb.run(['--json', 'policy', 'sign', pol, '--key', String(kg['privateKeyPath'])]), 'policy sign');
+    one(await sb.run(['--json', 'operations']), 'operations');
+  });
+
   it('rejects documents that drift from it', () => {
     expect(validate({ schemaVersion: 2, command: 'check', exitCode: 0, verdict: 'ok', files: [] })).toBe(false);
     expect(validate({ schemaVersion: 1, command: 'batch', type: 'summary', verdict: 'ok', exitCode: 0 })).toBe(false);

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { verifyLogs, type VerifyReport } from '../../audit/verify.js';
-import { loadTrustedKeys, publicKeyPathFor } from '../../keys/index.js';
+import { verifyAuditLogs } from '../../api/audit.js';
 import { readRecords, filterRecords, auditStats, type RecordFilter, type ParsedRecord } from '../../audit/query.js';
 import { statePaths } from '../../util/paths.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
+import { stdoutOpen } from '../streams.js';
 import { EXIT, ZtError, type ExitCode } from '../../errors.js';
 
 function defaultLog(ctx: CommandContext, logs: readonly string[]): string[] {
@@ -21,27 +21,22 @@ export interface VerifyFlags {
 
 export async function auditVerifyCommand(ctx: CommandContext, logs: readonly string[], flags: VerifyFlags): Promise<ExitCode> {
   const { io } = ctx;
-  const logPaths = defaultLog(ctx, logs);
-  for (const l of logPaths) {
-    if (!existsSync(l)) throw new ZtError('audit-invalid', `audit log ${l} does not exist`, { hint: 'name the log to verify, or pass --audit-log' });
-  }
-  let keyFiles = flags.key ?? [];
-  let trustNote: string | undefined;
-  if (keyFiles.length === 0 && !flags.keyring) {
-    const local = publicKeyPathFor(statePaths(ctx.env, ctx.flags.auditKey ? { auditKey: ctx.flags.auditKey } : {}).auditKey);
-    if (!existsSync(local)) {
-      throw new ZtError('usage', 'no trusted key given', { hint: 'pass --key FILE.pub (repeatable) or --keyring DIR; trust never comes from the log itself' });
-    }
-    keyFiles = [local];
-    trustNote = `trusting this machine's own audit key ${local} (pass --key or --keyring to verify against keys you hold)`;
-  }
-  const trusted = await loadTrustedKeys({ keyFiles, ...(flags.keyring ? { keyringDir: flags.keyring } : {}) });
-  const report: VerifyReport = await verifyLogs({ logPaths, trusted, ...(flags.checkpoint ? { checkpointPath: path.resolve(flags.checkpoint) } : {}) });
-  const exitCode = report.ok ? EXIT.ok : EXIT.auditFailed;
+  const { result, trustNote } = await verifyAuditLogs({
+    logs,
+    ...(flags.key ? { keys: flags.key } : {}),
+    ...(flags.keyring ? { keyring: flags.keyring } : {}),
+    ...(flags.checkpoint ? { checkpoint: flags.checkpoint } : {}),
+    ...(ctx.flags.auditLog ? { auditLog: ctx.flags.auditLog } : {}),
+    ...(ctx.flags.auditKey ? { auditKey: ctx.flags.auditKey } : {}),
+    trustLocalKey: true,
+    env: ctx.env,
+  });
+  const exitCode = result.exitCode;
   if (io.json) {
-    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'audit verify', exitCode, ok: report.ok, trustedKeys: [...trusted.keys()], logs: report.logs });
+    io.emitJson(result);
     return exitCode;
   }
+  const report = result;
   if (trustNote) io.info(io.style.dim(trustNote));
   for (const l of report.logs) {
     if (l.ok) {
@@ -90,10 +85,11 @@ export async function auditShowCommand(ctx: CommandContext, logs: readonly strin
     }
   }
   if (io.json) {
-    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'audit show', records: rows });
+    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'audit show', exitCode: EXIT.ok, records: rows });
     return EXIT.ok;
   }
   for (const r of rows) {
+    if (!stdoutOpen()) break;
     const e = r.event as Record<string, unknown>;
     const input = (e['input'] as Record<string, unknown> | undefined) ?? {};
     const principal = (e['principal'] as Record<string, unknown> | undefined) ?? {};
@@ -115,7 +111,7 @@ export async function auditStatsCommand(ctx: CommandContext, logs: readonly stri
   }
   const s = await auditStats(all);
   if (io.json) {
-    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'audit stats', ...s });
+    io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'audit stats', exitCode: EXIT.ok, ...s });
     return EXIT.ok;
   }
   io.out(`records ${s.records}  jobs ${s.jobs}  ok ${s.ok}  refused ${s.refused}  failed ${s.failed}  unfinished ${s.unfinished}  anomalies ${s.anomalies}`);

@@ -9,9 +9,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runBatch, parseInputList, parseShard, shardInputs, defaultConcurrency, type BatchJob, type BatchResult, type BatchSummary } from '../../job/batch.js';
+import { runBatch, parseInputList, parseShard, shardInputs, defaultConcurrency, type BatchJob, type BatchSummary } from '../../job/batch.js';
 import { resolveSettings } from '../settings.js';
-import { jobJson, JSON_SCHEMA_VERSION } from '../render.js';
+import { batchJobLine as jobLine, batchSummaryLine as summaryLine } from '../../api/results.js';
 import type { CommandContext } from '../context.js';
 import type { CliIo } from '../io.js';
 import { ZtError, type ExitCode } from '../../errors.js';
@@ -24,6 +24,7 @@ export interface BatchFlags {
   readonly concurrency?: string;
   readonly failFast?: boolean;
   readonly overwrite?: boolean;
+  readonly skipExisting?: boolean;
   readonly from?: string;
   readonly null?: boolean;
   readonly shard?: string;
@@ -88,48 +89,14 @@ export function githubAnnotation(job: BatchJob, cwd: string): string | undefined
   return `::error file=${escapeProperty(file)},title=${escapeProperty(title)}::${escapeData(message)}`;
 }
 
-export function jobLine(job: BatchJob): Record<string, unknown> {
-  const o = job.outcome;
-  return {
-    schemaVersion: JSON_SCHEMA_VERSION,
-    command: 'batch',
-    type: 'job',
-    index: job.index,
-    input: job.input,
-    output: job.output,
-    verdict: job.verdict,
-    exitCode: job.exitCode,
-    ...(o?.reason ? { reason: o.reason } : {}),
-    rules: [...new Set((o?.violations ?? []).map((v) => v.rule))],
-    ...(o ? { result: jobJson(o) } : {}),
-  };
-}
-
-export function summaryLine(r: BatchResult): Record<string, unknown> {
-  const s = r.summary;
-  return {
-    schemaVersion: JSON_SCHEMA_VERSION,
-    command: 'batch',
-    type: 'summary',
-    verdict: s.verdict,
-    exitCode: s.exitCode,
-    total: s.total,
-    ok: s.ok,
-    refused: s.refused,
-    failed: s.failed,
-    skipped: s.skipped,
-    byRule: s.byRule,
-    operation: r.operation,
-    ext: r.ext,
-    outDir: r.outDir,
-    audit: { log: r.auditLog },
-  };
-}
-
 function renderJobLine(io: CliIo, job: BatchJob, done: number, total: number): void {
   const s = io.style;
   const tag = `[${String(done).padStart(String(total).length)}/${total}]`;
   const o = job.outcome;
+  if (job.verdict === 'skipped') {
+    io.info(`${tag} ${s.dim('- skipped')} ${job.input} → ${job.output}${s.dim(job.skipped === 'exists' ? '  (output exists; --skip-existing)' : '  (--fail-fast)')}`);
+    return;
+  }
   if (job.verdict === 'ok') {
     io.info(`${tag} ${s.green('✓ ok     ')} ${job.input} → ${job.output}${o ? s.dim(`  ${Math.round(o.timings['totalMs'] ?? 0)} ms, audit seq ${o.audit.seqs.join(',')}`) : ''}`);
     return;
@@ -149,7 +116,7 @@ export function summaryTable(s: BatchSummary): string[] {
     `ok        ${s.ok}`,
     `refused   ${s.refused}`,
     `failed    ${s.failed}`,
-    ...(s.skipped > 0 ? [`skipped   ${s.skipped}   (--fail-fast)`] : []),
+    ...(s.skipped > 0 ? [`skipped   ${s.skipped}`] : []),
     `total     ${s.total}`,
   ];
   const rules = Object.entries(s.byRule).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
@@ -191,6 +158,7 @@ export async function batchCommand(ctx: CommandContext, positional: readonly str
     ...(shard ? { shard } : {}),
     failFast: flags.failFast === true,
     overwrite: flags.overwrite === true,
+    skipExisting: flags.skipExisting === true,
     onJobDone: (job, p) => {
       if (job.verdict === 'ok') ok++;
       else bad++;
@@ -207,7 +175,8 @@ export async function batchCommand(ctx: CommandContext, positional: readonly str
   });
   io.progress(undefined);
   if (io.json) {
-    for (const j of result.jobs) if (j.verdict === 'skipped') io.out(JSON.stringify(jobLine(j)));
+    // Jobs --fail-fast never started have no onJobDone: list them before the summary.
+    for (const j of result.jobs) if (j.skipped === 'fail-fast') io.out(JSON.stringify(jobLine(j)));
     io.out(JSON.stringify(summaryLine(result)));
   } else {
     for (const l of summaryTable(result.summary)) io.info(l);

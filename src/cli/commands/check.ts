@@ -1,5 +1,6 @@
 import { checkFiles } from '../../job/check-inputs.js';
-import { renderJob, renderError, jobJson, errorJson, JSON_SCHEMA_VERSION } from '../render.js';
+import { renderJob, renderError, errorJson } from '../render.js';
+import { checkResult } from '../../api/results.js';
 import type { CommandContext } from '../context.js';
 import { resolveBaseSettings } from '../settings.js';
 import type { ExitCode } from '../../errors.js';
@@ -13,13 +14,7 @@ export async function checkCommand(ctx: CommandContext, inputs: readonly string[
     return r.exitCode;
   }
   if (io.json) {
-    io.emitJson({
-      schemaVersion: JSON_SCHEMA_VERSION,
-      command: 'check',
-      exitCode: r.exitCode,
-      verdict: r.files.every((f) => f.verdict === 'ok') ? 'ok' : r.files.some((f) => f.verdict === 'failed') ? 'failed' : 'refused',
-      files: r.files.map(jobJson),
-    });
+    io.emitJson(checkResult(r.exitCode, r.files));
   } else {
     for (const f of r.files) renderJob(io, f);
     const ok = r.files.filter((f) => f.verdict === 'ok').length;

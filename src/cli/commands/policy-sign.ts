@@ -2,7 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { signPolicyFile } from '../../policy/signature.js';
 import { loadSigningKey } from '../../keys/index.js';
-import { readPolicyFile } from '../../policy/load.js';
+import { readPolicyFile, mergePolicy, loadBundledData } from '../../policy/load.js';
+import { STAGES, type Stage } from '../../policy/types.js';
 import { checkPosture } from '../../posture/binaries.js';
 import { statePaths } from '../../util/paths.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';
@@ -16,7 +17,7 @@ export async function policySignCommand(ctx: CommandContext, file: string, flags
   await readPolicyFile(file);
   const key = await loadSigningKey(flags.key, { autoGenerate: false });
   const sigPath = await signPolicyFile(file, key.privateKey, key.keyId);
-  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy sign', policy: file, signature: sigPath, keyId: key.keyId });
+  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy sign', exitCode: EXIT.ok, policy: file, signature: sigPath, keyId: key.keyId });
   else ctx.io.info(`${ctx.io.style.green('✓ signed')} ${file} → ${sigPath} (key ${key.keyId})`);
   return EXIT.ok;
 }
@@ -27,7 +28,10 @@ export async function policySignCommand(ctx: CommandContext, file: string, flags
  */
 export async function policyPinCommand(ctx: CommandContext, file: string): Promise<ExitCode> {
   const parsed = await readPolicyFile(file);
-  const posture = parsed.data['posture'] as PostureConfig | undefined;
+  // A policy that extends a stage pins the stage's binaries; the pins go into its own file.
+  const parent = parsed.data['extends'];
+  const merged = typeof parent === 'string' && (STAGES as readonly string[]).includes(parent) ? (mergePolicy(await loadBundledData(parent as Stage), parsed.data) as Record<string, unknown>) : parsed.data;
+  const posture = merged['posture'] as PostureConfig | undefined;
   if (!posture?.binaries) throw new ZtError('policy-invalid', `${file} has no posture.binaries section to pin`, { hint: 'start from a bundled policy (zt-ffmpeg policy show advanced)' });
   const report = await checkPosture({ ...posture, requireRootOwned: false, binaries: { ffmpeg: { ...(posture.binaries.ffmpeg.path ? { path: posture.binaries.ffmpeg.path } : {}) }, ffprobe: { ...(posture.binaries.ffprobe.path ? { path: posture.binaries.ffprobe.path } : {}) }, bwrap: { ...(posture.binaries.bwrap.path ? { path: posture.binaries.bwrap.path } : {}) } } }, ['ffmpeg', 'ffprobe', 'bwrap'], statePaths(ctx.env).postureCache);
   if (report.missing.length > 0) throw new ZtError('binary-unavailable', `cannot pin: ${report.missing.join(', ')} not found`, { hint: 'install them first (./setup.sh)' });
@@ -41,7 +45,7 @@ export async function policyPinCommand(ctx: CommandContext, file: string): Promi
     pins[name] = { path: b.path, sha256: b.sha256, version: b.version };
   }
   await writeFile(file, doc.toString({ lineWidth: 0 }));
-  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy pin', policy: file, pins });
+  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy pin', exitCode: EXIT.ok, policy: file, pins });
   else {
     for (const [n, p] of Object.entries(pins)) ctx.io.info(`${ctx.io.style.green('✓ pinned')} ${n} ${p.path} ${p.version} sha256 ${p.sha256}`);
     ctx.io.info('re-sign the policy if it is signed: zt-ffmpeg policy sign FILE --key KEY');

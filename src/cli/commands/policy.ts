@@ -4,6 +4,7 @@ import { PACKAGE_ROOT } from '../../util/package-root.js';
 import { loadJobPolicy } from '../../policy/load-trusted.js';
 import { resolvePolicyPath } from '../../policy/load.js';
 import { renderError, errorJson, JSON_SCHEMA_VERSION } from '../render.js';
+import { policyResult } from '../../api/results.js';
 import type { CommandContext } from '../context.js';
 import { resolveBaseSettings } from '../settings.js';
 import { EXIT, isZtError, type ExitCode } from '../../errors.js';
@@ -36,7 +37,7 @@ export async function policyValidateCommand(ctx: CommandContext, files: readonly
 
 export async function policyShowCommand(ctx: CommandContext, file: string | undefined): Promise<ExitCode> {
   const l = await loadJobPolicy(file);
-  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy show', path: l.path, sha256: l.sha256, policy: l.policy });
+  if (ctx.io.json) ctx.io.emitJson(policyResult(l));
   else {
     ctx.io.info(ctx.io.style.dim(`# ${l.path} (sha256 ${l.sha256})`));
     ctx.io.out(await readFile(l.path, 'utf8'));

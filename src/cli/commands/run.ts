@@ -4,6 +4,7 @@ import { renderJob, renderViolations, jobJson } from '../render.js';
 import type { CommandContext } from '../context.js';
 import type { CliIo } from '../io.js';
 import { resolveSettings } from '../settings.js';
+import { renderDryRun } from '../render-dry-run.js';
 import type { ExitCode } from '../../errors.js';
 
 export interface RunFlags {
@@ -42,7 +43,7 @@ export async function runCommand(ctx: CommandContext, flags: RunFlags, ffmpegArg
   if (io.json) io.emitJson(jobJson(outcome));
   else {
     renderJob(io, { ...outcome, warnings: [] });
-    if (outcome.dryRun) io.out(JSON.stringify(outcome.dryRun, null, 2));
+    if (outcome.dryRun) renderDryRun(io, outcome.dryRun);
   }
   return outcome.exitCode;
 }

@@ -48,7 +48,7 @@ export async function tokenMintCommand(ctx: CommandContext, f: MintFlags): Promi
     ...(inputSha256 !== undefined ? { inputSha256 } : {}),
     ...(f.jti !== undefined ? { jti: f.jti } : {}),
   });
-  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'token mint', token, ...(inputSha256 ? { inputSha256 } : {}) });
+  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'token mint', exitCode: EXIT.ok, token, ...(inputSha256 ? { inputSha256 } : {}) });
   else ctx.io.out(token);
   return EXIT.ok;
 }

@@ -14,6 +14,7 @@ import type { JobContext } from '../context.js';
 import type { Result } from '../failure.js';
 
 export interface RequestArgs {
+  readonly input: string;
   readonly output: string;
   readonly operation: string | undefined;
   /** Raw ffmpeg output arguments after `--` (undefined or empty when none were given). */
@@ -32,22 +33,47 @@ export interface CheckedRequest {
   readonly rawMuxer: string | undefined;
 }
 
+/**
+ * `-i -` and `-o -` mean stdin and stdout to ffmpeg. Refused by name: the input must be a
+ * regular file that is hashed, inspected and re-checked before ffmpeg reads it, and the output
+ * is verified and published atomically, which a pipe allows neither of.
+ */
+export function refuseStdio(input: string, output?: string): void {
+  if (input === '-') {
+    throw new ZtError('usage', 'reading the input from stdin (-i -) is not supported', {
+      hint: 'save the input to a file first (e.g. `cat > upload.bin`) and pass its path: zt-ffmpeg hashes and inspects a regular file before anything decodes it',
+    });
+  }
+  if (output === '-') {
+    throw new ZtError('usage', 'writing the output to stdout (-o -) is not supported', {
+      hint: 'name an output file and read it afterwards (e.g. `-o out.mp4 && cat out.mp4`): the output is verified and published atomically, which a pipe cannot be',
+    });
+  }
+}
+
 export async function requestStage(ctx: JobContext, policy: Policy, args: RequestArgs): Promise<Result<CheckedRequest>> {
   return ctx.stage('request', async () => {
+    refuseStdio(args.input, args.output);
     const target = await checkOutput(args.output, args.overwrite);
     const chosen = chooseOperation(policy, args.operation, target.extension);
     await ctx.events.emit({ type: 'operation', operation: chosen.name });
     const rawArgs = args.rawArgs ?? [];
     if (rawArgs.length === 0) return { target, chosen, raw: false, outputArgs: chosen.target.args, rawMuxer: undefined };
+    if (args.operation !== undefined) {
+      // Raw arguments replace a template; with a named operation they would silently drop it.
+      throw new ZtError('usage', `raw ffmpeg arguments cannot be combined with --operation ${args.operation}: they would replace its template`, {
+        hint: `run the operation alone (--operation ${args.operation}), or give only the raw arguments after -- (they replace the default operation's template)`,
+      });
+    }
     if (!policy.operations.allowRawArgs) {
-      throw new ZtError('input-refused', 'raw ffmpeg arguments are not allowed by this policy', {
+      throw new ZtError('args-refused', 'raw ffmpeg arguments are not allowed by this policy', {
         hint: `use a named operation instead: --operation ${Object.keys(policy.operations.list).join('|')}`,
         violations: [{ rule: 'operations.allowRawArgs', actual: rawArgs.join(' '), limit: false, message: 'the policy allows only vetted operations' }],
       });
     }
     const fw = checkPassthroughArgs(rawArgs, policy.firewall, { jobDir: SANDBOX_JOB_DIR, grants: policy.sandbox.grants });
     if (!fw.ok) {
-      throw new ZtError('input-refused', `raw ffmpeg arguments refused by the argument firewall: ${fw.violations.map((v) => v.message).join('; ')}`, {
+      throw new ZtError('args-refused', `raw ffmpeg arguments refused by the argument firewall: ${fw.violations.map((v) => v.message).join('; ')}`, {
         hint: fw.violations[0]?.hint ?? 'use a named operation (--operation)',
         violations: fw.violations,
       });
