@@ -182,7 +182,11 @@ export function checkStructure(report: StructureReport, rules: InputConfig): { v
     actual: `${p.kind} at byte ${p.offset}`,
     limit: `a well-formed ${report.walker ?? 'container'} that ends where the file ends`,
     message: p.message,
-    hint: p.kind === 'trailing-data' ? 'the file carries a second file after its end (a polyglot); it is refused' : 'the file is truncated or its header lies about its size; get an intact copy',
+    hint: p.kind === 'trailing-data'
+      ? 'the file carries a second file after its end (a polyglot); it is refused'
+      : p.kind === 'inconsistent-size'
+        ? 'a size field in the header disagrees with the data; rewrite the file with a tool that fixes its header (e.g. sox in.wav out.wav)'
+        : 'the file is truncated or its header lies about its size; get an intact copy',
   }));
   return rules.requireMagicMatchesFormat ? { violations: out, warnings: [] } : { violations: [], warnings: out };
 }

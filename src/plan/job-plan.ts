@@ -16,7 +16,7 @@ import type { InspectPlanner, SandboxedInput, SandboxSite } from '../inspect/pla
 import { probedCodecs, unusedStreamIndexes, type ProbeResult } from '../inspect/probe-result.js';
 import { demuxerNames } from '../media/formats.js';
 import type { Capabilities } from '../posture/capabilities/listing.js';
-import type { OperationTarget, Policy } from '../policy/types.js';
+import { unusedStreamAction, type OperationTarget, type Policy } from '../policy/types.js';
 import { mib } from '../sandbox/prlimit.js';
 import { SANDBOX_INPUT_DIR, SANDBOX_JOB_DIR } from '../sandbox/bwrap.js';
 import type { SupervisedRun } from '../sandbox/supervise.js';
@@ -112,13 +112,28 @@ function decodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput,
 
 // --- the input probe and the deep check (what inspect runs) -------------------------------------
 
+/**
+ * Text subtitle codecs whose decoders only copy their header at open. ffprobe opens a decoder
+ * for every stream and exits when one is not on the whitelist, so a policy that ignores unused
+ * subtitle streams lets the probe open these (the job never does: they are not among the
+ * decoders of the streams it reads). Bitmap subtitles (DVD, PGS) have real decoders: a file
+ * carrying one still needs its codec in the policy's list.
+ */
+export const TEXT_SUBTITLE_CODECS: readonly string[] = ['subrip', 'ass', 'ssa', 'webvtt', 'mov_text', 'text'];
+
+/** The codecs the probe may open decoders for: the policy's, and text subtitles where unused ones are ignored. */
+export function probeCodecs(policy: Policy): string[] {
+  const c = policy.input.codecs;
+  const text = unusedStreamAction(policy.input.unusedStreams, 'subtitle') === 'ignore' ? TEXT_SUBTITLE_CODECS : [];
+  return [...new Set([...c.video, ...c.audio, ...c.subtitle, ...text])];
+}
+
 /** The sandboxed ffprobe of the input: any format and codec the policy allows, nothing pinned yet. */
 export function planProbe(policy: Policy, caps: Capabilities, site: SandboxSite, input: SandboxedInput): { run: SupervisedRun; hardening: HardeningPlan } {
   const i = policy.input;
-  const c = i.codecs;
   const hardening = planHardening(caps, {
     formats: i.formats,
-    decoders: decodersFor([...c.video, ...c.audio, ...c.subtitle], caps),
+    decoders: decodersFor(probeCodecs(policy), caps),
     maxStreams: i.maxStreams,
     maxPixels: i.maxPixels,
     maxSampleRate: i.maxSampleRate,

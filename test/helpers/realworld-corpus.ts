@@ -12,7 +12,8 @@
  * `run`, and the structure walkers' own tests can reuse the same bytes.
  */
 import { execFile, spawn } from 'node:child_process';
-import { copyFile, open, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export type SampleKind = 'video' | 'audio' | 'image';
@@ -42,9 +43,13 @@ export interface CorpusContext {
 const ENV = { PATH: '/usr/bin:/bin', HOME: '/nonexistent', LC_ALL: 'C.UTF-8' };
 const TIMEOUT_MS = 60_000;
 
-/** Run a tool to completion (no shell, clean environment, a timeout), optionally with stdout into a file. */
-export function tool(file: string, args: readonly string[], opts: { cwd?: string; stdoutTo?: string; stdin?: string } = {}): Promise<void> {
-  if (opts.stdoutTo === undefined && opts.stdin === undefined) {
+/**
+ * Run a tool to completion (no shell, clean environment, a timeout). `stdoutTo`: its stdout goes
+ * through a real pipe into that file, so a writer sees an unseekable output (and leaves the
+ * placeholder sizes it writes when it cannot seek back).
+ */
+export function tool(file: string, args: readonly string[], opts: { cwd?: string; stdoutTo?: string } = {}): Promise<void> {
+  if (opts.stdoutTo === undefined) {
     return new Promise((resolve, reject) => {
       execFile(file, [...args], { timeout: TIMEOUT_MS, killSignal: 'SIGKILL', env: ENV, cwd: opts.cwd, maxBuffer: 16 * 1024 * 1024 }, (err, _o, stderr) => {
         if (err) reject(new Error(`${file} ${args.join(' ')} failed: ${String(stderr).slice(-2000)}`));
@@ -52,27 +57,20 @@ export function tool(file: string, args: readonly string[], opts: { cwd?: string
       });
     });
   }
-  return (async () => {
-    const out = opts.stdoutTo ? await open(opts.stdoutTo, 'w') : undefined;
-    const inp = opts.stdin ? await open(opts.stdin, 'r') : undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const child = spawn(file, [...args], { env: ENV, cwd: opts.cwd, stdio: [inp?.fd ?? 'ignore', out?.fd ?? 'ignore', 'pipe'] });
-        let stderr = '';
-        child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-        const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-        child.on('error', reject);
-        child.on('close', (code, signal) => {
-          clearTimeout(timer);
-          if (code === 0) resolve();
-          else reject(new Error(`${file} ${args.join(' ')} failed (${signal ?? code}): ${stderr}`));
-        });
-      });
-    } finally {
-      await out?.close();
-      await inp?.close();
-    }
-  })();
+  const into = opts.stdoutTo;
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(file, [...args], { env: ENV, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = createWriteStream(into);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    child.stdout.pipe(out);
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      out.end(() => (code === 0 ? resolve() : reject(new Error(`${file} ${args.join(' ')} failed (${signal ?? code}): ${stderr}`))));
+    });
+  });
 }
 
 /** gst-launch-1.0 with a pipeline description (tokens separated by spaces, none containing one). */

@@ -40,6 +40,28 @@ const DELIBERATE: Readonly<Record<Stage, Readonly<Record<string, Deliberate>>>> 
   },
   optimal: {
     'sox-pipe-ulaw.wav': { rule: 'input.structure', documented: 'fact chunk' },
+    // The deep check stays strict: the last packet of a 0x7FFFFFFF-sized data chunk is read short.
+    'lame-decode-pipe.wav': { rule: 'input.deepCheck', documented: '0x7FFFFFFF' },
+    // The minimal set of containers and codecs (advanced accepts all of these).
+    'avimux-mjpeg-pcm.avi': { rule: 'input.magic', documented: 'AVI' },
+    'avimux-h264-mp3.avi': { rule: 'input.magic', documented: 'AVI' },
+    'oggmux-theora-vorbis.ogv': { rule: 'input.magic', documented: 'Ogg Theora' },
+    'mpegtsmux-avchd.mts': { rule: 'input.magic', documented: 'MPEG program and transport streams' },
+    'mpegtsmux-broadcast.ts': { rule: 'input.magic', documented: 'MPEG program and transport streams' },
+    'mplex-dvd.mpg': { rule: 'input.magic', documented: 'MPEG program and transport streams' },
+    'mpegpsmux-h264-mp3.mpg': { rule: 'input.magic', documented: 'MPEG program and transport streams' },
+    'im.gif': { rule: 'input.magic', documented: 'GIF and WebP' },
+    'im-animated.gif': { rule: 'input.magic', documented: 'GIF and WebP' },
+    'im.webp': { rule: 'input.magic', documented: 'GIF and WebP' },
+    'cwebp-lossy.webp': { rule: 'input.magic', documented: 'GIF and WebP' },
+    'cwebp-lossless.webp': { rule: 'input.magic', documented: 'GIF and WebP' },
+    'sox-msadpcm.wav': { rule: 'input.codecs.audio', documented: 'ADPCM' },
+    'sox-imaadpcm.wav': { rule: 'input.codecs.audio', documented: 'ADPCM' },
+    // Unused streams are judged here: subtitles, fonts and timecode tracks refuse the file.
+    'mkvmerge-srt.mkv': { rule: 'input.codecs.subtitle', documented: 'a subtitle track' },
+    'mkvmerge-ass-font.mkv': { rule: 'input.codecs.subtitle', documented: 'a subtitle track' },
+    'mkvmerge-font-only.mkv': { rule: 'input.allowAttachments', documented: 'an attached font' },
+    'qtmux-timecode.mov': { rule: 'input.allowDataStreams', documented: 'a timecode track' },
   },
 };
 
