@@ -40,8 +40,9 @@ const DELIBERATE: Readonly<Record<Stage, Readonly<Record<string, Deliberate>>>> 
   },
   optimal: {
     'sox-pipe-ulaw.wav': { rule: 'input.structure', documented: 'fact chunk' },
-    // The deep check stays strict: the last packet of a 0x7FFFFFFF-sized data chunk is read short.
-    'lame-decode-pipe.wav': { rule: 'input.deepCheck', documented: '0x7FFFFFFF' },
+    // The deep check stays strict: the last packet of a placeholder-sized data chunk is read short.
+    'lame-decode-pipe.wav': { rule: 'input.deepCheck', documented: 'a WAV written to a pipe' },
+    'sox-pipe.wav': { rule: 'input.deepCheck', documented: 'a WAV written to a pipe' },
     // The minimal set of containers and codecs (advanced accepts all of these).
     'avimux-mjpeg-pcm.avi': { rule: 'input.magic', documented: 'AVI' },
     'avimux-h264-mp3.avi': { rule: 'input.magic', documented: 'AVI' },
