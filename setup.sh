@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # zt-ffmpeg setup: installs what a fresh Debian/Ubuntu machine lacks (ffmpeg, bubblewrap,
-# util-linux's prlimit), installs the npm dependencies, builds, and runs one real sandboxed job
+# util-linux's prlimit, and the media writers the real-world corpus test uses), installs the npm dependencies, builds, and runs one real sandboxed job
 # on a sample it generates, under the bundled default policy. Idempotent: run it again any time.
 #   ./setup.sh            set up and run the demo job
 #   ./setup.sh --no-demo  set up only (used by CI)
@@ -20,6 +20,25 @@ command -v ffmpeg  >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v bwrap   >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+# The third-party writers the real-world corpus test (npm run test:realworld) makes its samples
+# with: each command, and the Debian package that brings it. Only the missing ones are installed.
+writers=(
+  gst-launch-1.0:gstreamer1.0-tools
+  /usr/lib/*/gstreamer-1.0/libgstisomp4.so:gstreamer1.0-plugins-good
+  /usr/lib/*/gstreamer-1.0/libgstx264.so:gstreamer1.0-plugins-ugly
+  /usr/lib/*/gstreamer-1.0/libgstx265.so:gstreamer1.0-plugins-bad
+  /usr/lib/*/gstreamer-1.0/libgstogg.so:gstreamer1.0-plugins-base
+  mkvmerge:mkvtoolnix lame:lame sox:sox flac:flac opusenc:opus-tools oggenc:vorbis-tools
+  exiftool:libimage-exiftool-perl AtomicParsley:atomicparsley convert:imagemagick cwebp:webp
+  mplex:mjpegtools /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
+)
+for w in "${writers[@]}"; do
+  what=${w%%:*}
+  case "$what" in
+    /*) compgen -G "$what" >/dev/null || missing+=("${w#*:}") ;;
+    *) [ -x "/usr/bin/$what" ] || missing+=("${w#*:}") ;;
+  esac
+done
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   say "installing system packages: $pkgs"
@@ -31,7 +50,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   # shellcheck disable=SC2086
+  started=$(date +%s)
   $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+  echo "installed in $(( $(date +%s) - started )) s" >&2
 fi
 
 [ "$system_only" -eq 1 ] && exit 0

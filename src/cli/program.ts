@@ -71,7 +71,8 @@ function registerJobCommands(program: Command, set: (h: Handler) => void): void 
     .description('inspect files only: a verdict per file, nothing processed')
     .argument('<inputs...>', 'media files')
     .option('-p, --policy <file>', 'policy file or bundled stage name (default: advanced)')
-    .action((inputs: string[], opts: { policy?: string }) => {
+    .option('--operation <name>', 'judge the streams this operation reads (default: the policy\'s default operation)')
+    .action((inputs: string[], opts: { policy?: string; operation?: string }) => {
       set(async (ctx) => (await import('./commands/check.js')).checkCommand(ctx, inputs, opts));
     });
 

@@ -13,13 +13,15 @@ import type { Policy } from '../policy/types.js';
 import { openInput, digestInput, identityOf, type OpenedInput, type ContentDigest, type FileIdentity } from './file.js';
 import { detectMagic, checkMagic, type MagicResult } from './magic.js';
 import { parseProbeJson, ProbeParseError, summarizeProbe, type ProbeResult } from './probe-result.js';
-import { checkProbe, checkDeclaredDimensions, checkStructure, checkEmbedded } from './rules.js';
+import { checkProbe, checkDeclaredDimensions, checkStructure, checkEmbedded, type IgnoredStream } from './rules.js';
+import { selectedByAny } from '../media/stream-selection.js';
 import { walkStructure, type StructureReport } from './structure.js';
 import { detectCapabilities } from '../posture/capabilities/detect.js';
 import { decoderStreamType, type Capabilities } from '../posture/capabilities/listing.js';
 import type { InjectedHardening, InspectPlanner, SandboxedInput, SandboxSite } from './planner.js';
 import { supervise, limitFromExit, type SandboxTools, type SupervisedRun } from '../sandbox/supervise.js';
 import { firstLine } from '../util/text.js';
+import { classifyDiagnostics } from './probe-diagnostics.js';
 
 export interface InspectTools {
   readonly sandbox: SandboxTools;
@@ -49,6 +51,24 @@ export interface InspectReport<H extends InjectedHardening = InjectedHardening> 
   readonly probeHardening: H | undefined;
   /** Hardening for decoding (deep check and the job); set when ffmpeg will run. Pass to buildFfmpegArgv. */
   readonly decodeHardening: H | undefined;
+  /** The streams the planned job reads, and those it ignores; undefined when no job was named (all are read). */
+  readonly streamUse: StreamUse | undefined;
+}
+
+export interface StreamUse {
+  /** Indexes of the streams the job maps and decodes. */
+  readonly used: ReadonlySet<number>;
+  /** Streams the job never maps or decodes, left out of the codec rules (input.unusedStreams: ignore). */
+  readonly ignored: readonly IgnoredStream[];
+}
+
+export interface InspectOptions {
+  readonly digestNow: boolean;
+  /**
+   * The output arguments of the job (one list per possible target): the streams they map are
+   * the streams judged as read. Absent: every stream counts as read.
+   */
+  readonly outputArgs?: ReadonlyArray<readonly string[]>;
 }
 
 export function sandboxInputName(extension: string): string {
@@ -82,7 +102,7 @@ function allPolicyCodecs(policy: Policy): string[] {
 }
 
 /** `planner` builds the command lines this runs (src/plan/job-plan.ts in the job). */
-export async function inspectInput<H extends InjectedHardening>(file: string, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>, opts: { digestNow: boolean }): Promise<InspectReport<H>> {
+export async function inspectInput<H extends InjectedHardening>(file: string, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>, opts: InspectOptions): Promise<InspectReport<H>> {
   const timings: Record<string, number> = {};
   let t = performance.now();
   const input = await openInput(file, policy.input.maxBytes);
@@ -97,7 +117,7 @@ export async function inspectInput<H extends InjectedHardening>(file: string, po
     if (mc.violations.length > 0) {
       // Refused on the bytes alone: no parser ever sees this file.
       const digest = opts.digestNow ? await digestInput(input.handle, input.stat.size) : undefined;
-      return { ...base, digest, structure: undefined, probe: undefined, violations: mc.violations, warnings: mc.warnings, probeHardening: undefined, decodeHardening: undefined };
+      return { ...base, digest, structure: undefined, probe: undefined, violations: mc.violations, warnings: mc.warnings, probeHardening: undefined, decodeHardening: undefined, streamUse: undefined };
     }
     t = performance.now();
     const probeCaps = await capabilitiesOf(tools.ffprobe, policy, tools, planner, 'ffprobe');
@@ -121,17 +141,20 @@ export async function inspectInput<H extends InjectedHardening>(file: string, po
     violations.push(...checkDeclaredDimensions(structure.declared, policy.input), ...sc.violations, ...ec.violations);
     warnings.push(...sc.warnings, ...ec.warnings);
     let decodeHardening: H | undefined;
+    let streamUse: StreamUse | undefined;
     if (probeOutcome.probe) {
-      const pc = checkProbe(probeOutcome.probe, policy.input, magic.type);
+      const used = opts.outputArgs ? selectedByAny(opts.outputArgs, probeOutcome.probe.streams) : undefined;
+      const pc = checkProbe(probeOutcome.probe, policy.input, magic.type, used);
       violations.push(...pc.violations);
       warnings.push(...pc.warnings);
+      if (used) streamUse = { used, ignored: pc.ignored };
       // Only a job that may still go ahead needs ffmpeg's own hardening (enforce refuses now).
       const mayProceed = violations.length === 0 || policy.mode !== 'enforce';
       if (tools.binaries?.['ffmpeg'] !== undefined && mayProceed) {
-        decodeHardening = await planDecodeHardening(probeOutcome.probe, policy, tools, planner);
+        decodeHardening = await planDecodeHardening(probeOutcome.probe, policy, tools, planner, used);
       }
     }
-    return { ...base, digest, structure, probe: probeOutcome.probe, violations: dedupeRules(violations), warnings, probeHardening, decodeHardening };
+    return { ...base, digest, structure, probe: probeOutcome.probe, violations: dedupeRules(violations), warnings, probeHardening, decodeHardening, streamUse };
   } catch (e) {
     await input.handle.close();
     throw e;
@@ -139,9 +162,9 @@ export async function inspectInput<H extends InjectedHardening>(file: string, po
 }
 
 /** The hardening for ffmpeg decoding this probed file: demuxer pinned, its decoders only. */
-async function planDecodeHardening<H extends InjectedHardening>(probe: ProbeResult, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>): Promise<H> {
+async function planDecodeHardening<H extends InjectedHardening>(probe: ProbeResult, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>, used: ReadonlySet<number> | undefined): Promise<H> {
   const caps = await capabilitiesOf(tools.ffmpeg, policy, tools, planner, 'ffmpeg');
-  return planner.decodeHardening(policy, caps, probe);
+  return planner.decodeHardening(policy, caps, probe, used);
 }
 
 /** The same rule and actual value reported twice (by the header walk and by ffprobe) is shown once. */
@@ -185,8 +208,10 @@ export function classifyProbe(
   if (/Number of streams exceeds max_streams/.test(r.stderr)) {
     enforced.push({ rule: 'input.maxStreams', actual: `> ${policy.input.maxStreams}`, limit: policy.input.maxStreams, message: `the file has more than ${policy.input.maxStreams} streams (the demuxer stopped at the limit)`, hint: 'use a policy that allows more streams, or remove streams first' });
   }
+  // A decoder the probe withheld is judged by the codec rules on the probe's streams (which know
+  // whether the job reads that stream); only a probe that failed outright reports it from here.
   const seenDecoders = new Set<string>();
-  for (const m of r.stderr.matchAll(/Codec \(([A-Za-z0-9_-]+)\) not on whitelist/g)) {
+  for (const m of r.exitCode === 0 ? [] : r.stderr.matchAll(/Codec \(([A-Za-z0-9_-]+)\) not on whitelist/g)) {
     const dec = m[1] ?? 'unknown';
     if (seenDecoders.has(dec)) continue;
     seenDecoders.add(dec);
@@ -226,7 +251,15 @@ export function classifyProbe(
     return { violations: [{ rule: 'input.probe.json', actual: msg, limit: 'valid ffprobe JSON', message: msg, hint: 'the file is refused' }], warnings: [] };
   }
   // ffprobe can succeed while its parsers complain; at the strict stages a complaint refuses.
-  const errors = r.stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  // A damaged tag the demuxer skipped is recorded, never refused (probe-diagnostics.ts).
+  const { errors, metadata } = classifyDiagnostics(r.stderr);
+  const damagedTags: Violation[] = metadata.length === 0 ? [] : [{
+    rule: 'input.probe.metadata',
+    actual: metadata.slice(0, 3).join(' | ').slice(0, 500),
+    limit: 'tags the demuxer can read',
+    message: `a metadata tag is damaged and was skipped (${metadata[0]?.slice(0, 120)}); the media streams are not affected and no tag is copied to the output`,
+    hint: 'nothing to do; re-tag the file to keep its metadata',
+  }];
   const complaints: Violation[] = errors.length === 0 ? [] : [{
     rule: 'input.probe.errors',
     actual: errors.slice(0, 3).join(' | ').slice(0, 500),
@@ -235,15 +268,16 @@ export function classifyProbe(
     hint: 'the file is damaged or crafted; it is refused',
   }];
   const strict = policy.input.requireMagicMatchesFormat;
-  return { probe, violations: [...enforced, ...(strict ? complaints : [])], warnings: strict ? [] : complaints };
+  return { probe, violations: [...enforced, ...(strict ? complaints : [])], warnings: [...damagedTags, ...(strict ? [] : complaints)] };
 }
 
 
 /** Decode every stream to null in the sandbox under the job's limits (the deep check). */
 export async function deepCheck<H extends InjectedHardening>(report: InspectReport<H>, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>): Promise<Violation[]> {
   if (!report.probe) return [];
-  const hardening = report.decodeHardening ?? (await planDecodeHardening(report.probe, policy, tools, planner));
-  const r = await supervise(planner.deepCheck(policy, siteOf(tools, tools.ffmpeg), sandboxedInput(report), report.probe, hardening));
+  const used = report.streamUse?.used;
+  const hardening = report.decodeHardening ?? (await planDecodeHardening(report.probe, policy, tools, planner, used));
+  const r = await supervise(planner.deepCheck(policy, siteOf(tools, tools.ffmpeg), sandboxedInput(report), report.probe, hardening, used));
   if (r.sandboxFailed || r.spawnFailed) throw new ZtError('sandbox-unavailable', `the sandbox could not start the deep check: ${firstLine(r.stderr)}`, { hint: 'run `zt-ffmpeg doctor`' });
   if (r.killedFor) return [{ rule: 'input.deepCheck', actual: r.killedFor.message, limit: r.killedFor.limit, message: `decoding the file breached ${r.killedFor.rule}: ${r.killedFor.message}`, hint: 'the file is a decoder bomb or too heavy for this policy' }];
   if (r.exitCode !== 0) {
@@ -261,8 +295,9 @@ export { summarizeProbe };
  */
 export function inspectionSummary(r: InspectReport): Record<string, unknown> {
   return {
-    ...(r.structure ? { structure: { walker: r.structure.walker ?? 'none', complete: r.structure.complete, problems: r.structure.problems.length, ...(r.structure.declared ? { declared: r.structure.declared } : {}) } } : {}),
+    ...(r.structure ? { structure: { walker: r.structure.walker ?? 'none', complete: r.structure.complete, problems: r.structure.problems.length, ...(r.structure.declared ? { declared: r.structure.declared } : {}), ...(r.structure.tolerated ? { tolerated: r.structure.tolerated } : {}) } } : {}),
     ...(r.digest && r.digest.markers.length > 0 ? { embedded: r.digest.markers } : {}),
+    ...(r.streamUse ? { streams: { used: [...r.streamUse.used].sort((a, b) => a - b), ignored: r.streamUse.ignored } } : {}),
     ...(r.probeHardening || r.decodeHardening
       ? {
           hardening: {

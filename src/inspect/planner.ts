@@ -44,8 +44,11 @@ export interface InspectPlanner<H extends InjectedHardening> {
   hardeningRefusal(policy: Policy, caps: Capabilities, binary: string): ZtError | undefined;
   /** The sandboxed ffprobe of the input, hardened with every option the build has. */
   probe(policy: Policy, caps: Capabilities, site: SandboxSite, input: SandboxedInput): { readonly run: SupervisedRun; readonly hardening: H };
-  /** The hardening for ffmpeg decoding this probed file (the deep check and the job). */
-  decodeHardening(policy: Policy, caps: Capabilities, probe: ProbeResult): H;
-  /** The deep check: decode every stream to null under the same pins and limits as the job. */
-  deepCheck(policy: Policy, site: SandboxSite, input: SandboxedInput, probe: ProbeResult, hardening: H): SupervisedRun;
+  /**
+   * The hardening for ffmpeg decoding this probed file (the deep check and the job). `used`: the
+   * streams the job reads (undefined: all); only their decoders are allowed.
+   */
+  decodeHardening(policy: Policy, caps: Capabilities, probe: ProbeResult, used: ReadonlySet<number> | undefined): H;
+  /** The deep check: decode every stream the job reads to null under the same pins and limits as the job. */
+  deepCheck(policy: Policy, site: SandboxSite, input: SandboxedInput, probe: ProbeResult, hardening: H, used: ReadonlySet<number> | undefined): SupervisedRun;
 }

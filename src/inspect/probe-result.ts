@@ -124,9 +124,20 @@ export function summarizeProbe(p: ProbeResult): Record<string, unknown> {
   };
 }
 
-/** The codecs of the audio and video streams ffprobe found (codec names, not decoder names). */
-export function probedCodecs(p: ProbeResult): string[] {
+/**
+ * The codecs of the audio and video streams ffprobe found (codec names, not decoder names);
+ * with `used`, only of the streams the job reads.
+ */
+export function probedCodecs(p: ProbeResult, used?: ReadonlySet<number>): string[] {
   const out = new Set<string>();
-  for (const s of p.streams) if ((s.codecType === 'video' || s.codecType === 'audio') && s.codecName) out.add(s.codecName);
+  for (const s of p.streams) {
+    if (used !== undefined && !used.has(s.index)) continue;
+    if ((s.codecType === 'video' || s.codecType === 'audio') && s.codecName) out.add(s.codecName);
+  }
   return [...out];
+}
+
+/** Indexes of the streams the job does not read (none when every stream is read). */
+export function unusedStreamIndexes(p: ProbeResult, used: ReadonlySet<number> | undefined): number[] {
+  return used === undefined ? [] : p.streams.map((s) => s.index).filter((i) => !used.has(i));
 }

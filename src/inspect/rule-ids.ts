@@ -12,9 +12,9 @@ export const INPUT_RULES = [
   // the container's own framing and smuggled markers (rules.ts, structure.ts)
   'input.structure', 'input.embedded-playlist', 'input.dimensions',
   // the sandboxed probe (inspect-input.ts) and what it found (rules.ts)
-  'input.probe', 'input.probe.limit', 'input.probe.timeout', 'input.probe.json', 'input.probe.errors',
+  'input.probe', 'input.probe.limit', 'input.probe.timeout', 'input.probe.json', 'input.probe.errors', 'input.probe.metadata',
   'input.format', 'input.streams', 'input.maxStreams', 'input.streamType', 'input.codecs',
-  'input.allowAttachments', 'input.allowDataStreams',
+  'input.allowAttachments', 'input.allowDataStreams', 'input.unusedStreams',
   'input.maxWidth', 'input.maxHeight', 'input.maxPixels', 'input.maxFrameRate', 'input.maxSampleRate', 'input.maxChannels',
   'input.maxDurationSeconds', 'input.maxBitrate', 'input.maxMetadataEntries', 'input.maxMetadataBytes',
   // decoding every stream (the deep check)

@@ -4,7 +4,7 @@
  */
 import type { InputRuleId } from './rule-ids.js';
 import type { Violation } from '../errors.js';
-import type { InputConfig } from '../policy/types.js';
+import { STREAM_KINDS, unusedStreamAction, type InputConfig, type StreamKindName } from '../policy/types.js';
 import type { ProbeResult } from './probe-result.js';
 import type { StructureReport } from './structure.js';
 import type { EmbeddedMarker } from './file.js';
@@ -12,9 +12,34 @@ import { demuxerNames, demuxerInFamily, familyOfMagic } from '../media/formats.j
 
 const tighter = 'use a policy that allows it, or convert the file first';
 
-export function checkProbe(p: ProbeResult, rules: InputConfig, magicType: string | undefined): { violations: Violation[]; warnings: Violation[] } {
+/** A stream the job does not read and the policy lets the file carry (input.unusedStreams: ignore). */
+export interface IgnoredStream {
+  readonly index: number;
+  readonly type: string;
+  readonly codec: string | undefined;
+}
+
+export interface ProbeVerdict {
+  readonly violations: Violation[];
+  readonly warnings: Violation[];
+  /** Streams left out of the judgement because the job does not read them. */
+  readonly ignored: IgnoredStream[];
+}
+
+function kindOf(codecType: string): StreamKindName | undefined {
+  return (STREAM_KINDS as readonly string[]).includes(codecType) ? (codecType as StreamKindName) : undefined;
+}
+
+/**
+ * `used`: the indexes of the streams the planned job reads (undefined: all of them). The rules
+ * on codecs, attachments and data streams apply to those; an unused stream is ignored, judged
+ * like a used one, or refuses the file, as input.unusedStreams says for its kind. Every stream
+ * counts towards maxStreams and the metadata limits.
+ */
+export function checkProbe(p: ProbeResult, rules: InputConfig, magicType: string | undefined, used?: ReadonlySet<number>): ProbeVerdict {
   const v: Violation[] = [];
   const warnings: Violation[] = [];
+  const ignored: IgnoredStream[] = [];
   const names = demuxerNames(p.formatName);
   if (!names.some((n) => rules.formats.includes(n))) {
     v.push({ rule: 'input.format', actual: p.formatName, limit: rules.formats, message: `container format "${p.formatName}" is not allowed`, hint: tighter });
@@ -46,6 +71,18 @@ export function checkProbe(p: ProbeResult, rules: InputConfig, magicType: string
   };
   for (const s of p.streams.slice(0, rules.maxStreams + 1)) {
     const where = `stream #${s.index}`;
+    const kind = kindOf(s.codecType);
+    if (used !== undefined && !used.has(s.index) && kind !== undefined) {
+      const action = unusedStreamAction(rules.unusedStreams, kind);
+      if (action === 'ignore') {
+        ignored.push({ index: s.index, type: s.codecType, codec: s.codecName });
+        continue;
+      }
+      if (action === 'refuse') {
+        v.push({ rule: 'input.unusedStreams', actual: `${where}: ${s.codecType} ${s.codecName ?? ''}`.trim(), limit: 'only streams the job reads', message: `${where} is a ${s.codecType} stream the job does not read; this policy refuses files that carry such streams`, hint: 'remove the stream first (e.g. mkvmerge, or ffmpeg -map), or use a policy that ignores unused streams' });
+        continue;
+      }
+    }
     switch (s.codecType) {
       case 'video':
       case 'audio':
@@ -92,7 +129,7 @@ export function checkProbe(p: ProbeResult, rules: InputConfig, magicType: string
   const { entries, bytes } = metadataSize(p);
   limitNum('input.maxMetadataEntries', 'metadata entries:', entries, rules.maxMetadataEntries);
   limitNum('input.maxMetadataBytes', 'metadata size:', bytes, rules.maxMetadataBytes, ' bytes');
-  return { violations: dedupe(v), warnings };
+  return { violations: dedupe(v), warnings, ignored };
 }
 
 export function metadataSize(p: ProbeResult): { entries: number; bytes: number } {
@@ -145,7 +182,11 @@ export function checkStructure(report: StructureReport, rules: InputConfig): { v
     actual: `${p.kind} at byte ${p.offset}`,
     limit: `a well-formed ${report.walker ?? 'container'} that ends where the file ends`,
     message: p.message,
-    hint: p.kind === 'trailing-data' ? 'the file carries a second file after its end (a polyglot); it is refused' : 'the file is truncated or its header lies about its size; get an intact copy',
+    hint: p.kind === 'trailing-data'
+      ? 'the file carries a second file after its end (a polyglot); it is refused'
+      : p.kind === 'inconsistent-size'
+        ? 'a size field in the header disagrees with the data; rewrite the file with a tool that fixes its header (e.g. sox in.wav out.wav)'
+        : 'the file is truncated or its header lies about its size; get an intact copy',
   }));
   return rules.requireMagicMatchesFormat ? { violations: out, warnings: [] } : { violations: [], warnings: out };
 }

@@ -11,11 +11,12 @@
  *     manages to report (a decoder that rejects a 100000 × 100000 IHDR reports 0 × 0).
  * Formats without a cheap framing walk (MP3, AAC, FLAC frames) are not walked.
  */
+import { judgeRiffSize, type RiffChunk } from './riff-tolerance.js';
 
 /** Positioned reads: fills `buf` from `position`, returns the bytes read (0 at EOF). */
 export type ReadAt = (buf: Buffer, position: number) => Promise<number>;
 
-export type StructureProblemKind = 'truncated' | 'trailing-data' | 'malformed';
+export type StructureProblemKind = 'truncated' | 'inconsistent-size' | 'trailing-data' | 'malformed';
 
 export interface StructureProblem {
   readonly kind: StructureProblemKind;
@@ -31,6 +32,8 @@ export interface StructureReport {
   readonly declared?: { readonly width: number; readonly height: number };
   /** False when the walk stopped early (unknown sizes, or a bound was reached). */
   readonly complete: boolean;
+  /** What real writers do that was tolerated (riff-tolerance.ts), for the record. */
+  readonly tolerated?: readonly string[];
 }
 
 /** A small read-through window so that walkers can ask for a few bytes at a time cheaply. */
@@ -77,7 +80,7 @@ const printable4 = (b: Buffer, at: number): boolean => {
 const fourcc = (b: Buffer, at: number): string => b.toString('latin1', at, at + 4);
 
 function beyond(kind: string, name: string, offset: number, declared: number, remain: number): StructureProblem {
-  return { kind: 'truncated', offset, message: `${kind} "${name}" at byte ${offset} declares ${declared} bytes but only ${remain} remain (truncated, or a header that lies about its size)` };
+  return { kind: 'truncated', offset, message: `truncated: ${kind} "${name}" at byte ${offset} declares ${declared} bytes but only ${remain} remain` };
 }
 
 function trailing(offset: number, size: number, what: string): StructureProblem {
@@ -123,9 +126,45 @@ async function walkIsoBmff(s: Source): Promise<StructureReport> {
 }
 
 // --- RIFF (wav, avi) -----------------------------------------------------------------------------
+// What real WAV writers leave in their sizes is decided in riff-tolerance.ts, one tolerance at a time.
+
+/** The chunks of a RIFF file from byte 12 to the end of the file, whatever the RIFF size says. */
+async function riffChunks(s: Source): Promise<RiffChunk[]> {
+  const chunks: RiffChunk[] = [];
+  for (let c = 12; c + 8 <= s.size && chunks.length < MAX_ELEMENTS;) {
+    const ch = await s.bytes(c, 12);
+    if (!printable4(ch, 0)) break;
+    const id = fourcc(ch, 0);
+    const length = ch.readUInt32LE(4);
+    chunks.push({ id, offset: c, length, ...(id === 'fact' && length >= 4 && ch.length >= 12 ? { samples: ch.readUInt32LE(8) } : {}) });
+    c += 8 + length + (length & 1);
+  }
+  return chunks;
+}
+
+/** A WAV whose RIFF size disagrees with its chunks: tolerated, inconsistent, or left to the walk. */
+async function wavSizes(s: Source, riffSize: number): Promise<StructureReport | undefined> {
+  const v = judgeRiffSize(riffSize, await riffChunks(s), s.size);
+  switch (v.kind) {
+    case 'tolerated':
+      return { walker: 'riff-wave', problems: [], complete: true, tolerated: [v.message] };
+    case 'inconsistent':
+      return { walker: 'riff-wave', problems: [{ kind: 'inconsistent-size', offset: v.offset, message: v.message }], complete: true };
+    case 'consistent':
+    case 'walk':
+      return undefined;
+  }
+}
 
 async function walkRiff(s: Source, form: string): Promise<StructureReport> {
   const problems: StructureProblem[] = [];
+  if (form === 'WAVE') {
+    const head = await s.bytes(0, 12);
+    if (head.length === 12 && fourcc(head, 0) === 'RIFF' && fourcc(head, 8) === form) {
+      const judged = await wavSizes(s, head.readUInt32LE(4));
+      if (judged) return judged;
+    }
+  }
   let pos = 0;
   let first = true;
   while (pos < s.size) {

@@ -12,6 +12,7 @@ import type { LoadedPolicy } from '../policy/types.js';
 import { prepareTools, type JobTools } from '../posture/tools.js';
 import { osPrincipal, ciContext } from '../identity/principal.js';
 import { jobPlanner } from '../plan/job-plan.js';
+import { findOperation } from '../plan/operation.js';
 import { inspectInput, deepCheck } from '../inspect/inspect-input.js';
 import { startJob } from './context.js';
 import type { JobEnd, JobListener } from './events.js';
@@ -25,6 +26,11 @@ import { refuseStdio } from './stages/request.js';
 
 export interface CheckRequest {
   readonly inputs: readonly string[];
+  /**
+   * The operation the files are judged for (the streams its targets map are the ones judged as
+   * read); undefined: the policy's default operation; null: every stream counts as read.
+   */
+  readonly operation?: string | null;
   readonly settings: JobSettings;
   readonly onEvent?: JobListener;
   /** Cancels the check (threaded to every file's job). */
@@ -40,17 +46,20 @@ export interface CheckResult {
 
 interface CheckSetup {
   readonly loaded: LoadedPolicy;
+  /** The output arguments the files are judged for (undefined: every stream counts as read). */
+  readonly outputArgs: Array<readonly string[]> | undefined;
   readonly audit: AuditWriter;
   readonly tools: JobTools;
 }
 
-async function setUp(settings: JobSettings): Promise<CheckSetup> {
+async function setUp(settings: JobSettings, operation: string | null | undefined): Promise<CheckSetup> {
   const { ref, keyring } = settings.policy;
   const loaded = await loadJobPolicy(ref, keyring ? { keyring } : {});
+  const outputArgs = operation === null ? undefined : operationArgs(loaded.policy, operation);
   const audit = await openAuditSession(settings.paths, loaded.policy);
   try {
     const tools = await prepareTools(loaded.policy, settings.paths, { ffmpeg: loaded.policy.input.deepCheck });
-    return { loaded, audit, tools };
+    return { loaded, outputArgs, audit, tools };
   } catch (e) {
     await audit.close().catch(() => undefined);
     throw e;
@@ -60,7 +69,7 @@ async function setUp(settings: JobSettings): Promise<CheckSetup> {
 export async function checkFiles(req: CheckRequest): Promise<CheckResult> {
   let setup: CheckSetup;
   try {
-    setup = await setUp(req.settings);
+    setup = await setUp(req.settings, req.operation);
   } catch (e) {
     if (!isZtError(e)) throw e;
     return { exitCode: e.exitCode, files: [], error: e };
@@ -73,6 +82,12 @@ export async function checkFiles(req: CheckRequest): Promise<CheckResult> {
     await setup.tools.cleanup().catch(() => undefined);
   }
   return { exitCode: mostSevere(files.map((f) => f.exitCode)), files };
+}
+
+/** The output arguments of every target of the operation (check does not know the output's extension). */
+function operationArgs(policy: LoadedPolicy['policy'], name: string | undefined): Array<readonly string[]> {
+  const { operation } = findOperation(policy, name);
+  return Object.values(operation.targets).map((t) => t.args);
 }
 
 function policyRef(l: LoadedPolicy): PolicyRef {
@@ -89,7 +104,7 @@ async function checkOne(req: CheckRequest, setup: CheckSetup, input: string): Pr
   await ctx.events.emit({ type: 'posture', degraded: tools.sandbox.degraded });
   const end = await ctx.stage('inspect', async (): Promise<JobEnd> => {
     refuseStdio(input);
-    const report = await inspectInput(input, policy, tools, jobPlanner, { digestNow: true });
+    const report = await inspectInput(input, policy, tools, jobPlanner, { digestNow: true, ...(setup.outputArgs ? { outputArgs: setup.outputArgs } : {}) });
     try {
       let violations = report.violations;
       if (violations.length === 0 && policy.input.deepCheck) violations = await deepCheck(report, policy, tools, jobPlanner);

@@ -72,7 +72,7 @@ async function runStages(ctx: JobContext, req: RunRequest): Promise<JobEnd> {
   if (!tools.ok) return ended(tools);
   const identified = await identityStage(ctx, loaded.value, { input: req.input, operation: chosen.name, raw });
   if (!identified.ok) return ended(identified);
-  const input = await inspectStage(ctx, policy, tools.value, req.input, identified.value.boundDigest);
+  const input = await inspectStage(ctx, policy, tools.value, req.input, identified.value.boundDigest, request.value.outputArgs);
   if (!input.ok) return ended(input);
   const plan = await planStage(ctx, policy, tools.value, request.value, input.value, { stats: req.progress === true });
   if (!plan.ok) return ended(plan);

@@ -18,8 +18,10 @@ export interface FfmpegPlanInput {
   readonly outputPath: string;
   /** The demuxer ffprobe identified (first name of its format_name). */
   readonly demuxer: string;
-  /** Codecs ffprobe found; their decoders are the only ones allowed. */
+  /** Codecs of the streams the job reads; their decoders are the only ones allowed. */
   readonly codecs: readonly string[];
+  /** Indexes of the streams the job does not read: disabled before the input is opened (-discard:N all). */
+  readonly discard?: readonly number[];
   readonly maxPixels: number;
   readonly maxDurationSeconds: number;
   readonly threads: number;
@@ -33,6 +35,14 @@ export interface FfmpegPlanInput {
   readonly stats: boolean;
   /** Run-time detected hardening (InspectReport.decodeHardening); its decoders replace the codec names. */
   readonly hardening?: HardeningArgs;
+}
+
+/**
+ * A stream disabled with -discard all is never read: no -map may name it (ffmpeg refuses a map
+ * that matches only disabled streams) and `-map 0` leaves it out.
+ */
+function discardArgs(discard: readonly number[] | undefined): string[] {
+  return (discard ?? []).flatMap((i) => [`-discard:${i}`, 'all']);
 }
 
 function codecWhitelist(codecs: readonly string[], h: HardeningArgs | undefined): string[] {
@@ -54,6 +64,7 @@ function pinnedInputArgs(p: Omit<FfmpegPlanInput, 'outputPath' | 'muxer' | 'outp
     ...codecWhitelist(p.codecs, p.hardening),
     '-max_pixels', String(p.maxPixels),
     ...(p.hardening?.inputArgs ?? []),
+    ...discardArgs(p.discard),
     '-probesize', String(p.probesize),
     '-analyzeduration', String(p.analyzeDurationUs),
   ];

@@ -13,10 +13,10 @@ import { hardeningError, missingHardening, requiredHardening } from './hardening
 import { decodersFor } from './hardening/decoders.js';
 import { mediaExtensionsFor, planHardening, type HardeningArgs, type HardeningPlan } from './hardening/plan.js';
 import type { InspectPlanner, SandboxedInput, SandboxSite } from '../inspect/planner.js';
-import { probedCodecs, type ProbeResult } from '../inspect/probe-result.js';
+import { probedCodecs, unusedStreamIndexes, type ProbeResult } from '../inspect/probe-result.js';
 import { demuxerNames } from '../media/formats.js';
 import type { Capabilities } from '../posture/capabilities/listing.js';
-import type { OperationTarget, Policy } from '../policy/types.js';
+import { unusedStreamAction, type OperationTarget, type Policy } from '../policy/types.js';
 import { mib } from '../sandbox/prlimit.js';
 import { SANDBOX_INPUT_DIR, SANDBOX_JOB_DIR } from '../sandbox/bwrap.js';
 import type { SupervisedRun } from '../sandbox/supervise.js';
@@ -30,8 +30,10 @@ export interface InputPins {
   readonly inputPath: string;
   /** The demuxer ffprobe identified (first name of its format_name). */
   readonly demuxer: string;
-  /** Codecs ffprobe found; only their decoders are allowed. */
+  /** Codecs of the streams the job reads; only their decoders are allowed. */
   readonly codecs: readonly string[];
+  /** Streams the job does not read: disabled in ffmpeg (-discard all), so no -map can reach them. */
+  readonly discard: readonly number[];
   readonly maxPixels: number;
   readonly maxDurationSeconds: number;
   readonly threads: number;
@@ -50,12 +52,14 @@ function pinnedDemuxer(probe: ProbeResult): string {
   return demuxerNames(probe.formatName)[0] ?? 'none';
 }
 
-export function inputPins(policy: Policy, site: SandboxSite, input: SandboxedInput, probe: ProbeResult, hardening: HardeningArgs | undefined): InputPins {
+/** `used`: the streams the job reads (undefined: all of them). */
+export function inputPins(policy: Policy, site: SandboxSite, input: SandboxedInput, probe: ProbeResult, hardening: HardeningArgs | undefined, used?: ReadonlySet<number>): InputPins {
   return {
     ffmpegPath: site.binary,
     inputPath: sandboxInputPath(input, site.sandbox.degraded),
     demuxer: pinnedDemuxer(probe),
-    codecs: probedCodecs(probe),
+    codecs: probedCodecs(probe, used),
+    discard: unusedStreamIndexes(probe, used),
     maxPixels: policy.input.maxPixels,
     maxDurationSeconds: policy.input.maxDurationSeconds,
     threads: policy.limits.ffmpegThreads,
@@ -108,13 +112,28 @@ function decodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput,
 
 // --- the input probe and the deep check (what inspect runs) -------------------------------------
 
+/**
+ * Text subtitle codecs whose decoders only copy their header at open. ffprobe opens a decoder
+ * for every stream and exits when one is not on the whitelist, so a policy that ignores unused
+ * subtitle streams lets the probe open these (the job never does: they are not among the
+ * decoders of the streams it reads). Bitmap subtitles (DVD, PGS) have real decoders: a file
+ * carrying one still needs its codec in the policy's list.
+ */
+export const TEXT_SUBTITLE_CODECS: readonly string[] = ['subrip', 'ass', 'ssa', 'webvtt', 'mov_text', 'text'];
+
+/** The codecs the probe may open decoders for: the policy's, and text subtitles where unused ones are ignored. */
+export function probeCodecs(policy: Policy): string[] {
+  const c = policy.input.codecs;
+  const text = unusedStreamAction(policy.input.unusedStreams, 'subtitle') === 'ignore' ? TEXT_SUBTITLE_CODECS : [];
+  return [...new Set([...c.video, ...c.audio, ...c.subtitle, ...text])];
+}
+
 /** The sandboxed ffprobe of the input: any format and codec the policy allows, nothing pinned yet. */
 export function planProbe(policy: Policy, caps: Capabilities, site: SandboxSite, input: SandboxedInput): { run: SupervisedRun; hardening: HardeningPlan } {
   const i = policy.input;
-  const c = i.codecs;
   const hardening = planHardening(caps, {
     formats: i.formats,
-    decoders: decodersFor([...c.video, ...c.audio, ...c.subtitle], caps),
+    decoders: decodersFor(probeCodecs(policy), caps),
     maxStreams: i.maxStreams,
     maxPixels: i.maxPixels,
     maxSampleRate: i.maxSampleRate,
@@ -126,13 +145,13 @@ export function planProbe(policy: Policy, caps: Capabilities, site: SandboxSite,
   return { run: parseSandbox(site, input, argv, { addressSpaceMiB: i.probe.addressSpaceMiB, seconds: i.probe.timeoutSeconds, maxStdoutBytes: 16 * 1024 * 1024 }), hardening };
 }
 
-/** The hardening for ffmpeg decoding this probed file: its demuxer pinned, its decoders only. */
-export function planDecodeHardening(policy: Policy, caps: Capabilities, probe: ProbeResult): HardeningPlan {
+/** The hardening for ffmpeg decoding this probed file: its demuxer pinned, the decoders of the streams the job reads only. */
+export function planDecodeHardening(policy: Policy, caps: Capabilities, probe: ProbeResult, used?: ReadonlySet<number>): HardeningPlan {
   const pinned = pinnedDemuxer(probe);
   return planHardening(caps, {
     formats: [pinned],
     pinned,
-    decoders: decodersFor(probedCodecs(probe), caps),
+    decoders: decodersFor(probedCodecs(probe, used), caps),
     maxStreams: policy.input.maxStreams,
     maxPixels: policy.input.maxPixels,
     maxSampleRate: policy.input.maxSampleRate,
@@ -155,8 +174,8 @@ export const jobPlanner: InspectPlanner<HardeningPlan> = {
   },
   probe: planProbe,
   decodeHardening: planDecodeHardening,
-  deepCheck(policy, site, input, probe, hardening) {
-    return planDeepCheck(policy, site, input, inputPins(policy, site, input, probe, hardening));
+  deepCheck(policy, site, input, probe, hardening, used) {
+    return planDeepCheck(policy, site, input, inputPins(policy, site, input, probe, hardening, used));
   },
 };
 

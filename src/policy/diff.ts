@@ -11,7 +11,7 @@
  * template) is "incomparable": a reviewer must read it. Pure: no I/O, no clock.
  */
 import type { PolicyFieldPath } from './rule-ids.js';
-import type { Policy } from './types.js';
+import { STREAM_KINDS, UNUSED_STREAM_ACTIONS, unusedStreamAction, type Policy } from './types.js';
 import type { AuthorizationConfig, IssuerConfig } from '../identity/types.js';
 
 /** How B compares with A on one rule. */
@@ -336,6 +336,7 @@ function diffData(c: Collector, a: Policy, b: Policy): void {
   }
   c.bool('input.allowAttachments', 'data', ia.allowAttachments, ib.allowAttachments, false);
   c.bool('input.allowDataStreams', 'data', ia.allowDataStreams, ib.allowDataStreams, false);
+  for (const k of STREAM_KINDS) c.enumeration(`input.unusedStreams.${k}`, 'data', unusedStreamAction(ia.unusedStreams, k), unusedStreamAction(ib.unusedStreams, k), UNUSED_STREAM_ACTIONS);
   c.bool('input.deepCheck', 'data', ia.deepCheck, ib.deepCheck, true);
   c.requirements('input.requiredHardening', 'data', ia.requiredHardening ?? [], ib.requiredHardening ?? [], 'required hardening');
   for (const k of ['probesize', 'analyzeDurationUs', 'timeoutSeconds', 'addressSpaceMiB'] as const) c.num(`input.probe.${k}`, 'data', ia.probe[k], ib.probe[k]);

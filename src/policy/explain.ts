@@ -2,7 +2,7 @@
  * A policy in plain words, per CISA ZTMM pillar: what it allows and what it refuses, so a
  * reviewer can read a policy change without knowing the schema. Pure: no I/O.
  */
-import type { Policy } from './types.js';
+import { STREAM_KINDS, unusedStreamAction, type Policy, type UnusedStreamAction } from './types.js';
 import { PILLAR_TITLES, effectiveGrant, principalsCovered, type Pillar } from './diff.js';
 
 export interface PillarExplanation {
@@ -128,6 +128,10 @@ function explainWorkloads(p: Policy, add: AddPillar): void {
   add('applications', allows, refuses);
 }
 
+function unusedStreamKinds(i: Policy['input'], action: UnusedStreamAction): string[] {
+  return STREAM_KINDS.filter((k) => unusedStreamAction(i.unusedStreams, k) === action);
+}
+
 function explainData(p: Policy, add: AddPillar): void {
   const i = p.input;
   const allows = [
@@ -137,6 +141,7 @@ function explainData(p: Policy, add: AddPillar): void {
     `up to ${i.maxStreams} streams, ${i.maxWidth}x${i.maxHeight} and ${i.maxPixels} pixels, ${i.maxFrameRate} frames/s, ${duration(i.maxDurationSeconds)}, ${i.maxBitrate} bit/s, ${i.maxSampleRate} Hz, ${i.maxChannels} channels`,
     ...(i.allowAttachments ? ['attachment streams (e.g. fonts in mkv)'] : []),
     ...(i.allowDataStreams ? ['data streams (timed metadata)'] : []),
+    ...unusedStreamKinds(i, 'ignore').map((k) => `${k} streams the job does not map (never demuxed into the output nor decoded; listed as ignored)`),
   ];
   const refuses = [
     'symlinks, FIFOs, devices and anything that is not a regular file',
@@ -145,6 +150,7 @@ function explainData(p: Policy, add: AddPillar): void {
     ...(i.requireMagicMatchesFormat ? ['a file the demuxer reads as something other than its magic bytes say (polyglots)'] : []),
     ...(i.allowAttachments ? [] : ['attachment streams']),
     ...(i.allowDataStreams ? [] : ['data streams']),
+    ...unusedStreamKinds(i, 'refuse').map((k) => `any ${k} stream the job does not map`),
     `more than ${i.maxMetadataEntries} metadata tags or ${bytes(i.maxMetadataBytes)} of metadata`,
     ...(i.deepCheck ? ['a file that does not decode cleanly end to end in the sandbox (deep check)'] : []),
     `a probe that takes longer than ${duration(i.probe.timeoutSeconds)} or more than ${bytes(i.probe.addressSpaceMiB * 1024 * 1024)}`,

@@ -4,6 +4,7 @@
  * schema is ever compiled while a job runs.
  */
 import { identitySchema, authorizationSchema } from '../identity/schema.js';
+import { STREAM_KINDS, UNUSED_STREAM_ACTIONS } from './types.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -126,6 +127,18 @@ export const policySchema: JsonSchema = {
       maxChannels: posInt('Most audio channels.'),
       allowAttachments: bool('Allow attachment streams (fonts in mkv).'),
       allowDataStreams: bool('Allow data streams (timed metadata, tmcd).'),
+      unusedStreams: {
+        description: 'Streams the planned job does not map (a second audio track, subtitles, a font, a timecode track, cover art) are never demuxed into the output nor decoded. "ignore": listed as ignored, counted only towards maxStreams and the metadata limits; "judge": held to the same rules as the streams the job uses; "refuse": their presence refuses the file. One action for every kind, or one per kind. Absent: "judge".',
+        oneOf: [
+          { type: 'string', enum: [...UNUSED_STREAM_ACTIONS] },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: [...STREAM_KINDS],
+            properties: Object.fromEntries(STREAM_KINDS.map((k) => [k, { type: 'string', enum: [...UNUSED_STREAM_ACTIONS], description: `Unused ${k} streams.` }])),
+          },
+        ],
+      },
       maxMetadataEntries: posInt('Most metadata tags (container + streams).'),
       maxMetadataBytes: posInt('Total bytes of metadata keys and values.'),
       deepCheck: bool('Decode every stream to null in the sandbox before the real job.'),
@@ -141,7 +154,7 @@ export const policySchema: JsonSchema = {
         timeoutSeconds: posInt('Wall-clock limit of one probe.'),
         addressSpaceMiB: posInt('Address-space limit of the probe in MiB.'),
       }),
-    }, ['requiredHardening']),
+    }, ['requiredHardening', 'unusedStreams']),
     operations: obj('Vetted argument templates, chosen with --operation.', {
       default: str('Operation used when --operation is not given.'),
       allowRawArgs: bool('Allow raw ffmpeg output arguments after -- (checked by the firewall).'),

@@ -54,6 +54,26 @@ export interface ProbeConfig {
   readonly addressSpaceMiB: number;
 }
 
+/** Stream kinds a container can carry, as ffprobe's codec_type names them. */
+export const STREAM_KINDS = ['video', 'audio', 'subtitle', 'attachment', 'data'] as const;
+export type StreamKindName = (typeof STREAM_KINDS)[number];
+
+/**
+ * A stream the job does not map is never demuxed into the output nor decoded. "ignore": it is
+ * listed as ignored and only counts towards maxStreams and the metadata limits; "judge": it
+ * must pass the same rules as a stream the job uses (codecs, attachments, data streams);
+ * "refuse": its mere presence refuses the file. Loosest to strictest.
+ */
+export const UNUSED_STREAM_ACTIONS = ['ignore', 'judge', 'refuse'] as const;
+export type UnusedStreamAction = (typeof UNUSED_STREAM_ACTIONS)[number];
+export type UnusedStreamsConfig = UnusedStreamAction | Readonly<Record<StreamKindName, UnusedStreamAction>>;
+
+/** The action for unused streams of one kind; a policy without the field judges them (the strict default). */
+export function unusedStreamAction(cfg: UnusedStreamsConfig | undefined, kind: StreamKindName): UnusedStreamAction {
+  if (cfg === undefined) return 'judge';
+  return typeof cfg === 'string' ? cfg : cfg[kind];
+}
+
 export interface InputConfig {
   readonly maxBytes: number;
   /** file-type extensions accepted as magic bytes (e.g. mp4, webm, wav). */
@@ -74,6 +94,8 @@ export interface InputConfig {
   readonly maxChannels: number;
   readonly allowAttachments: boolean;
   readonly allowDataStreams: boolean;
+  /** What a stream the planned job does not map means; absent = "judge" (see unusedStreamAction). */
+  readonly unusedStreams?: UnusedStreamsConfig;
   readonly maxMetadataEntries: number;
   readonly maxMetadataBytes: number;
   readonly deepCheck: boolean;

@@ -48,6 +48,8 @@ const COVERED_BY: Readonly<Record<string, RegExp>> = {
   'authorization.rules[].match.claims.*': /^authorization\.rules\.(principals|tokenRequired)$/,
   'authorization.rules[].allow.operations': /^authorization\.rules\.operations$/,
   'authorization.rules[].allow.rawArgs': /^authorization\.rules\.rawArgs$/,
+  // One action for every kind, or one per kind: compared kind by kind.
+  'input.unusedStreams': /^input\.unusedStreams\.[a-z]+$/,
   'operations.list.*.targets.*.format': /^operations\.list\..+\.targets\..+\.args$/,
   'operations.list.*.targets.*.args': /^operations\.list\..+\.targets\..+\.args$/,
   'operations.list.*.targets.*.still': /^operations\.list\..+\.targets\..+\.args$/,

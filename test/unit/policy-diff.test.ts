@@ -94,7 +94,7 @@ describe('single-rule changes', () => {
     b.input.allowAttachments = true;
     b.mode = 'warn';
     b.sandbox.seccomp = 'strict';
-    b.input.codecs.audio = [...a.input.codecs.audio, 'mp2'];
+    b.input.codecs.audio = [...a.input.codecs.audio, 'wmav2'];
     b.firewall.filters = a.firewall.filters.filter((f) => f !== 'overlay');
     b.monitor.onMemorySpike = 'kill';
     const d = diffPolicies(a, b as Policy);
@@ -104,7 +104,7 @@ describe('single-rule changes', () => {
     expect(at('mode')).toBe('looser');
     expect(at('sandbox.seccomp')).toBe('stricter');
     expect(at('input.codecs.audio')).toBe('looser');
-    expect(d.rules.find((x) => x.rule === 'input.codecs.audio')?.added).toEqual(['mp2']);
+    expect(d.rules.find((x) => x.rule === 'input.codecs.audio')?.added).toEqual(['wmav2']);
     expect(at('firewall.filters')).toBe('stricter');
     expect(at('monitor.onMemorySpike')).toBe('stricter');
     expect(d.overall).toBe('mixed');

@@ -5,9 +5,9 @@ import type { CommandContext } from '../context.js';
 import { resolveBaseSettings } from '../settings.js';
 import type { ExitCode } from '../../errors.js';
 
-export async function checkCommand(ctx: CommandContext, inputs: readonly string[], flags: { policy?: string }): Promise<ExitCode> {
+export async function checkCommand(ctx: CommandContext, inputs: readonly string[], flags: { policy?: string; operation?: string }): Promise<ExitCode> {
   const { io } = ctx;
-  const r = await checkFiles({ inputs, settings: resolveBaseSettings(ctx, flags) });
+  const r = await checkFiles({ inputs, settings: resolveBaseSettings(ctx, flags), operation: flags.operation });
   if (r.error) {
     if (io.json) io.emitJson(errorJson('check', r.error));
     else renderError(io, r.error);

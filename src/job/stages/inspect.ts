@@ -39,8 +39,9 @@ function refusal(prefix: string, violations: InspectReport['violations']): ZtErr
   return new ZtError('input-refused', `${prefix}: ${violations.map((v) => v.message).join('; ')}`, { hint: violations[0]?.hint, violations });
 }
 
-export async function inspectStage(ctx: JobContext, policy: Policy, tools: JobTools, input: string, boundDigest: string | undefined): Promise<Result<InspectedInput>> {
-  const inspected = await ctx.stage('inspect', () => inspectInput(input, policy, tools, jobPlanner, { digestNow: false }));
+/** `outputArgs`: the job's output arguments; the streams they map are the streams judged as read. */
+export async function inspectStage(ctx: JobContext, policy: Policy, tools: JobTools, input: string, boundDigest: string | undefined, outputArgs: readonly string[]): Promise<Result<InspectedInput>> {
+  const inspected = await ctx.stage('inspect', () => inspectInput(input, policy, tools, jobPlanner, { digestNow: false, outputArgs: [outputArgs] }));
   if (!inspected.ok) return inspected;
   const report = inspected.value;
   ctx.defer(() => report.input.handle.close());

@@ -18,7 +18,7 @@ export async function planStage(ctx: JobContext, policy: Policy, tools: JobTools
     const { chosen } = request;
     const site = { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary: tools.ffmpeg, seccompProfile: tools.seccompProfile, seccompHash: tools.seccompHash };
     const sandboxInput = sandboxedInput(input.report);
-    const pins = inputPins(policy, site, sandboxInput, input.probe, input.report.decodeHardening);
+    const pins = inputPins(policy, site, sandboxInput, input.probe, input.report.decodeHardening, input.report.streamUse?.used);
     const mediaSeconds = baselineMediaSeconds(policy, input.probe, { raw: request.raw, still: chosen.target.still === true });
     const baseline = mediaSeconds !== undefined && !ctx.dryRun
       ? await readBaseline(ctx.settings.paths.auditLog, { operation: chosen.name, target: chosen.extension }).catch(() => undefined)
