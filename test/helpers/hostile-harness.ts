@@ -37,6 +37,7 @@ export interface Harness {
   readonly samples: string;
   readonly out: string;
   readonly deepPolicy: string;
+  readonly judgePolicy: string;
   /** Every stdout and stderr the CLI printed, for the canary check. */
   readonly transcript: string[];
   cli(args: readonly string[], timeoutMs?: number): Promise<CliResult>;
@@ -52,6 +53,16 @@ input:
   deepCheck: true
 `;
 
+/** Advanced, but judging the streams a job does not read as if it read them (as optimal does). */
+export const JUDGE_POLICY = `apiVersion: zt-ffmpeg/v1
+extends: advanced
+stage: advanced
+mode: enforce
+description: The bundled advanced policy, judging unused streams like the streams a job reads.
+input:
+  unusedStreams: judge
+`;
+
 export async function makeHarness(prefix: string): Promise<Harness> {
   const sb = await makeSandbox(prefix);
   const samples = path.join(sb.dir, 'samples');
@@ -62,6 +73,8 @@ export async function makeHarness(prefix: string): Promise<Harness> {
   const listener = await startListener();
   const deepPolicy = path.join(sb.dir, 'deep.yaml');
   await writeFile(deepPolicy, DEEP_POLICY);
+  const judgePolicy = path.join(sb.dir, 'judge.yaml');
+  await writeFile(judgePolicy, JUDGE_POLICY);
   const transcript: string[] = [];
   return {
     sb,
@@ -70,6 +83,7 @@ export async function makeHarness(prefix: string): Promise<Harness> {
     samples,
     out,
     deepPolicy,
+    judgePolicy,
     transcript,
     async cli(args, timeoutMs = 60_000) {
       const r = await sb.run(args, { timeoutMs });
@@ -104,20 +118,26 @@ export async function checkMany(h: Harness, files: readonly string[], policy?: s
   return j.files;
 }
 
-/** `check` every case, grouped by the policy it needs (the deep-check policy or the default). */
+/** The policy file a case names (undefined: the bundled default). */
+function policyFile(h: Harness, c: HostileCase): string | undefined {
+  return c.policy === 'deep' ? h.deepPolicy : c.policy === 'judge' ? h.judgePolicy : undefined;
+}
+
+/** `check` every case, grouped by the policy it needs. */
 export async function checkAllCases(h: Harness, cases: readonly HostileCase[], files: ReadonlyMap<string, string>): Promise<Map<string, FileOutcome>> {
   const checked = new Map<string, FileOutcome>();
-  for (const deep of [false, true]) {
-    const group = cases.filter((c) => (c.policy === 'deep') === deep);
+  for (const kind of ['advanced', 'deep', 'judge'] as const) {
+    const group = cases.filter((c) => (c.policy ?? 'advanced') === kind);
     if (group.length === 0) continue;
-    const outcomes = await checkMany(h, group.map((c) => files.get(c.id)!), deep ? h.deepPolicy : undefined);
+    const outcomes = await checkMany(h, group.map((c) => files.get(c.id)!), policyFile(h, group[0]!));
     group.forEach((c, i) => checked.set(c.id, outcomes[i]!));
   }
   return checked;
 }
 
 export function policyFor(h: Harness, c: HostileCase): string[] {
-  return c.policy === 'deep' ? ['-p', h.deepPolicy] : [];
+  const f = policyFile(h, c);
+  return f ? ['-p', f] : [];
 }
 
 export function rulesOf(o: { violations: readonly Violation[] }): string[] {

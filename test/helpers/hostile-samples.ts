@@ -148,8 +148,11 @@ export interface HostileCase {
   readonly what: string;
   /** Rule ids of which at least one must be among the violations. */
   readonly expectRules: readonly string[];
-  /** Policy to use ("advanced" = the bundled default; "deep" = advanced with deepCheck on). */
-  readonly policy?: 'advanced' | 'deep';
+  /**
+   * Policy to use ("advanced" = the bundled default; "deep" = advanced with deepCheck on;
+   * "judge" = advanced judging the streams a job does not read, as optimal does).
+   */
+  readonly policy?: 'advanced' | 'deep' | 'judge';
   /** Build the sample; returns the path given to zt-ffmpeg. */
   build(ctx: BuildContext): Promise<string>;
 }
@@ -522,8 +525,9 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
   {
     id: 'mov-data-stream',
     threat: 'resource-bomb',
-    what: 'a QuickTime file with a timecode data stream',
+    what: 'a QuickTime file with a timecode data stream, under a policy that judges streams the job ignores (the bundled advanced ignores it: it is never read)',
     expectRules: ['input.allowDataStreams'],
+    policy: 'judge',
     build: async ({ dir }) => {
       const out = path.join(dir, 'timecode.mov');
       await ffmpeg([...V('160x120', 0.5), ...H264, '-timecode', '01:00:00:00', out]);

@@ -34,9 +34,6 @@ const DELIBERATE: Readonly<Record<Stage, Readonly<Record<string, Deliberate>>>> 
   },
   advanced: {
     'sox-pipe-ulaw.wav': { rule: 'input.structure', documented: 'fact chunk' },
-    // The bundled hostile suite pins data streams as refused at advanced (mov-data-stream).
-    'qtmux-timecode.mov': { rule: 'input.allowDataStreams', documented: 'timecode' },
-    'mplex-dvd.mpg': { rule: 'input.allowDataStreams', documented: 'DVD navigation' },
   },
   optimal: {
     'sox-pipe-ulaw.wav': { rule: 'input.structure', documented: 'fact chunk' },
