@@ -17,6 +17,7 @@ command -v ffmpeg  >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v bwrap   >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+command -v flock   >/dev/null 2>&1 || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   say "installing system packages: $pkgs"
@@ -29,6 +30,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   # shellcheck disable=SC2086
   $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+fi
+
+# As root, the sandbox never runs as root: it runs as this dedicated system user (no login, no
+# home), so bubblewrap's user namespace maps to an unprivileged host uid. A policy may name
+# another user in sandbox.user. Created once; re-runs leave it as it is.
+sandbox_user=zt-ffmpeg
+if [ "$(id -u)" -eq 0 ] && ! getent passwd "$sandbox_user" >/dev/null 2>&1; then
+  say "creating the sandbox user $sandbox_user"
+  if command -v useradd >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$sandbox_user"
+  else
+    adduser --system --no-create-home --home /nonexistent --shell /usr/sbin/nologin --group "$sandbox_user"
+  fi
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')

@@ -10,7 +10,8 @@
 import type { Violation } from '../errors.js';
 import { ZtError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
-import { openInput, digestInput, identityOf, type OpenedInput, type ContentDigest, type FileIdentity } from './file.js';
+import { permits } from '../sandbox/identity.js';
+import { openInput, reachableBy, stagePrivateCopy, digestInput, identityOf, type OpenedInput, type ContentDigest, type FileIdentity } from './file.js';
 import { detectMagic, checkMagic, type MagicResult } from './magic.js';
 import { parseProbeJson, ProbeParseError, summarizeProbe, type ProbeResult } from './probe-result.js';
 import { checkProbe, checkDeclaredDimensions, checkStructure, checkEmbedded } from './rules.js';
@@ -25,6 +26,9 @@ export interface InspectTools {
   readonly sandbox: SandboxTools;
   readonly ffprobe: string;
   readonly ffmpeg: string;
+  /** Descriptors of the binaries as posture checked them (bound into the sandbox). */
+  readonly ffprobeFd?: number;
+  readonly ffmpegFd?: number;
   readonly seccompFile: string | undefined;
   /** Posture facts of the binaries; ffmpeg's presence means it was checked and will decode. */
   readonly binaries?: Partial<Record<string, { readonly sha256: string } | undefined>>;
@@ -58,11 +62,12 @@ export function sandboxInputName(extension: string): string {
 
 /** The input as the sandbox binds it: the descriptor that was hashed, under its fixed name. */
 export function sandboxedInput(r: { sandboxName: string; input: OpenedInput }): SandboxedInput {
-  return { fd: r.input.handle.fd, name: r.sandboxName, hostPath: r.input.path };
+  return { fd: r.input.handle.fd, name: r.sandboxName };
 }
 
 function siteOf(tools: InspectTools, binary: string): SandboxSite {
-  return { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary };
+  const fd = binary === tools.ffprobe ? tools.ffprobeFd : binary === tools.ffmpeg ? tools.ffmpegFd : undefined;
+  return { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary, ...(fd !== undefined ? { binaryFd: fd } : {}) };
 }
 
 const HEAD_SNIFF = 64 * 1024;
@@ -85,7 +90,14 @@ function allPolicyCodecs(policy: Policy): string[] {
 export async function inspectInput<H extends InjectedHardening>(file: string, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>, opts: { digestNow: boolean }): Promise<InspectReport<H>> {
   const timings: Record<string, number> = {};
   let t = performance.now();
-  const input = await openInput(file, policy.input.maxBytes);
+  const opened = await openInput(file, policy.input.maxBytes);
+  const runAs = tools.sandbox.runAs;
+  // The sandbox runs as its own uid: an input it cannot reach is handed to it as a private copy.
+  const reachable = runAs === undefined || (await reachableBy(opened.handle, runAs, (st) => permits(st, runAs, 4), (st) => permits(st, runAs, 1)));
+  const input = reachable ? opened : await stagePrivateCopy(opened).catch(async (e: unknown) => {
+    await opened.close();
+    throw e;
+  });
   try {
     const head = Buffer.alloc(Math.min(HEAD_SNIFF, input.stat.size));
     await input.handle.read(head, 0, head.length, 0);
@@ -133,7 +145,7 @@ export async function inspectInput<H extends InjectedHardening>(file: string, po
     }
     return { ...base, digest, structure, probe: probeOutcome.probe, violations: dedupeRules(violations), warnings, probeHardening, decodeHardening };
   } catch (e) {
-    await input.handle.close();
+    await input.close();
     throw e;
   }
 }

@@ -96,7 +96,7 @@ async function checkOne(req: CheckRequest, setup: CheckSetup, input: string): Pr
       const refused = await refuseOrWarn(ctx, policy, f);
       return refused ? { verdict: 'refused', failure: refused } : { verdict: 'ok' };
     } finally {
-      await report.input.handle.close();
+      await report.input.close();
     }
   });
   if (end.ok) return ctx.finish(end.value);

@@ -13,6 +13,7 @@
 import type { PolicyFieldPath } from './rule-ids.js';
 import type { Policy } from './types.js';
 import type { AuthorizationConfig, IssuerConfig } from '../identity/types.js';
+import { DEFAULT_SANDBOX_USER } from '../sandbox/identity.js';
 
 /** How B compares with A on one rule. */
 export type Strictness = 'same' | 'stricter' | 'looser' | 'incomparable';
@@ -290,6 +291,12 @@ function diffWorkloads(c: Collector, a: Policy, b: Policy): void {
   c.num('sandbox.tmpfsMiB', 'applications', a.sandbox.tmpfsMiB, b.sandbox.tmpfsMiB);
   c.bool('sandbox.grants.fonts', 'applications', a.sandbox.grants.fonts, b.sandbox.grants.fonts, false);
   c.bool('sandbox.grants.gpu', 'applications', a.sandbox.grants.gpu, b.sandbox.grants.gpu, false);
+  {
+    // Another unprivileged user is neither stricter nor looser: a reviewer must read it.
+    const ua = a.sandbox.user ?? DEFAULT_SANDBOX_USER;
+    const ub = b.sandbox.user ?? DEFAULT_SANDBOX_USER;
+    c.add('sandbox.user', 'applications', ua === ub ? 'same' : 'incomparable', ua, ub, ua === ub ? undefined : 'the sandbox runs as another host user: check it is unprivileged and dedicated');
+  }
   for (const k of ['wallSeconds', 'cpuSeconds', 'addressSpaceMiB', 'outputMaxMiB', 'openFiles', 'maxThreads', 'ffmpegThreads'] as const) {
     c.num(`limits.${k}`, 'applications', a.limits[k], b.limits[k]);
   }

@@ -23,13 +23,14 @@ export function sandboxPreview(policy: Policy): SandboxPreview {
       command: [policy.posture.binaries.ffmpeg.path ?? '/usr/bin/ffmpeg', '…'],
       inputFd: 3,
       inputName: 'input.EXT',
-      jobDir: 'OUTPUT_DIR/.zt-ffmpeg-job-PID-XXXXXX',
+      output: { fd: -1, name: 'output.EXT' },
+      binaryFd: -1,
       tmpfsBytes: mib(policy.sandbox.tmpfsMiB),
       grants: policy.sandbox.grants,
       rlimits: { addressSpaceBytes: mib(l.addressSpaceMiB), cpuSeconds: l.cpuSeconds, fileSizeBytes: mib(l.outputMaxMiB), openFiles: l.openFiles },
       wallMs: l.wallSeconds * 1000,
     },
-    { input: 3, ...(seccomp !== 'none' ? { seccomp: 4 } : {}) },
+    { input: 3, ...(seccomp !== 'none' ? { seccomp: 4, output: 5, binary: 6 } : { output: 4, binary: 5 }) },
   );
   return {
     prlimit: shown.prlimit,
