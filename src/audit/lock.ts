@@ -43,9 +43,9 @@ export async function acquireLock(path: string, timeoutMs: number): Promise<Held
         details: { path, holder },
       });
     }
-    // A note for messages only; the flock is the lock.
-    await fh.truncate(0);
-    await fh.write(JSON.stringify({ pid: process.pid, hostname: hostname(), ts: new Date().toISOString() }), 0);
+    // A note for messages only (the flock is the lock): a full disk must not stop the append
+    // from failing closed on its own, with its own message.
+    await fh.truncate(0).then(() => fh.write(JSON.stringify({ pid: process.pid, hostname: hostname(), ts: new Date().toISOString() }), 0)).catch(() => undefined);
   } catch (e: unknown) {
     await fh.close().catch(() => undefined);
     throw e;

@@ -11,6 +11,8 @@ import { writeSeccompFile } from '../sandbox/seccomp/index.js';
 import { loadTrustedKeys, loadPublicKeyFile, keyIdOf, publicKeyPathFor } from '../keys/index.js';
 import { decodeCheckpoint, checkpointPathFor, checkpointSignatureValid } from '../audit/checkpoint.js';
 import { ciContext } from '../identity/principal.js';
+import { resolveSandboxIdentity, type SandboxIdentity } from '../sandbox/identity.js';
+import { isZtError } from '../errors.js';
 import type { Env, StatePaths } from '../util/paths.js';
 import type { DoctorFacts } from './controls.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,16 +30,40 @@ async function sandboxed(tools: SandboxTools, command: string[], seccompFile?: s
   return { ok: r.exitCode === 0 && !r.sandboxFailed, out: r.stdout, err: r.stderr.trim().split('\n')[0] ?? '' };
 }
 
+/** What the sandbox's own uid_map says it is on the host (never 0), and that /proc/sys is masked. */
+async function hostUidSeenInside(tools: SandboxTools, id: SandboxIdentity): Promise<{ ok: boolean; detail: string }> {
+  const r = await sandboxed(tools, ['/usr/bin/sh', '-c', 'cat /proc/self/uid_map; ls /proc/sys | wc -l']);
+  if (!r.ok) return { ok: false, detail: `the sandbox did not start as uid ${id.uid}: ${r.err}` };
+  const [map, sysEntries] = r.out.trim().split('\n');
+  const host = Number(map?.trim().split(/\s+/)[1]);
+  const masked = sysEntries?.trim() === '0';
+  const who = id.dropped ? `the dedicated user ${id.user}` : 'the caller';
+  return {
+    ok: Number.isInteger(host) && host !== 0 && host === id.uid && masked,
+    detail: `sandbox uid 65534 is host uid ${Number.isNaN(host) ? '?' : host} (${who}); /proc/sys ${masked ? 'masked' : 'VISIBLE'}`,
+  };
+}
+
 export async function gatherFacts(loaded: LoadedPolicy, paths: StatePaths, env: Env, externalKeyring: boolean, signatureError?: string): Promise<DoctorFacts> {
   const policy = loaded.policy;
   const posture = await checkPosture(policy.posture, ['ffmpeg', 'ffprobe', 'bwrap', 'prlimit'], paths.postureCache);
+  await posture.release();
   const bwrap = posture.binaries.bwrap?.path;
   const prlimit = posture.binaries.prlimit?.path;
   let sandboxWorks = { ok: false, detail: 'bwrap or prlimit missing' };
   let seccompWorks = { ok: false, detail: 'not checked (no sandbox)' };
   let networkIsolated = { ok: false, detail: 'not checked (no sandbox)' };
-  if (bwrap && prlimit) {
-    const tools: SandboxTools = { bwrap, prlimit, degraded: false };
+  let identity: SandboxIdentity | undefined;
+  let sandboxUser = { ok: false, detail: 'not checked (no sandbox)' };
+  try {
+    identity = await resolveSandboxIdentity(policy.sandbox.user);
+  } catch (e) {
+    if (!isZtError(e)) throw e;
+    sandboxUser = { ok: false, detail: e.message };
+  }
+  if (bwrap && prlimit && identity) {
+    const tools: SandboxTools = { bwrap, prlimit, degraded: false, ...(identity.dropped ? { runAs: { uid: identity.uid, gid: identity.gid } } : {}) };
+    sandboxUser = await hostUidSeenInside(tools, identity);
     const net = await sandboxed(tools, ['/usr/bin/cat', '/proc/net/dev']);
     sandboxWorks = { ok: net.ok, detail: net.ok ? `bwrap ${posture.binaries.bwrap?.version ?? ''} builds the sandbox` : `bwrap failed: ${net.err}` };
     if (net.ok) {
@@ -115,6 +141,7 @@ export async function gatherFacts(loaded: LoadedPolicy, paths: StatePaths, env: 
     externalPolicyKeyring: externalKeyring,
     posture,
     sandboxWorks,
+    sandboxUser,
     seccompWorks,
     networkIsolated,
     auditKey,

@@ -17,6 +17,8 @@ import type { JobOutcome, Verdict } from './outcome.js';
 import type { JobSettings } from './settings.js';
 import type { Policy } from '../policy/types.js';
 import { findOperation, targetFor } from '../plan/operation.js';
+import { exitCodeOf, interruptedFailure } from './failure.js';
+import { interruptSignalOf } from '../sandbox/supervise.js';
 
 export interface BatchRequest {
   readonly inputs: readonly string[];
@@ -34,6 +36,8 @@ export interface BatchRequest {
   readonly shard?: { readonly index: number; readonly count: number };
   readonly failFast: boolean;
   readonly overwrite: boolean;
+  /** Cancels the batch: running jobs end `interrupted`, no new one starts. */
+  readonly signal?: AbortSignal;
   readonly onJobStart?: (job: PlannedJob) => void;
   readonly onJobDone?: (job: BatchJob, progress: BatchProgress) => void;
 }
@@ -212,7 +216,8 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
     const results = await runPool(
       planned,
       req.concurrency,
-      async (job): Promise<BatchJob> => {
+      async (job): Promise<BatchJob | undefined> => {
+        if (req.signal?.aborted) return undefined; // never started: skipped
         running++;
         req.onJobStart?.(job);
         let outcome: JobOutcome;
@@ -227,6 +232,7 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
             dryRun: false,
             audit,
             now: startedAt,
+            ...(req.signal ? { signal: req.signal } : {}),
           });
         } catch (e) {
           // runJob returns every expected failure as a value; a throw is a bug in one job, which
@@ -243,11 +249,14 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
         req.onJobDone?.(r, { done: ++done, total: planned.length, running });
         return r;
       },
-      (r) => r.exitCode !== EXIT.ok,
+      (r) => r !== undefined && r.exitCode !== EXIT.ok,
       req.failFast,
     );
     const jobs: BatchJob[] = results.map((r, i) => r ?? { ...planned[i]!, verdict: 'skipped', exitCode: EXIT.ok });
-    return { jobs, summary: summarize(jobs), operation, ext, outDir, auditLog: paths.auditLog };
+    const summary = summarize(jobs);
+    // A cancelled batch says so, even when no job was running at that moment.
+    const stopped = req.signal?.aborted ? exitCodeOf(interruptedFailure(interruptSignalOf(req.signal.reason))) : EXIT.ok;
+    return { jobs, summary: { ...summary, exitCode: mostSevere([summary.exitCode, stopped]) }, operation, ext, outDir, auditLog: paths.auditLog };
   } finally {
     await audit.close().catch(() => undefined);
   }

@@ -1,18 +1,20 @@
 /**
  * Private keys read from files. Each kind of private key file is opened by exactly one function
  * here, so every check made on such a file (type, mode, and later ownership) has one home:
- *   - loadSigningKey: the audit signing key (also the key `policy sign` uses): a regular file,
- *     not a symlink, mode 0600; made on first use where the policy stage allows it.
- *   - loadTokenSigningKey: the issuer key `token mint` signs with, read as given.
+ *   - loadSigningKey: the audit signing key (also the key `policy sign` uses): a trust root
+ *     (trust-root.ts): a regular file, not a symlink, owned by root or the caller, mode 0600,
+ *     in directories nobody else controls; made on first use where the policy stage allows it.
+ *   - loadTokenSigningKey: the issuer key `token mint` signs with: a trust root too.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { constants, promises as fs, type Stats } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { ZtError } from '../errors.js';
 import { auditUnavailable, errnoOf } from '../audit/fs-errors.js';
 import { generateOnFirstUse } from './generate.js';
 import { keyIdOf } from './key-id.js';
 import { ed25519PrivateKey } from './pem.js';
+import { readTrustRoot } from './trust-root.js';
 
 /** An Ed25519 private key with its public half and id, as every signer in the project takes it. */
 export interface SigningKey {
@@ -57,8 +59,10 @@ export async function loadSigningKey(path: string, opts: { autoGenerate: boolean
   }
   let pem: Buffer;
   try {
-    pem = await fs.readFile(path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+    // Owned by someone else, that someone could append validly signed records: refused.
+    pem = await readTrustRoot(path, { what: 'audit signing key', reason: 'audit-unavailable', secret: true, noFollow: true }, 64 * 1024);
   } catch (e: unknown) {
+    if (e instanceof ZtError) throw e;
     throw auditUnavailable('read the audit signing key', path, e);
   }
   const privateKey = ed25519PrivateKey(pem, { label: `audit signing key ${path}`, reason: 'audit-unavailable', hint: KEYGEN_HINT(dirname(path)) });
@@ -92,8 +96,9 @@ function describeType(st: Stats): string {
 export async function loadTokenSigningKey(path: string): Promise<KeyObject> {
   let pem: string;
   try {
-    pem = await fs.readFile(path, 'utf8');
+    pem = (await readTrustRoot(path, { what: 'issuer key', reason: 'usage' }, 64 * 1024)).toString('utf8');
   } catch (e: unknown) {
+    if (e instanceof ZtError) throw e;
     throw new ZtError('usage', `cannot read the issuer key ${path}: ${errnoOf(e)}`, { hint: 'make one with `zt-ffmpeg keygen --out DIR` and pass DIR/audit.key' });
   }
   return ed25519PrivateKey(pem, { label: `issuer key ${path}`, reason: 'usage', hint: 'generate one with `zt-ffmpeg keygen --out DIR`' });

@@ -241,6 +241,7 @@ function diffIdentity(c: Collector, a: Policy, b: Policy): void {
       const flipped: Strictness = rc.s === 'stricter' ? 'looser' : rc.s === 'looser' ? 'stricter' : rc.s;
       c.add(`${p}.requiredClaims`, 'identity', flipped, xa.requiredClaims ?? [], xb.requiredClaims ?? [], flipped === 'same' ? undefined : 'more required claims is stricter', { added: rc.removed, removed: rc.added });
       c.add(`${p}.keys`, 'identity', sameJson([xa.jwksFile, xa.keys], [xb.jwksFile, xb.keys]) ? 'same' : 'incomparable', xa.jwksFile ?? 'inline keys', xb.jwksFile ?? 'inline keys');
+      c.add(`${p}.jwksSha256`, 'identity', comparePin(xa.jwksSha256, xb.jwksSha256), xa.jwksSha256, xb.jwksSha256);
     }
   }
   c.enumeration('identity.bindToInput', 'identity', a.identity.bindToInput, b.identity.bindToInput, [false, ['audience', 'claim']]);

@@ -13,6 +13,7 @@ import { buildPrlimitArgs, type RlimitSpec } from './prlimit.js';
 import { startMonitor, scanDiagnostics, emptyPeaks, type Anomaly, type Breach, type MonitorLimits, type Peaks } from '../monitor/monitor.js';
 import { judgeFinishedJob } from '../monitor/baseline.js';
 import { ProcessTree } from '../monitor/proc.js';
+import { watchTmpfs } from '../monitor/tmpfs-watch.js';
 
 export interface SandboxTools {
   readonly bwrap: string | undefined;
@@ -203,6 +204,7 @@ export async function supervise(run: SupervisedRun): Promise<SupervisedOutcome> 
     let killedFor: Breach | undefined;
     let tree: ProcessTree | undefined;
     let monitor: ReturnType<typeof startMonitor> | undefined;
+    let tmpfs: ReturnType<typeof watchTmpfs> | undefined;
     let stderrTail = '';
     // The CPU limit also holds for the tree as a whole (RLIMIT_CPU is per process).
     const monitorLimits: MonitorLimits | undefined = run.monitor ? { ...run.monitor, cpuMs: run.monitor.cpuMs ?? run.rlimits.cpuSeconds * 1000 } : undefined;
@@ -238,6 +240,7 @@ export async function supervise(run: SupervisedRun): Promise<SupervisedOutcome> 
         if (interrupted) tree.killOnce();
         if (monitorLimits) {
           monitor = startMonitor(tree, monitorLimits, kill, (a) => anomalies.push(a));
+          if (!run.tools.degraded) tmpfs = watchTmpfs(tree, run.tmpfsBytes, monitorLimits.sampleMs, kill);
         }
       },
       onStderr: (chunk) => {
@@ -253,6 +256,7 @@ export async function supervise(run: SupervisedRun): Promise<SupervisedOutcome> 
     });
     clearTimeout(wallTimer);
     monitor?.stop();
+    tmpfs?.stop();
     // Whatever happened, nothing of the tree may outlive the job.
     const leftBehind = tree ? await tree.killAll() : 0;
     const peaks = monitor?.peaks ?? emptyPeaks();

@@ -44,6 +44,7 @@ describe('the maturity checklist', () => {
       externalPolicyKeyring: false,
       posture: { binaries: { ffmpeg: bin('ffmpeg'), ffprobe: bin('ffprobe'), bwrap: bin('bwrap'), prlimit: bin('prlimit') }, violations: [], missing: [] },
       sandboxWorks: { ok: true, detail: '' },
+      sandboxUser: { ok: true, detail: 'sandbox uid 65534 is host uid 999 (the dedicated user zt-ffmpeg); /proc/sys masked' },
       seccompWorks: { ok: true, detail: '' },
       networkIsolated: { ok: true, detail: '' },
       auditKey: { exists: true, mode: '600', path: '/k' },
@@ -58,7 +59,7 @@ describe('the maturity checklist', () => {
     expect(highestStageMet(c)).toBe('advanced');
   });
   it('no sandbox means not even initial', async () => {
-    const c = evaluateControls(await facts('advanced', { sandboxWorks: { ok: false, detail: 'no userns' } }));
+    const c = evaluateControls(await facts('advanced', { sandboxWorks: { ok: false, detail: 'no userns' }, sandboxUser: { ok: false, detail: 'not checked (no sandbox)' } }));
     expect(highestStageMet(c)).toBeUndefined();
   });
   it('the optimal policy signed from an external keyring with pins meets optimal', async () => {

@@ -187,6 +187,7 @@ export async function batchCommand(ctx: CommandContext, positional: readonly str
     ...(shard ? { shard } : {}),
     failFast: flags.failFast === true,
     overwrite: flags.overwrite === true,
+    signal: ctx.cancellation(),
     onJobDone: (job, p) => {
       if (job.verdict === 'ok') ok++;
       else bad++;

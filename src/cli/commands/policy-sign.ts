@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { signPolicyFile } from '../../policy/signature.js';
 import { loadSigningKey } from '../../keys/index.js';
@@ -22,14 +24,17 @@ export async function policySignCommand(ctx: CommandContext, file: string, flags
 }
 
 /**
- * `zt-ffmpeg policy pin FILE`: fill posture.binaries.*.sha256 (and path) from this machine.
- * Edits only the pin lines, keeping the file's comments; re-sign the policy afterwards.
+ * `zt-ffmpeg policy pin FILE`: fill posture.binaries.*.sha256 (and path) from this machine, and
+ * identity.issuers[].jwksSha256 from the JWKS files the policy names (a signed policy must pin
+ * every file it relies on). Edits only the pin lines, keeping the file's comments; re-sign the
+ * policy afterwards.
  */
 export async function policyPinCommand(ctx: CommandContext, file: string): Promise<ExitCode> {
   const parsed = await readPolicyFile(file);
   const posture = parsed.data['posture'] as PostureConfig | undefined;
   if (!posture?.binaries) throw new ZtError('policy-invalid', `${file} has no posture.binaries section to pin`, { hint: 'start from a bundled policy (zt-ffmpeg policy show advanced)' });
   const report = await checkPosture({ ...posture, requireRootOwned: false, binaries: { ffmpeg: { ...(posture.binaries.ffmpeg.path ? { path: posture.binaries.ffmpeg.path } : {}) }, ffprobe: { ...(posture.binaries.ffprobe.path ? { path: posture.binaries.ffprobe.path } : {}) }, bwrap: { ...(posture.binaries.bwrap.path ? { path: posture.binaries.bwrap.path } : {}) } } }, ['ffmpeg', 'ffprobe', 'bwrap'], statePaths(ctx.env).postureCache);
+  await report.release();
   if (report.missing.length > 0) throw new ZtError('binary-unavailable', `cannot pin: ${report.missing.join(', ')} not found`, { hint: 'install them first (./setup.sh)' });
   const doc = parseDocument(await readFile(file, 'utf8'));
   const pins: Record<string, { path: string; sha256: string; version: string }> = {};
@@ -40,11 +45,30 @@ export async function policyPinCommand(ctx: CommandContext, file: string): Promi
     doc.setIn(['posture', 'binaries', name, 'sha256'], b.sha256);
     pins[name] = { path: b.path, sha256: b.sha256, version: b.version };
   }
+  const jwks = await pinKeySets(doc, parsed.data, path.dirname(path.resolve(file)));
   await writeFile(file, doc.toString({ lineWidth: 0 }));
-  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy pin', policy: file, pins });
+  if (ctx.io.json) ctx.io.emitJson({ schemaVersion: JSON_SCHEMA_VERSION, command: 'policy pin', policy: file, pins, jwks });
   else {
     for (const [n, p] of Object.entries(pins)) ctx.io.info(`${ctx.io.style.green('✓ pinned')} ${n} ${p.path} ${p.version} sha256 ${p.sha256}`);
+    for (const [id, j] of Object.entries(jwks)) ctx.io.info(`${ctx.io.style.green('✓ pinned')} issuer ${id} ${j.file} sha256 ${j.sha256}`);
     ctx.io.info('re-sign the policy if it is signed: zt-ffmpeg policy sign FILE --key KEY');
   }
   return EXIT.ok;
+}
+
+/** jwksSha256 of every issuer that names a jwksFile (relative to the policy's directory). */
+async function pinKeySets(doc: ReturnType<typeof parseDocument>, data: Record<string, unknown>, dir: string): Promise<Record<string, { file: string; sha256: string }>> {
+  const issuers = ((data['identity'] as { issuers?: unknown } | undefined)?.issuers ?? []) as Array<{ id?: unknown; jwksFile?: unknown }>;
+  const out: Record<string, { file: string; sha256: string }> = {};
+  for (const [i, iss] of issuers.entries()) {
+    if (typeof iss.jwksFile !== 'string') continue;
+    const file = path.resolve(dir, iss.jwksFile);
+    const bytes = await readFile(file).catch((e: unknown) => {
+      throw new ZtError('policy-invalid', `cannot pin identity.issuers[${String(iss.id)}].jwksFile ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { hint: 'write the JWKS file first' });
+    });
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    doc.setIn(['identity', 'issuers', i, 'jwksSha256'], sha256);
+    out[String(iss.id)] = { file, sha256 };
+  }
+  return out;
 }
