@@ -46,10 +46,6 @@ async function hostUidSeenInside(tools: SandboxTools, id: SandboxIdentity): Prom
 
 export async function gatherFacts(loaded: LoadedPolicy, paths: StatePaths, env: Env, externalKeyring: boolean, signatureError?: string): Promise<DoctorFacts> {
   const policy = loaded.policy;
-  const posture = await checkPosture(policy.posture, ['ffmpeg', 'ffprobe', 'bwrap', 'prlimit'], paths.postureCache);
-  await posture.release();
-  const bwrap = posture.binaries.bwrap?.path;
-  const prlimit = posture.binaries.prlimit?.path;
   let sandboxWorks = { ok: false, detail: 'bwrap or prlimit missing' };
   let seccompWorks = { ok: false, detail: 'not checked (no sandbox)' };
   let networkIsolated = { ok: false, detail: 'not checked (no sandbox)' };
@@ -61,6 +57,10 @@ export async function gatherFacts(loaded: LoadedPolicy, paths: StatePaths, env: 
     if (!isZtError(e)) throw e;
     sandboxUser = { ok: false, detail: e.message };
   }
+  const posture = await checkPosture(policy.posture, ['ffmpeg', 'ffprobe', 'bwrap', 'prlimit'], paths.postureCache, identity?.dropped ? { uid: identity.uid, gid: identity.gid } : undefined);
+  await posture.release();
+  const bwrap = posture.binaries.bwrap?.path;
+  const prlimit = posture.binaries.prlimit?.path;
   if (bwrap && prlimit && identity) {
     const tools: SandboxTools = { bwrap, prlimit, degraded: false, ...(identity.dropped ? { runAs: { uid: identity.uid, gid: identity.gid } } : {}) };
     sandboxUser = await hostUidSeenInside(tools, identity);

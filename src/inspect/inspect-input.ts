@@ -75,7 +75,7 @@ const HEAD_SNIFF = 64 * 1024;
 /** The build's capabilities, with the policy's required options checked (exit 7 when one is missing). */
 async function capabilitiesOf<H extends InjectedHardening>(binary: string, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>, name: 'ffprobe' | 'ffmpeg'): Promise<Capabilities> {
   const sha256 = tools.binaries?.[name]?.sha256;
-  const caps = await detectCapabilities(binary, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(sha256 ? { sha256 } : {}) });
+  const caps = await detectCapabilities(binary, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(sha256 ? { sha256 } : {}), ...(tools.sandbox.runAs ? { runAs: tools.sandbox.runAs } : {}) });
   const refusal = planner.hardeningRefusal(policy, caps, binary);
   if (refusal) throw refusal;
   return caps;

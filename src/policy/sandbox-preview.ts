@@ -30,7 +30,7 @@ export function sandboxPreview(policy: Policy): SandboxPreview {
       rlimits: { addressSpaceBytes: mib(l.addressSpaceMiB), cpuSeconds: l.cpuSeconds, fileSizeBytes: mib(l.outputMaxMiB), openFiles: l.openFiles },
       wallMs: l.wallSeconds * 1000,
     },
-    { input: 3, ...(seccomp !== 'none' ? { seccomp: 4, output: 5, binary: 6 } : { output: 4, binary: 5 }) },
+    { input: 3, output: 4, ...(seccomp !== 'none' ? { seccomp: 5 } : {}), binary: 6 },
   );
   return {
     prlimit: shown.prlimit,

@@ -119,10 +119,13 @@ async function sha256Of(handle: FileHandle): Promise<string> {
   return h.digest('hex');
 }
 
+/** Who runs a checked binary on the host: a root caller runs it as the sandbox user. */
+export type RunAs = { readonly uid: number; readonly gid: number } | undefined;
+
 /** Run the checked binary for its version, through its descriptor (the inode that was checked). */
-async function versionOf(name: BinaryName, handle: FileHandle): Promise<string | undefined> {
+async function versionOf(name: BinaryName, handle: FileHandle, runAs: RunAs): Promise<string | undefined> {
   const args = name === 'bwrap' || name === 'prlimit' ? ['--version'] : ['-hide_banner', '-version'];
-  const r = await exec('/proc/self/fd/3', args, { timeoutMs: 10_000, env: {}, extraFds: [handle.fd] });
+  const r = await exec('/proc/self/fd/3', args, { timeoutMs: 10_000, env: {}, extraFds: [handle.fd], ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
   return parseVersion(name, r.stdout || r.stderr) ?? (name === 'ffmpeg' || name === 'ffprobe' ? parseVersion(name, `x version ${/^\S+ version (\S+)/.exec(r.stdout)?.[1] ?? ''}`) : undefined);
 }
 
@@ -159,7 +162,7 @@ function missingViolation(name: BinaryName, rule: BinaryRule | undefined): Viola
  * Check one binary: every static check on the open descriptor first; run it (for its version)
  * only if they all pass. Returns the facts, or undefined (with violations) when it must not run.
  */
-async function checkBinary(name: BinaryName, rule: BinaryRule | undefined, cfg: PostureConfig, cache: Cache, found: { path: string; st: Stats; handle: FileHandle }, violations: Violation[]): Promise<{ facts: BinaryFacts; fresh?: CacheEntry } | undefined> {
+async function checkBinary(name: BinaryName, rule: BinaryRule | undefined, cfg: PostureConfig, cache: Cache, found: { path: string; st: Stats; handle: FileHandle }, violations: Violation[], runAs: RunAs): Promise<{ facts: BinaryFacts; fresh?: CacheEntry } | undefined> {
   const { path: file, st, handle } = found;
   const own = cfg.requireRootOwned && (st.uid !== 0 || (st.mode & 0o022) !== 0) ? ownerViolation(name, file, st) : undefined;
   if (own) violations.push(own);
@@ -178,7 +181,7 @@ async function checkBinary(name: BinaryName, rule: BinaryRule | undefined, cfg: 
     });
   }
   if (own || (rule?.sha256 && rule.sha256 !== sha256)) return { facts: facts('not run (refused before running)') };
-  const version = cached !== undefined && cached.sha256 === sha256 ? cached.version : ((await versionOf(name, handle)) ?? 'unknown');
+  const version = cached !== undefined && cached.sha256 === sha256 ? cached.version : ((await versionOf(name, handle, runAs)) ?? 'unknown');
   if (rule?.minVersion && !(version !== 'unknown' && versionAtLeast(version, rule.minVersion))) {
     violations.push({ rule: `posture.${name}.minVersion`, actual: version, limit: rule.minVersion, message: `${name} ${version} is older than the minimum ${rule.minVersion}`, hint: `upgrade ${name}` });
   }
@@ -186,7 +189,7 @@ async function checkBinary(name: BinaryName, rule: BinaryRule | undefined, cfg: 
 }
 
 /** Check the binaries the job needs. `need` lists which; bwrap may be optional in degraded mode. */
-export async function checkPosture(cfg: PostureConfig, need: readonly BinaryName[], cacheFile: string | undefined): Promise<PostureReport> {
+export async function checkPosture(cfg: PostureConfig, need: readonly BinaryName[], cacheFile: string | undefined, runAs?: RunAs): Promise<PostureReport> {
   const cache = await readCache(cacheFile);
   let dirty = false;
   const binaries: Partial<Record<BinaryName, BinaryFacts>> = {};
@@ -209,7 +212,7 @@ export async function checkPosture(cfg: PostureConfig, need: readonly BinaryName
         }
         opened.push(found.handle);
         const before = violations.length;
-        const r = await checkBinary(name, rule, cfg, cache, found, violations);
+        const r = await checkBinary(name, rule, cfg, cache, found, violations, runAs);
         if (!r) return;
         binaries[name] = r.facts;
         if (violations.length === before || violations.slice(before).every((v) => v.rule.endsWith('.minVersion'))) handles[name] = found.handle;

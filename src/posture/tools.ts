@@ -38,7 +38,7 @@ export async function prepareTools(policy: Policy, paths: StatePaths, need: { ff
   // Before anything runs: a root caller without a sandbox user is refused here.
   const identity = await resolveSandboxIdentity(policy.sandbox.user);
   const names: BinaryName[] = ['ffprobe', 'bwrap', 'prlimit', ...(need.ffmpeg ? (['ffmpeg'] as const) : [])];
-  const report = await checkPosture(policy.posture, names, paths.postureCache);
+  const report = await checkPosture(policy.posture, names, paths.postureCache, identity.dropped ? { uid: identity.uid, gid: identity.gid } : undefined);
   try {
     return await assemble(policy, paths, report, identity, signal);
   } catch (e) {

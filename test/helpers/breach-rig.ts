@@ -26,7 +26,8 @@ const MODES: Readonly<Record<RigMode, string>> = {
   hardlink: `ln -L "$out" "$(dirname "$host")/stolen" 2>&3 && exit 0; ln -L "$out" /tmp/stolen 2>&3 && exit 0; ln "$SECRET" "$host.2" 2>&3 && exit 0; prevented`,
   // 301 files of 1 MiB beside the output, then the output itself past the limit.
   'fill-output': `i=0; while [ $i -lt 301 ]; do head -c 1048576 /dev/zero > "$(dirname "$host")/fill.$i" 2>&3 || break; i=$((i+1)); done; echo "rig: fill-output: $i files written beside the output" >&2; cat /dev/zero >> "$out"; exit 0`,
-  'fill-shm': `head -c 419430400 /dev/zero > /dev/shm/fill 2>&3; echo "rig: fill-shm: wrote $(wc -c < /dev/shm/fill) bytes" >&2; sleep 5; exit 0`,
+  // 400 files of 1 MiB (each under RLIMIT_FSIZE), then stay, as a job still working would.
+  'fill-shm': `i=0; while [ $i -lt 400 ] && head -c 1048576 /dev/zero > /dev/shm/fill.$i 2>&3; do i=$((i+1)); done; echo "rig: fill-shm: $i MiB written" >&2; sleep 5; exit 0`,
   // A host-global sysctl, written back with its own value (harmless if it ever worked).
   sysctl: `v=$(cat /proc/sys/kernel/core_pattern 2>&3) && printf '%s\\n' "$v" > /proc/sys/kernel/core_pattern 2>&3 && { echo "rig: sysctl: WRITTEN" >&2; exit 0; }; prevented`,
   // A child that outlives ffmpeg and writes into the output once the host has looked at it.
@@ -74,6 +75,8 @@ export async function makeRig(mode: RigMode, secret = '/etc/shadow'): Promise<Ri
 export function rigPolicy(rig: Rig, extra = ''): string {
   return `# test policy: the breach rig stands in for ffmpeg
 extends: advanced
+# Another ffmpeg than the bundled stage pins cannot be ordered against it: say so.
+allowLoosening: true
 posture:
   binaries:
     ffmpeg: { path: ${rig.path} }

@@ -6,6 +6,7 @@ import { signPolicyFile } from '../../policy/signature.js';
 import { loadSigningKey } from '../../keys/index.js';
 import { readPolicyFile } from '../../policy/load.js';
 import { checkPosture } from '../../posture/binaries.js';
+import { resolveSandboxIdentity } from '../../sandbox/identity.js';
 import { statePaths } from '../../util/paths.js';
 import { JSON_SCHEMA_VERSION } from '../render.js';
 import type { CommandContext } from '../context.js';
@@ -33,7 +34,7 @@ export async function policyPinCommand(ctx: CommandContext, file: string): Promi
   const parsed = await readPolicyFile(file);
   const posture = parsed.data['posture'] as PostureConfig | undefined;
   if (!posture?.binaries) throw new ZtError('policy-invalid', `${file} has no posture.binaries section to pin`, { hint: 'start from a bundled policy (zt-ffmpeg policy show advanced)' });
-  const report = await checkPosture({ ...posture, requireRootOwned: false, binaries: { ffmpeg: { ...(posture.binaries.ffmpeg.path ? { path: posture.binaries.ffmpeg.path } : {}) }, ffprobe: { ...(posture.binaries.ffprobe.path ? { path: posture.binaries.ffprobe.path } : {}) }, bwrap: { ...(posture.binaries.bwrap.path ? { path: posture.binaries.bwrap.path } : {}) } } }, ['ffmpeg', 'ffprobe', 'bwrap'], statePaths(ctx.env).postureCache);
+  const report = await checkPosture({ ...posture, requireRootOwned: false, binaries: { ffmpeg: { ...(posture.binaries.ffmpeg.path ? { path: posture.binaries.ffmpeg.path } : {}) }, ffprobe: { ...(posture.binaries.ffprobe.path ? { path: posture.binaries.ffprobe.path } : {}) }, bwrap: { ...(posture.binaries.bwrap.path ? { path: posture.binaries.bwrap.path } : {}) } } }, ['ffmpeg', 'ffprobe', 'bwrap'], statePaths(ctx.env).postureCache, await pinRunAs());
   await report.release();
   if (report.missing.length > 0) throw new ZtError('binary-unavailable', `cannot pin: ${report.missing.join(', ')} not found`, { hint: 'install them first (./setup.sh)' });
   const doc = parseDocument(await readFile(file, 'utf8'));
@@ -71,4 +72,10 @@ async function pinKeySets(doc: ReturnType<typeof parseDocument>, data: Record<st
     out[String(iss.id)] = { file, sha256 };
   }
   return out;
+}
+
+/** A root caller runs the binaries it pins as the sandbox user (when there is one), never as root. */
+async function pinRunAs(): Promise<{ uid: number; gid: number } | undefined> {
+  const id = await resolveSandboxIdentity(undefined).catch(() => undefined);
+  return id?.dropped ? { uid: id.uid, gid: id.gid } : undefined;
 }
