@@ -15,7 +15,8 @@ export function replaceableBy(st: Pick<Stats, 'uid' | 'mode'> & { readonly symli
   if (st.uid !== 0 && st.uid !== caller) return st.symlink ? `a symbolic link owned by uid ${st.uid}` : `owned by uid ${st.uid}`;
   if (st.symlink) return undefined;
   const sticky = (st.mode & 0o1000) !== 0;
-  if ((st.mode & 0o022) !== 0 && !sticky) return `writable by ${(st.mode & 0o020) !== 0 ? 'group' : 'others'} without the sticky bit`;
+  const who = [(st.mode & 0o020) !== 0 ? 'group' : '', (st.mode & 0o002) !== 0 ? 'others' : ''].filter((w) => w !== '').join(' and ');
+  if (who !== '' && !sticky) return `writable by ${who} without the sticky bit`;
   return undefined;
 }
 
