@@ -15,6 +15,7 @@ import { generateOnFirstUse } from './generate.js';
 import { keyIdOf } from './key-id.js';
 import { ed25519PrivateKey } from './pem.js';
 import { readTrustRoot } from './trust-root.js';
+import { describeKind } from '../util/file-kind.js';
 
 /** An Ed25519 private key with its public half and id, as every signer in the project takes it. */
 export interface SigningKey {
@@ -45,7 +46,7 @@ export async function loadSigningKey(path: string, opts: { autoGenerate: boolean
     if (st === undefined) throw auditUnavailable('generate the audit signing key', path, new Error('key vanished after creation'));
   }
   if (!st.isFile()) {
-    throw new ZtError('audit-unavailable', `audit signing key ${path} is not a regular file (found ${describeType(st)})`, {
+    throw new ZtError('audit-unavailable', `audit signing key ${path} is not a regular file (found ${describeKind(st)})`, {
       hint: `point --audit-key at the key file itself; ${KEYGEN_HINT(dirname(path))}`,
       details: { path },
     });
@@ -79,19 +80,10 @@ async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
   }
 }
 
-function describeType(st: Stats): string {
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'a special file';
-}
-
 /**
- * Load the Ed25519 private key `token mint` signs with. Unlike the audit key it has never been
- * held to a file type or mode (it is a local test and scripting issuer); any such check belongs
- * here, the one place this file is opened.
+ * Load the Ed25519 private key `token mint` signs with: a trust root like every key file (owned
+ * by root or the caller, not writable by others), though not held to 0600 (a local test and
+ * scripting issuer); any further check belongs here, the one place this file is opened.
  */
 export async function loadTokenSigningKey(path: string): Promise<KeyObject> {
   let pem: string;

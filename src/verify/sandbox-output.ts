@@ -14,6 +14,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ZtError, type Violation } from '../errors.js';
 import type { Breach } from '../monitor/monitor.js';
+import { describeKind } from '../util/file-kind.js';
 
 export interface ExpectedOutput {
   /** Where it is, reached through the job directory's descriptor. */
@@ -24,15 +25,6 @@ export interface ExpectedOutput {
   readonly uid: number;
   /** limits.outputMaxMiB in bytes: a file that reached it was stopped by RLIMIT_FSIZE. */
   readonly maxBytes: number;
-}
-
-function kindOf(st: { isSymbolicLink(): boolean; isFIFO(): boolean; isDirectory(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'a special file';
 }
 
 function refused(problem: string, actual: unknown, limit: unknown): ZtError {
@@ -63,7 +55,7 @@ export async function claimSandboxOutput(e: ExpectedOutput, leftBehind: number):
   }
   try {
     const st = await h.stat();
-    if (!st.isFile()) throw refused(kindOf(st), kindOf(st), 'a regular file');
+    if (!st.isFile()) throw refused(describeKind(st), describeKind(st), 'a regular file');
     if (st.dev !== e.dev || st.ino !== e.ino) throw refused('another file than the one the host made', `inode ${st.ino}`, `inode ${e.ino}`);
     if (st.nlink !== 1) throw refused(`a file with ${st.nlink} links`, st.nlink, 1);
     if (st.uid !== e.uid) throw refused(`owned by uid ${st.uid}`, st.uid, e.uid);

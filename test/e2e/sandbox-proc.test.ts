@@ -19,7 +19,7 @@ async function findSandboxedFfmpeg(marker: string): Promise<number | undefined> 
     if (!/^\d+$/.test(e)) continue;
     try {
       const cmd = (await readFile(`/proc/${e}/cmdline`, 'utf8')).split('\0');
-      if (cmd[0] === '/usr/bin/ffmpeg' && cmd.some((a) => a.startsWith('/job/output.')) && cmd.some((a) => a.includes(marker))) return Number(e);
+      if (cmd[0] === '/usr/bin/ffmpeg' && cmd.includes('/proc/self/fd/4') && cmd.some((a) => a.includes(marker))) return Number(e);
     } catch {
       /* gone */
     }
