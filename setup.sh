@@ -20,6 +20,7 @@ command -v ffmpeg  >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v bwrap   >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+command -v flock   >/dev/null 2>&1 || missing+=(util-linux)
 # The third-party writers the real-world corpus test (npm run test:realworld) makes its samples
 # with: each command, and the Debian package that brings it. Only the missing ones are installed.
 writers=(
@@ -53,6 +54,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   started=$(date +%s)
   $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
   echo "installed in $(( $(date +%s) - started )) s" >&2
+fi
+
+# As root, the sandbox never runs as root: it runs as this dedicated system user (no login, no
+# home), so bubblewrap's user namespace maps to an unprivileged host uid. A policy may name
+# another user in sandbox.user. Created once; re-runs leave it as it is.
+sandbox_user=zt-ffmpeg
+if [ "$(id -u)" -eq 0 ] && ! getent passwd "$sandbox_user" >/dev/null 2>&1; then
+  say "creating the sandbox user $sandbox_user"
+  if command -v useradd >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$sandbox_user"
+  else
+    adduser --system --no-create-home --home /nonexistent --shell /usr/sbin/nologin --group "$sandbox_user"
+  fi
 fi
 
 [ "$system_only" -eq 1 ] && exit 0

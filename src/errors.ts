@@ -17,6 +17,10 @@ export const EXIT = {
   sandboxUnavailable: 7,
   auditFailed: 8,
   policyInvalid: 9,
+  /** 128 + the signal that interrupted the job (SIGHUP 1, SIGINT 2, SIGTERM 15), as shells report it. */
+  interruptedHup: 129,
+  interrupted: 130,
+  interruptedTerm: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -32,9 +36,12 @@ export const EXIT_CODE_DOCS: ReadonlyArray<readonly [ExitCode, string]> = [
   [7, 'sandbox or a required binary unavailable'],
   [8, 'audit log could not be written or verified'],
   [9, 'policy file invalid or its signature bad'],
+  [129, 'interrupted by SIGHUP (nothing published; the result record says interrupted)'],
+  [130, 'interrupted by SIGINT (Ctrl-C) or cancelled'],
+  [143, 'interrupted by SIGTERM'],
 ];
 
-const SEVERITY: readonly ExitCode[] = [EXIT.ok, EXIT.inputRefused, EXIT.unauthorized, EXIT.ffmpegFailed, EXIT.limitBreached, EXIT.usage, EXIT.internal, EXIT.sandboxUnavailable, EXIT.policyInvalid, EXIT.auditFailed];
+const SEVERITY: readonly ExitCode[] = [EXIT.ok, EXIT.inputRefused, EXIT.unauthorized, EXIT.ffmpegFailed, EXIT.limitBreached, EXIT.usage, EXIT.internal, EXIT.sandboxUnavailable, EXIT.policyInvalid, EXIT.auditFailed, EXIT.interruptedHup, EXIT.interrupted, EXIT.interruptedTerm];
 
 /** The most severe of several exit codes (0 only when all are 0). */
 export function mostSevere(codes: readonly ExitCode[]): ExitCode {
@@ -62,7 +69,9 @@ export type FailureReason =
   | 'audit-unavailable'
   | 'audit-invalid'
   | 'policy-invalid'
-  | 'policy-signature';
+  | 'policy-signature'
+  /** The job was cancelled (a signal, or a library caller's AbortSignal): its sandbox killed, nothing published. */
+  | 'interrupted';
 
 export const REASON_EXIT: Readonly<Record<FailureReason, ExitCode>> = {
   internal: EXIT.internal,
@@ -82,6 +91,8 @@ export const REASON_EXIT: Readonly<Record<FailureReason, ExitCode>> = {
   'audit-invalid': EXIT.auditFailed,
   'policy-invalid': EXIT.policyInvalid,
   'policy-signature': EXIT.policyInvalid,
+  // SIGINT's; a job interrupted by SIGTERM or SIGHUP carries its signal (src/job/failure.ts).
+  interrupted: EXIT.interrupted,
 };
 
 /** One broken rule: which rule, what was found, what the policy allows, what to do. */

@@ -92,12 +92,14 @@ export function shellQuote(word) {
  * and output substituted. Exactly one /in/ and one /job/ argument must be present.
  */
 export function substituteSandboxPaths(argv, input, output) {
+  // The output is the descriptor the host hands the sandbox (/proc/self/fd/4); /job/… in older plans.
+  const isOut = (a) => a.startsWith('/job/') || a === '/proc/self/fd/4';
   const ins = argv.filter((a) => a.startsWith('/in/'));
-  const outs = argv.filter((a) => a.startsWith('/job/'));
+  const outs = argv.filter(isOut);
   if (ins.length !== 1 || outs.length !== 1) {
-    throw new Error(`expected exactly one /in/… and one /job/… path in the sandboxed ffmpeg argv, found ${ins.length} and ${outs.length}: ${argv.join(' ')}`);
+    throw new Error(`expected exactly one /in/… and one output path in the sandboxed ffmpeg argv, found ${ins.length} and ${outs.length}: ${argv.join(' ')}`);
   }
-  return argv.map((a) => (a.startsWith('/in/') ? input : a.startsWith('/job/') ? output : a));
+  return argv.map((a) => (a.startsWith('/in/') ? input : isOut(a) ? output : a));
 }
 
 /** The --setenv NAME VALUE pairs of a prlimit+bwrap argv (the environment the sandboxed ffmpeg sees; bwrap --clearenv first). */

@@ -1,10 +1,12 @@
 /**
  * The writer's view of the log's head (next seq, byte length, last hash), read
  * in O(1): the signed checkpoint plus only the bytes past the offset it records.
- * Bytes past the checkpoint (a crash between the append and the checkpoint
- * update) are accepted only if they are complete records, linked and signed by
- * the writer's own key; anything else, and a log shorter than its checkpoint,
- * is refused ('audit-invalid'): the writer never extends a log it cannot vouch for.
+ * The writer never extends a log it cannot vouch for: a log shorter than its
+ * checkpoint, a non-empty log without one (its tail may have been cut off and the
+ * checkpoint deleted with it), and bytes past the checkpoint are all refused
+ * ('audit-invalid'). Re-sealing is a deliberate act (`zt-ffmpeg audit reseal`,
+ * acceptTail): then bytes past the checkpoint are accepted only if they are
+ * complete records, linked and signed by the writer's own key.
  */
 import { verify } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -45,8 +47,14 @@ async function readCheckpoint(path: string): Promise<Buffer | undefined> {
   }
 }
 
-/** `key` is the key that must be active at the head (it signs the checkpoint). */
-export async function loadHead(logPath: string, fileSize: number, key: SigningKey): Promise<{ head: LogHead; recovered: boolean }> {
+const RESEAL_HINT = (logPath: string): string =>
+  `check the records with \`zt-ffmpeg audit verify ${logPath} --no-checkpoint\`; if they are all yours, seal the log as it stands with \`zt-ffmpeg audit reseal ${logPath}\` (or move the log aside to start a new one)`;
+
+/**
+ * `key` is the key that must be active at the head (it signs the checkpoint). Without
+ * `acceptTail`, a log that is not exactly what its checkpoint records is refused.
+ */
+export async function loadHead(logPath: string, fileSize: number, key: SigningKey, opts: { acceptTail?: boolean } = {}): Promise<{ head: LogHead; recovered: boolean }> {
   const cpPath = checkpointPathFor(logPath);
   const data = await readCheckpoint(cpPath);
   let head = EMPTY;
@@ -64,6 +72,12 @@ export async function loadHead(logPath: string, fileSize: number, key: SigningKe
     throw invalid(`audit log ${logPath} is ${fileSize} bytes but its checkpoint records ${head.bytes} bytes (${head.size} records): the log was truncated`, logPath);
   }
   if (fileSize === head.bytes) return { head, recovered: false };
+  if (opts.acceptTail !== true) {
+    const message = data === undefined
+      ? `audit log ${logPath} holds ${fileSize} bytes but has no checkpoint: its end may have been cut off and the checkpoint deleted with it`
+      : `audit log ${logPath} holds ${fileSize - head.bytes} bytes past its checkpoint (${head.size} records, ${head.bytes} bytes): a crash between a record and its checkpoint, or records added behind the writer's back`;
+    throw new ZtError('audit-invalid', message, { hint: RESEAL_HINT(logPath), details: { path: logPath, checkpointBytes: head.bytes, fileBytes: fileSize } });
+  }
   return { head: await recoverTail(logPath, head, key), recovered: true };
 }
 

@@ -14,7 +14,7 @@ export {
   type DecodedRecord,
 } from './record.js';
 export { checkpointPathFor, decodeCheckpoint, originFor, type Checkpoint } from './checkpoint.js';
-export { openAuditLog, DEFAULT_LOCK_TIMEOUT_MS, type AuditWriter, type AppendResult, type OpenAuditLogOptions } from './writer.js';
+export { openAuditLog, resealAuditLog, DEFAULT_LOCK_TIMEOUT_MS, type AuditWriter, type AppendResult, type OpenAuditLogOptions } from './writer.js';
 export type { LogHead } from './head.js';
 export { rotateKey } from './rotate.js';
 export { verifyLogs, type VerifyOptions, type VerifyReport, type LogReport, type FirstBad, type CheckpointStatus, type FaultKind } from './verify.js';

@@ -1,129 +1,54 @@
 /**
- * Inter-process append lock: `<log>.lock`, created with O_EXCL and holding
- * {pid, hostname, ts, nonce}. A lock whose pid is dead on this host is stale and
- * is broken under a second O_EXCL "breaker" lock, after re-reading it, so two
- * waiters can never both break it and delete each other's fresh lock. Locks held
- * on another host (shared file systems) are never broken automatically.
+ * Inter-process append lock: an exclusive flock(2) on `<log>.lock` (src/util/flock.ts). The
+ * kernel releases it when the holder closes it or dies, so there is no stale lock to break and
+ * no pid to guess: a lock file naming some pid (pid 1, say) means nothing, and a live holder is
+ * never robbed. The file is never deleted (unlinking a lock file others wait on splits them
+ * onto two inodes); it holds only a note of the last holder, for messages.
  */
-import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ZtError } from '../errors.js';
-import { auditUnavailable, errnoOf } from './fs-errors.js';
-
-interface LockOwner {
-  readonly pid: number;
-  readonly hostname: string;
-  readonly ts: string;
-  readonly nonce: string;
-}
+import { describeFlockHolders, flockExclusive } from '../util/flock.js';
+import { auditUnavailable } from './fs-errors.js';
 
 export interface HeldLock {
   readonly path: string;
   release(): Promise<void>;
 }
 
-/** A lock file that cannot be parsed (its creator died between create and write) is stale after this. */
-const UNREADABLE_STALE_MS = 10_000;
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e: unknown) {
-    return errnoOf(e) === 'EPERM';
-  }
-}
-
-async function tryCreate(path: string, content: string): Promise<boolean> {
+async function openLockFile(path: string): Promise<fs.FileHandle> {
   let fh: fs.FileHandle;
   try {
-    fh = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    fh = await fs.open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
   } catch (e: unknown) {
-    if (errnoOf(e) === 'EEXIST') return false;
-    throw auditUnavailable('create the audit lock', path, e);
+    throw auditUnavailable('open the audit lock', path, e);
   }
-  try {
-    await fh.writeFile(content);
-  } catch (e: unknown) {
-    await fh.close().catch(() => undefined);
-    await fs.unlink(path).catch(() => undefined);
-    throw auditUnavailable('write the audit lock', path, e);
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw new ZtError('audit-unavailable', `audit lock ${path} is not a regular file`, { hint: `remove ${path}; zt-ffmpeg recreates it`, details: { path } });
   }
-  await fh.close();
-  return true;
-}
-
-async function readOwner(path: string): Promise<{ raw: string; owner: LockOwner | undefined; mtimeMs: number } | undefined> {
-  try {
-    const [raw, st] = await Promise.all([fs.readFile(path, 'utf8'), fs.stat(path)]);
-    let owner: LockOwner | undefined;
-    try {
-      const o = JSON.parse(raw) as Partial<LockOwner>;
-      if (typeof o.pid === 'number' && typeof o.hostname === 'string' && typeof o.nonce === 'string' && typeof o.ts === 'string') {
-        owner = { pid: o.pid, hostname: o.hostname, ts: o.ts, nonce: o.nonce };
-      }
-    } catch {
-      owner = undefined;
-    }
-    return { raw, owner, mtimeMs: st.mtimeMs };
-  } catch (e: unknown) {
-    if (errnoOf(e) === 'ENOENT') return undefined;
-    throw auditUnavailable('read the audit lock', path, e);
-  }
-}
-
-function isStale(info: { owner: LockOwner | undefined; mtimeMs: number }): boolean {
-  if (info.owner === undefined) return Date.now() - info.mtimeMs > UNREADABLE_STALE_MS;
-  return info.owner.hostname === hostname() && !pidAlive(info.owner.pid);
-}
-
-/** Remove `path` if it still holds exactly `raw`, serialized by a breaker lock. */
-async function breakStale(path: string, raw: string): Promise<void> {
-  const breaker = `${path}.break`;
-  const me = JSON.stringify({ pid: process.pid, hostname: hostname(), ts: new Date().toISOString(), nonce: randomBytes(8).toString('hex') });
-  if (!(await tryCreate(breaker, me))) {
-    const b = await readOwner(breaker);
-    if (b !== undefined && isStale(b)) await fs.unlink(breaker).catch(() => undefined);
-    return;
-  }
-  try {
-    const again = await readOwner(path);
-    if (again !== undefined && again.raw === raw) await fs.unlink(path).catch(() => undefined);
-  } finally {
-    await fs.unlink(breaker).catch(() => undefined);
-  }
+  return fh;
 }
 
 export async function acquireLock(path: string, timeoutMs: number): Promise<HeldLock> {
-  const owner: LockOwner = { pid: process.pid, hostname: hostname(), ts: new Date().toISOString(), nonce: randomBytes(8).toString('hex') };
-  const content = JSON.stringify(owner);
-  const deadline = Date.now() + timeoutMs;
-  let delay = 1;
-  let lastSeen: { owner: LockOwner | undefined } | undefined;
-  for (;;) {
-    if (await tryCreate(path, content)) {
-      return { path, release: () => releaseLock(path, owner.nonce) };
-    }
-    const info = await readOwner(path);
-    lastSeen = info;
-    if (info === undefined) continue; // released between our attempt and the read: retry at once
-    if (isStale(info)) await breakStale(path, info.raw); // then retry after a short pause
-    if (Date.now() >= deadline) {
-      const o = lastSeen?.owner;
-      const holder = o === undefined ? 'an unknown holder' : `pid ${o.pid} on ${o.hostname} since ${o.ts}`;
-      throw new ZtError('audit-unavailable', `lock timeout: ${path} is held by ${holder} (waited ${timeoutMs} ms)`, {
-        hint: `if no zt-ffmpeg process is running${o !== undefined && o.hostname !== hostname() ? ` on ${o.hostname}` : ''}, remove ${path} and retry`,
-        details: { path, holder: o },
+  const fh = await openLockFile(path);
+  try {
+    if (!(await flockExclusive(fh.fd, Math.max(1, timeoutMs)))) {
+      const st = await fh.stat();
+      const holder = (await describeFlockHolders(st)) ?? 'another process';
+      const note = (await fh.readFile('utf8').catch(() => '')).trim().slice(0, 200);
+      throw new ZtError('audit-unavailable', `lock timeout: ${path} is held by ${holder} (waited ${timeoutMs} ms)${note ? `; its last note: ${note}` : ''}`, {
+        hint: `the holder is alive (the kernel would have released the lock otherwise): wait for it to finish, or stop ${holder}`,
+        details: { path, holder },
       });
     }
-    await sleep(Math.min(delay, Math.max(1, deadline - Date.now())) * (0.5 + Math.random()));
-    delay = Math.min(delay * 2, 50);
+    // A note for messages only (the flock is the lock): a full disk must not stop the append
+    // from failing closed on its own, with its own message.
+    await fh.truncate(0).then(() => fh.write(JSON.stringify({ pid: process.pid, hostname: hostname(), ts: new Date().toISOString() }), 0)).catch(() => undefined);
+  } catch (e: unknown) {
+    await fh.close().catch(() => undefined);
+    throw e;
   }
-}
-
-async function releaseLock(path: string, nonce: string): Promise<void> {
-  const info = await readOwner(path).catch(() => undefined);
-  if (info?.owner?.nonce === nonce) await fs.unlink(path).catch(() => undefined);
+  return { path, release: () => fh.close() };
 }

@@ -1,16 +1,20 @@
 /**
- * Reading the log for `audit show` / `audit stats`: a streaming record reader
- * (no signature checks; run verifyLogs for that), filters over event fields and
- * summary statistics.
+ * Reading the log for `audit show` / `audit stats`: a streaming record reader,
+ * filters over event fields and summary statistics. Given trusted keys, the reader
+ * checks each record's signatures and says so (`verified`); the chain itself is
+ * verifyLogs' job. A record that does not verify is shown marked and never counted
+ * as a job's outcome.
  *
  * Event fields read (all optional): event.principal.user, event.verdict,
  * event.operation, event.input.sha256, event.violations[].rule, event.anomalies
  * (array or count), event.timings.totalMs or event.wallMs, event.ok /
  * event.outcome / event.exitCode on result records.
  */
+import { verify } from 'node:crypto';
 import { ZtError } from '../errors.js';
+import type { TrustedKeys } from '../keys/index.js';
 import { readLines } from './lines.js';
-import { decodeRecord, lineHash, type AuditEvent } from './record.js';
+import { decodeRecord, lineHash, type AuditEvent, type DecodedRecord } from './record.js';
 
 export interface ParsedRecord {
   /** 1-based line number. */
@@ -21,10 +25,28 @@ export interface ParsedRecord {
   readonly kid: string;
   readonly hash: string;
   readonly event: AuditEvent;
+  /** Every signature is by a trusted key and verifies; undefined when no keys were given. */
+  readonly verified?: boolean;
+}
+
+/** Whether every signature of a decoded record is by a trusted key and verifies (and there is one). */
+export function signaturesVerify(d: Extract<DecodedRecord, { ok: true }>, trusted: TrustedKeys): boolean {
+  const sigs = d.envelope.signatures;
+  if (sigs.length === 0) return false;
+  return sigs.every((s, i) => {
+    const key = trusted.get(s.keyid);
+    const sig = d.sigBytes[i];
+    if (key === undefined || sig === undefined || sig.length !== 64) return false;
+    try {
+      return verify(null, d.message, key, sig);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Stream the records of `path` in order. Throws ZtError('audit-invalid') at the first unreadable line. */
-export async function* readRecords(path: string): AsyncGenerator<ParsedRecord> {
+export async function* readRecords(path: string, opts: { trusted?: TrustedKeys } = {}): AsyncGenerator<ParsedRecord> {
   for await (const ln of readLines(path)) {
     const d = ln.complete ? decodeRecord(ln.bytes) : ({ ok: false, message: 'incomplete last line' } as const);
     if (!d.ok) {
@@ -34,7 +56,8 @@ export async function* readRecords(path: string): AsyncGenerator<ParsedRecord> {
       });
     }
     const p = d.envelope.payload;
-    yield { line: ln.lineNo, offset: ln.offset, seq: p.seq, ts: p.ts, kid: p.kid, hash: lineHash(ln.bytes), event: p.event };
+    const verified = opts.trusted ? signaturesVerify(d, opts.trusted) : undefined;
+    yield { line: ln.lineNo, offset: ln.offset, seq: p.seq, ts: p.ts, kid: p.kid, hash: lineHash(ln.bytes), event: p.event, ...(verified !== undefined ? { verified } : {}) };
   }
 }
 
@@ -105,6 +128,8 @@ export interface AuditStats {
   readonly failed: number;
   /** Jobs with a decision and no result/refusal yet. */
   readonly unfinished: number;
+  /** Records whose signatures did not verify: listed here, counted nowhere else. */
+  readonly unverified: number;
   /** Rule id → number of refused jobs that broke it. */
   readonly refusalsByRule: Record<string, number>;
   readonly anomalies: number;
@@ -134,12 +159,17 @@ function resultOk(e: AuditEvent): boolean {
 export async function auditStats(records: AsyncIterable<ParsedRecord> | Iterable<ParsedRecord>): Promise<AuditStats> {
   let count = 0;
   let anomalies = 0;
+  let unverified = 0;
   const outcome = new Map<string, Outcome>();
   const ruleHits = new Map<string, Set<string>>();
   const opOf = new Map<string, string>();
   const timings = new Map<string, number[]>();
   for await (const r of records) {
     count++;
+    if (r.verified === false) {
+      unverified++;
+      continue;
+    }
     const e = r.event;
     const jobId = e.jobId;
     const a = e.anomalies;
@@ -185,6 +215,7 @@ export async function auditStats(records: AsyncIterable<ParsedRecord> | Iterable
     refused: tally('refused'),
     failed: tally('failed'),
     unfinished: tally('unfinished'),
+    unverified,
     refusalsByRule,
     anomalies,
     timingsByOperation,

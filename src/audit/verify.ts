@@ -66,6 +66,11 @@ export interface VerifyOptions {
   readonly workers?: number;
   /** How far a timestamp may go back before it is a fault. Default 5 minutes. */
   readonly maxClockSkewMs?: number;
+  /**
+   * A non-empty log without its checkpoint fails (default): cutting records off the end and
+   * deleting the checkpoint would otherwise verify. `false` checks the records alone.
+   */
+  readonly requireCheckpoint?: boolean;
 }
 
 const WORKER_THRESHOLD_BYTES = 256 * 1024;
@@ -182,13 +187,17 @@ async function verifyOne(path: string, opts: VerifyOptions): Promise<LogReport> 
     }
   }
 
+  const unsealed = cpState.status === 'absent' && end.size > 0 && opts.requireCheckpoint !== false;
+  if (unsealed) {
+    checkpointMessage = `no checkpoint ${cpPath} beside a log of ${end.size} records: records may have been cut off its end with the checkpoint deleted (pass --no-checkpoint to check the records alone)`;
+  }
   const records = firstBad === undefined ? end.size : firstBad.line - 1;
   const headHash = firstBad === undefined ? end.head : records === 0 ? GENESIS_PREV : await hashOfLine(path, records);
   return {
     path,
     records,
     headHash,
-    ok: firstBad === undefined && checkpoint !== 'mismatch',
+    ok: firstBad === undefined && checkpoint !== 'mismatch' && !unsealed,
     ...(firstBad !== undefined ? { firstBad } : {}),
     unfinishedJobs: chain.unfinishedJobs(),
     checkpoint,

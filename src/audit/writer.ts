@@ -100,19 +100,30 @@ export class LogFile {
     return result;
   }
 
-  /** Read the head; if a crash left valid records past the checkpoint, re-seal it. Lock must be held. */
-  async readHead(headKey: SigningKey): Promise<LogHead> {
-    let size: number;
+  private async size(): Promise<number> {
     try {
-      size = (await this.fh.stat()).size;
+      return (await this.fh.stat()).size;
     } catch (e: unknown) {
       throw auditUnavailable('stat the audit log', this.logPath, e);
     }
-    const { head, recovered } = await loadHead(this.logPath, size, headKey);
-    if (recovered && head.origin !== undefined) {
-      await this.writeCheckpoint(head, new Date().toISOString(), headKey);
-    }
-    return head;
+  }
+
+  /** Read the head; a log that is not exactly what its checkpoint records is refused. Lock must be held. */
+  async readHead(headKey: SigningKey): Promise<LogHead> {
+    return (await loadHead(this.logPath, await this.size(), headKey)).head;
+  }
+
+  /**
+   * The deliberate recovery (`zt-ffmpeg audit reseal`): accept the records past the checkpoint
+   * (or all of them, without one) if they are complete, chained and signed by `key`, and write
+   * a checkpoint for the log as it stands. Lock must be held.
+   */
+  async reseal(key: SigningKey): Promise<{ before: LogHead | undefined; after: LogHead }> {
+    const size = await this.size();
+    const before = await loadHead(this.logPath, size, key).then((r) => r.head, () => undefined);
+    const { head } = await loadHead(this.logPath, size, key, { acceptTail: true });
+    await this.writeCheckpoint(head, new Date().toISOString(), key);
+    return { before, after: head };
   }
 
   /** Append one record signed by `signers`; the checkpoint is signed by `checkpointKey`. Lock must be held. */
@@ -195,4 +206,14 @@ export async function openAuditLog(opts: OpenAuditLogOptions): Promise<AuditWrit
     head: () => file.locked(() => file.readHead(key)),
     close: () => file.close(),
   };
+}
+
+/** `zt-ffmpeg audit reseal`: seal the log as it stands (see LogFile.reseal), under the lock. */
+export async function resealAuditLog(opts: OpenAuditLogOptions): Promise<{ before: LogHead | undefined; after: LogHead }> {
+  const file = await LogFile.open(opts.logPath, opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+  try {
+    return await file.locked(() => file.reseal(opts.key));
+  } finally {
+    await file.close();
+  }
 }

@@ -15,4 +15,10 @@ export interface CommandContext {
   readonly io: CliIo;
   readonly env: Env;
   readonly flags: GlobalFlags;
+  /**
+   * A command that runs jobs takes this signal and honours it (kills the sandboxed tree, writes
+   * an `interrupted` result, publishes nothing): SIGINT, SIGTERM and SIGHUP then abort it, with
+   * the signal's name as the reason. Any other command is simply ended by those signals.
+   */
+  cancellation(): AbortSignal;
 }

@@ -52,8 +52,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     ...(g.policyKeyring ? { policyKeyring: g.policyKeyring } : {}),
   };
   const io = makeIo({ json: flags.json, quiet: flags.quiet, style: makeStyle({ color: flags.color }), isTty: process.stderr.isTTY === true });
+  const cancel = onSignals();
   try {
-    return await pending({ io, env: safeEnv, flags });
+    return await pending({ io, env: safeEnv, flags, cancellation: cancel.take });
   } catch (e) {
     if (isZtError(e)) {
       if (io.json) io.emitJson(errorJson(program.args[0] ?? 'zt-ffmpeg', e));
@@ -64,6 +65,35 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (io.json) io.emitJson({ schemaVersion: 1, verdict: 'failed', exitCode: EXIT.internal, reason: 'internal', message: `internal error: ${e instanceof Error ? e.message : String(e)}` });
     io.error(`zt-ffmpeg ${VERSION}: internal error, please report it:\n${msg}`);
     return EXIT.internal;
+  } finally {
+    cancel.dispose();
   }
+}
+
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+/**
+ * SIGINT, SIGTERM and SIGHUP: a command that took the signal (run, check, batch) is aborted and
+ * ends itself cleanly (exit 130, 143, 129); a second signal, or one to a command that runs no
+ * job, ends the process at once with the same status.
+ */
+function onSignals(): { take: () => AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  let taken = false;
+  const handler = (sig: NodeJS.Signals): void => {
+    const code = 128 + (SIGNALS[sig as keyof typeof SIGNALS] ?? 2);
+    if (!taken || controller.signal.aborted) process.exit(code);
+    controller.abort(sig);
+  };
+  for (const s of Object.keys(SIGNALS)) process.on(s, handler);
+  return {
+    take: () => {
+      taken = true;
+      return controller.signal;
+    },
+    dispose: () => {
+      for (const s of Object.keys(SIGNALS)) process.off(s, handler);
+    },
+  };
 }
 

@@ -178,11 +178,19 @@ function registerAuditCommands(program: Command, set: (h: Handler) => void): voi
     .option('--key <pub>', 'trusted public key (repeatable)', collect)
     .option('--keyring <dir>', 'directory of trusted *.pub keys')
     .option('--checkpoint <file>', 'a checkpoint kept elsewhere (e.g. a CI artifact) to check the log against')
-    .action((logs: string[], opts: { key?: string[]; keyring?: string; checkpoint?: string }) =>
+    .option('--no-checkpoint', 'check the records alone: a non-empty log without its checkpoint fails otherwise (its end may have been cut off)')
+    .action((logs: string[], opts: { key?: string[]; keyring?: string; checkpoint?: string | false }) =>
       set(async (ctx) => (await import('./commands/audit.js')).auditVerifyCommand(ctx, logs, opts)),
     );
+  audit
+    .command('reseal')
+    .description('deliberately seal a log as it stands: accept records past its checkpoint (or a log without one) signed by the audit key')
+    .argument('[log]', 'audit log (default: the local log)')
+    .action((log: string | undefined) => set(async (ctx) => (await import('./commands/audit.js')).auditResealCommand(ctx, log)));
   const filters = (c: Command): Command =>
     c
+      .option('--key <pub>', 'trusted public key for the signatures (repeatable; default: this machine\'s audit key)', collect)
+      .option('--keyring <dir>', 'directory of trusted *.pub keys')
       .option('--since <time>', 'records at or after this ISO time', isoTime)
       .option('--until <time>', 'records before this ISO time', isoTime)
       .option('--principal <user>', 'OS user')
@@ -191,9 +199,9 @@ function registerAuditCommands(program: Command, set: (h: Handler) => void): voi
       .option('--input <sha256>', 'input digest', sha256Hex);
   filters(audit.command('show').description('list records').argument('[logs...]', 'audit logs (default: the local log)'))
     .option('--last <n>', 'only the last N matching records', positiveInt())
-    .action((logs: string[], opts: Record<string, string>) => set(async (ctx) => (await import('./commands/audit.js')).auditShowCommand(ctx, logs, opts)));
+    .action((logs: string[], opts: import('./commands/audit.js').ShowFlags) => set(async (ctx) => (await import('./commands/audit.js')).auditShowCommand(ctx, logs, opts)));
   filters(audit.command('stats').description('jobs, refusals by rule, anomalies, time per operation').argument('[logs...]', 'audit logs (default: the local log)'))
-    .action((logs: string[], opts: Record<string, string>) => set(async (ctx) => (await import('./commands/audit.js')).auditStatsCommand(ctx, logs, opts)));
+    .action((logs: string[], opts: import('./commands/audit.js').ShowFlags) => set(async (ctx) => (await import('./commands/audit.js')).auditStatsCommand(ctx, logs, opts)));
 
 }
 

@@ -41,6 +41,8 @@ export interface DoctorFacts {
   readonly externalPolicyKeyring: boolean;
   readonly posture: PostureReport;
   readonly sandboxWorks: { ok: boolean; detail: string };
+  /** The sandbox's host uid (never 0) and /proc/sys masked, as seen from inside it. */
+  readonly sandboxUser: { ok: boolean; detail: string };
   readonly seccompWorks: { ok: boolean; detail: string };
   readonly networkIsolated: { ok: boolean; detail: string };
   readonly auditKey: { exists: boolean; mode?: string; keyId?: string; path: string };
@@ -77,6 +79,7 @@ export function evaluateControls(f: DoctorFacts): Control[] {
     c('networks.protocol-whitelist', 'networks', 'initial', 'ffmpeg/ffprobe may open only local files (-protocol_whitelist file)', true, 'always injected'),
     c('networks.seccomp-sockets', 'networks', 'advanced', 'Seccomp refuses network sockets', p.sandbox.seccomp !== 'none' && f.seccompWorks.ok, `sandbox.seccomp: ${p.sandbox.seccomp}; ${f.seccompWorks.detail}`),
     // Applications & workloads
+    c('workloads.sandbox-uid', 'applications-workloads', 'initial', 'The sandbox never runs as host root (a dedicated unprivileged uid) and host-global /proc knobs are masked', f.sandboxUser.ok, f.sandboxUser.detail),
     c('workloads.sandbox-required', 'applications-workloads', 'advanced', 'No degraded (unsandboxed) mode', p.sandbox.required, `sandbox.required: ${String(p.sandbox.required)}`),
     c('workloads.seccomp-strict', 'applications-workloads', 'optimal', 'Seccomp allow-list (strict) profile', p.sandbox.seccomp === 'strict', `sandbox.seccomp: ${p.sandbox.seccomp}`),
     c('workloads.limits', 'applications-workloads', 'initial', 'CPU, memory, file-size, open-file, thread and wall-clock limits', true, `cpu ${p.limits.cpuSeconds}s, as ${p.limits.addressSpaceMiB} MiB, fsize ${p.limits.outputMaxMiB} MiB, nofile ${p.limits.openFiles}, threads ${p.limits.maxThreads}, wall ${p.limits.wallSeconds}s`),

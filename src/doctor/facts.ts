@@ -11,14 +11,19 @@ import { writeSeccompFile } from '../sandbox/seccomp/index.js';
 import { loadTrustedKeys, loadPublicKeyFile, keyIdOf, publicKeyPathFor } from '../keys/index.js';
 import { decodeCheckpoint, checkpointPathFor, checkpointSignatureValid } from '../audit/checkpoint.js';
 import { ciContext } from '../identity/principal.js';
+import { resolveSandboxIdentity, type SandboxIdentity } from '../sandbox/identity.js';
+import { isZtError } from '../errors.js';
 import type { Env, StatePaths } from '../util/paths.js';
 import type { DoctorFacts } from './controls.js';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import type { ProcessTree } from '../monitor/proc.js';
 
-async function sandboxed(tools: SandboxTools, command: string[], seccompFile?: string): Promise<{ ok: boolean; out: string; err: string }> {
+async function sandboxed(tools: SandboxTools, command: string[], seccompFile?: string, onTree?: (tree: ProcessTree) => void): Promise<{ ok: boolean; out: string; err: string }> {
   const r = await supervise({
     tools,
     command,
+    ...(onTree ? { onTree } : {}),
     ...(seccompFile ? { seccompFile } : {}),
     tmpfsBytes: mib(8),
     grants: { fonts: false, gpu: false },
@@ -28,16 +33,64 @@ async function sandboxed(tools: SandboxTools, command: string[], seccompFile?: s
   return { ok: r.exitCode === 0 && !r.sandboxFailed, out: r.stdout, err: r.stderr.trim().split('\n')[0] ?? '' };
 }
 
+/**
+ * The host uid the sandboxed processes really run as (never 0), read on the host from
+ * /proc/PID/status of the tree's members while it runs: the uid_map seen from inside names the
+ * parent namespace, which bwrap nests when it remounts /dev, so only the host's view is proof.
+ * And /proc/sys is masked inside.
+ */
+async function hostUidSeenInside(tools: SandboxTools, id: SandboxIdentity): Promise<{ ok: boolean; detail: string }> {
+  const uids = new Set<number>();
+  let poll: ReturnType<typeof setInterval> | undefined;
+  const r = await sandboxed(tools, ['/usr/bin/sh', '-c', 'ls /proc/sys | wc -l; /usr/bin/sleep 0.3'], undefined, (tree) => {
+    let n = 0;
+    poll = setInterval(() => {
+      for (const p of tree.scan()) {
+        const m = /^Uid:\s+(\d+)/m.exec(readFileSafe(`/proc/${p.pid}/status`));
+        if (m) uids.add(Number(m[1]));
+      }
+      if (++n > 40) clearInterval(poll);
+    }, 25);
+  });
+  clearInterval(poll);
+  if (!r.ok) return { ok: false, detail: `the sandbox did not start as uid ${id.uid}: ${r.err}` };
+  const masked = r.out.trim().split('\n')[0]?.trim() === '0';
+  const seen = [...uids].sort((a, b) => a - b);
+  const who = id.dropped ? `the dedicated user ${id.user}` : 'the caller';
+  return {
+    ok: seen.length > 0 && !seen.includes(0) && seen.every((u) => u === id.uid) && masked,
+    detail: `the sandboxed tree runs as host uid ${seen.length > 0 ? seen.join(', ') : '?'} (${who}); /proc/sys ${masked ? 'masked' : 'VISIBLE'}`,
+  };
+}
+
+function readFileSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 export async function gatherFacts(loaded: LoadedPolicy, paths: StatePaths, env: Env, externalKeyring: boolean, signatureError?: string): Promise<DoctorFacts> {
   const policy = loaded.policy;
-  const posture = await checkPosture(policy.posture, ['ffmpeg', 'ffprobe', 'bwrap', 'prlimit'], paths.postureCache);
-  const bwrap = posture.binaries.bwrap?.path;
-  const prlimit = posture.binaries.prlimit?.path;
   let sandboxWorks = { ok: false, detail: 'bwrap or prlimit missing' };
   let seccompWorks = { ok: false, detail: 'not checked (no sandbox)' };
   let networkIsolated = { ok: false, detail: 'not checked (no sandbox)' };
-  if (bwrap && prlimit) {
-    const tools: SandboxTools = { bwrap, prlimit, degraded: false };
+  let identity: SandboxIdentity | undefined;
+  let sandboxUser = { ok: false, detail: 'not checked (no sandbox)' };
+  try {
+    identity = await resolveSandboxIdentity(policy.sandbox.user);
+  } catch (e) {
+    if (!isZtError(e)) throw e;
+    sandboxUser = { ok: false, detail: e.message };
+  }
+  const posture = await checkPosture(policy.posture, ['ffmpeg', 'ffprobe', 'bwrap', 'prlimit'], paths.postureCache, identity?.dropped ? { uid: identity.uid, gid: identity.gid } : undefined);
+  await posture.release();
+  const bwrap = posture.binaries.bwrap?.path;
+  const prlimit = posture.binaries.prlimit?.path;
+  if (bwrap && prlimit && identity) {
+    const tools: SandboxTools = { bwrap, prlimit, degraded: false, ...(identity.dropped ? { runAs: { uid: identity.uid, gid: identity.gid } } : {}) };
+    sandboxUser = await hostUidSeenInside(tools, identity);
     const net = await sandboxed(tools, ['/usr/bin/cat', '/proc/net/dev']);
     sandboxWorks = { ok: net.ok, detail: net.ok ? `bwrap ${posture.binaries.bwrap?.version ?? ''} builds the sandbox` : `bwrap failed: ${net.err}` };
     if (net.ok) {
@@ -115,6 +168,7 @@ export async function gatherFacts(loaded: LoadedPolicy, paths: StatePaths, env: 
     externalPolicyKeyring: externalKeyring,
     posture,
     sandboxWorks,
+    sandboxUser,
     seccompWorks,
     networkIsolated,
     auditKey,

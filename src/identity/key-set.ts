@@ -3,10 +3,11 @@
  * policy. Read offline, never fetched. A key set that is unreadable, malformed, or carries
  * private or symmetric key material is a broken policy (exit 9), not a bad token.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { JSONWebKeySet, JWK } from 'jose';
 import { ZtError } from '../errors.js';
+import { readTrustRoot } from '../keys/index.js';
 import type { IssuerConfig } from './types.js';
 
 const MAX_JWKS_BYTES = 1024 * 1024;
@@ -52,19 +53,22 @@ export async function loadIssuerKeySet(issuer: IssuerConfig, policyDir: string):
     throw keySetError(issuer, 'keys', 'expected exactly one of jwksFile and keys', 'give the issuer a jwksFile or inline keys, not both');
   }
   const file = path.resolve(policyDir, issuer.jwksFile);
-  let text: string;
+  let bytes: Buffer;
   try {
-    const st = await stat(file);
-    if (!st.isFile()) throw keySetError(issuer, file, 'not a regular file', 'point jwksFile at a JSON Web Key Set file');
-    if (st.size > MAX_JWKS_BYTES) {
-      throw keySetError(issuer, file, `is ${st.size} bytes, more than ${MAX_JWKS_BYTES}`, 'a JWKS holds a few public keys; check the file');
-    }
-    text = await readFile(file, 'utf8');
+    // A trust root: whoever can write it mints tokens the policy accepts.
+    bytes = await readTrustRoot(file, { what: `identity.issuers[${issuer.id}].jwksFile`, reason: 'policy-invalid' }, MAX_JWKS_BYTES);
   } catch (e: unknown) {
     if (e instanceof ZtError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw keySetError(issuer, file, `cannot be read (${code})`, 'jwksFile is relative to the policy file\'s directory');
   }
+  if (issuer.jwksSha256 !== undefined) {
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== issuer.jwksSha256) {
+      throw keySetError(issuer, file, `has sha256 ${actual}, but the policy pins ${issuer.jwksSha256}: the key set was changed after the policy was written`, 'if the new keys are intended, re-pin (zt-ffmpeg policy pin) and re-sign the policy');
+    }
+  }
+  const text = bytes.toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

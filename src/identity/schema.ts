@@ -81,6 +81,11 @@ const issuerSchema: JsonSchema = {
       minLength: 1,
       description: 'JSON Web Key Set file of the issuer, relative to the policy file\'s directory. Read offline; never fetched.',
     },
+    jwksSha256: {
+      type: 'string',
+      pattern: '^[0-9a-f]{64}$',
+      description: 'sha256 of jwksFile. A signed policy must pin every file it relies on (required at optimal; `zt-ffmpeg policy pin` fills it): swapping the JWKS then refuses the policy instead of admitting tokens the signer never trusted.',
+    },
     keys: {
       type: 'array',
       minItems: 1,

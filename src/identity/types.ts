@@ -50,6 +50,8 @@ export interface IssuerConfig {
   readonly audience: readonly string[];
   /** JWKS file, relative to the policy file's directory. Exactly one of jwksFile and keys. */
   readonly jwksFile?: string;
+  /** sha256 of the JWKS file: a signed policy pins every file it relies on (required at optimal). */
+  readonly jwksSha256?: string;
   /** Inline public keys. Exactly one of jwksFile and keys. */
   readonly keys?: readonly PublicJwk[];
   /** Accepted `alg` header values. */

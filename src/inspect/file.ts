@@ -5,9 +5,10 @@
  * descriptor is hashed, sniffed and later bound into the sandbox, so the bytes that were
  * validated are the bytes that are decoded.
  */
-import { open, lstat, type FileHandle } from 'node:fs/promises';
+import { chmod, open, lstat, mkdtemp, readlink, rm, stat, type FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { constants, type Stats } from 'node:fs';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { ZtError, type Violation } from '../errors.js';
 
@@ -16,6 +17,8 @@ export interface OpenedInput {
   readonly handle: FileHandle;
   readonly stat: Stats;
   readonly extension: string;
+  /** Close the handle (and remove the private copy, when the input was staged). */
+  close(): Promise<void>;
 }
 
 export interface FileIdentity {
@@ -91,7 +94,43 @@ export async function openInput(file: string, maxBytes: number): Promise<OpenedI
     await handle.close();
     throw new ZtError('input-refused', `input refused: ${violations.map((v) => v.message).join('; ')}`, { hint: violations[0]?.hint, violations });
   }
-  return { path: path.resolve(file), handle, stat: st, extension: path.extname(file).slice(1).toLowerCase() };
+  return { path: path.resolve(file), handle, stat: st, extension: path.extname(file).slice(1).toLowerCase(), close: () => handle.close() };
+}
+
+/**
+ * A private copy of an input the sandbox's uid cannot reach (a root caller's 0600 file, or one
+ * under a 0700 directory: bubblewrap binds a descriptor by re-resolving its path as the sandbox
+ * user, then checks it got the same inode). It lies in a directory others may pass through but
+ * not list (0711), under a random name, so only whoever is handed the name finds it. Everything
+ * after this (hash, magic, probe, decode, the unchanged check) reads the copy, so the bytes
+ * validated are the bytes processed. Copied from the descriptor that was checked.
+ */
+export async function stagePrivateCopy(input: OpenedInput): Promise<OpenedInput> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'zt-ffmpeg-input-'));
+  const release = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  try {
+    await chmod(dir, 0o711);
+    const copy = await open(path.join(dir, randomBytes(16).toString('hex')), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
+    try {
+      const buf = Buffer.allocUnsafe(1024 * 1024);
+      for (let pos = 0; ; ) {
+        const { bytesRead } = await input.handle.read(buf, 0, buf.length, pos);
+        if (bytesRead === 0) break;
+        await copy.write(buf, 0, bytesRead, pos);
+        pos += bytesRead;
+      }
+      await copy.chmod(0o444);
+      const st = await copy.stat();
+      await input.close();
+      return { path: input.path, handle: copy, stat: st, extension: input.extension, close: async () => { await copy.close(); await release(); } };
+    } catch (e) {
+      await copy.close();
+      throw e;
+    }
+  } catch (e) {
+    await release();
+    throw e;
+  }
 }
 
 /**
@@ -168,4 +207,19 @@ export async function digestInput(handle: FileHandle, expectedSize: number): Pro
   }
   const markers = [...seen.entries()].map(([marker, offset]) => ({ marker, offset })).sort((a, b) => a.offset - b.offset);
   return { sha256: hash.digest('hex'), bytes: pos, head, markers };
+}
+
+/**
+ * Whether a user can open this descriptor's file by the path the kernel reports for it (what
+ * bubblewrap does): search permission on every directory on the way, read permission on it.
+ */
+export async function reachableBy(handle: FileHandle, id: { uid: number; gid: number }, canRead: (st: Stats) => boolean, canSearch: (st: Stats) => boolean): Promise<boolean> {
+  const where = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => '');
+  if (!where.startsWith('/') || where.endsWith(' (deleted)')) return false;
+  if (!canRead(await handle.stat())) return false;
+  for (let d = path.dirname(where); ; d = path.dirname(d)) {
+    const st = await stat(d).catch(() => undefined);
+    if (!st || !canSearch(st)) return false;
+    if (d === '/') return true;
+  }
 }

@@ -10,7 +10,8 @@
 import type { Violation } from '../errors.js';
 import { ZtError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
-import { openInput, digestInput, identityOf, type OpenedInput, type ContentDigest, type FileIdentity } from './file.js';
+import { permits } from '../sandbox/identity.js';
+import { openInput, reachableBy, stagePrivateCopy, digestInput, identityOf, type OpenedInput, type ContentDigest, type FileIdentity } from './file.js';
 import { detectMagic, checkMagic, type MagicResult } from './magic.js';
 import { parseProbeJson, ProbeParseError, summarizeProbe, type ProbeResult } from './probe-result.js';
 import { checkProbe, checkDeclaredDimensions, checkStructure, checkEmbedded, type IgnoredStream } from './rules.js';
@@ -27,6 +28,9 @@ export interface InspectTools {
   readonly sandbox: SandboxTools;
   readonly ffprobe: string;
   readonly ffmpeg: string;
+  /** Descriptors of the binaries as posture checked them (bound into the sandbox). */
+  readonly ffprobeFd?: number;
+  readonly ffmpegFd?: number;
   readonly seccompFile: string | undefined;
   /** Posture facts of the binaries; ffmpeg's presence means it was checked and will decode. */
   readonly binaries?: Partial<Record<string, { readonly sha256: string } | undefined>>;
@@ -78,11 +82,12 @@ export function sandboxInputName(extension: string): string {
 
 /** The input as the sandbox binds it: the descriptor that was hashed, under its fixed name. */
 export function sandboxedInput(r: { sandboxName: string; input: OpenedInput }): SandboxedInput {
-  return { fd: r.input.handle.fd, name: r.sandboxName, hostPath: r.input.path };
+  return { fd: r.input.handle.fd, name: r.sandboxName };
 }
 
 function siteOf(tools: InspectTools, binary: string): SandboxSite {
-  return { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary };
+  const fd = binary === tools.ffprobe ? tools.ffprobeFd : binary === tools.ffmpeg ? tools.ffmpegFd : undefined;
+  return { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary, ...(fd !== undefined ? { binaryFd: fd } : {}) };
 }
 
 const HEAD_SNIFF = 64 * 1024;
@@ -90,7 +95,7 @@ const HEAD_SNIFF = 64 * 1024;
 /** The build's capabilities, with the policy's required options checked (exit 7 when one is missing). */
 async function capabilitiesOf<H extends InjectedHardening>(binary: string, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>, name: 'ffprobe' | 'ffmpeg'): Promise<Capabilities> {
   const sha256 = tools.binaries?.[name]?.sha256;
-  const caps = await detectCapabilities(binary, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(sha256 ? { sha256 } : {}) });
+  const caps = await detectCapabilities(binary, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(sha256 ? { sha256 } : {}), ...(tools.sandbox.runAs ? { runAs: tools.sandbox.runAs } : {}) });
   const refusal = planner.hardeningRefusal(policy, caps, binary);
   if (refusal) throw refusal;
   return caps;
@@ -105,7 +110,14 @@ function allPolicyCodecs(policy: Policy): string[] {
 export async function inspectInput<H extends InjectedHardening>(file: string, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>, opts: InspectOptions): Promise<InspectReport<H>> {
   const timings: Record<string, number> = {};
   let t = performance.now();
-  const input = await openInput(file, policy.input.maxBytes);
+  const opened = await openInput(file, policy.input.maxBytes);
+  const runAs = tools.sandbox.runAs;
+  // The sandbox runs as its own uid: an input it cannot reach is handed to it as a private copy.
+  const reachable = runAs === undefined || (await reachableBy(opened.handle, runAs, (st) => permits(st, runAs, 4), (st) => permits(st, runAs, 1)));
+  const input = reachable ? opened : await stagePrivateCopy(opened).catch(async (e: unknown) => {
+    await opened.close();
+    throw e;
+  });
   try {
     const head = Buffer.alloc(Math.min(HEAD_SNIFF, input.stat.size));
     await input.handle.read(head, 0, head.length, 0);
@@ -156,7 +168,7 @@ export async function inspectInput<H extends InjectedHardening>(file: string, po
     }
     return { ...base, digest, structure, probe: probeOutcome.probe, violations: dedupeRules(violations), warnings, probeHardening, decodeHardening, streamUse };
   } catch (e) {
-    await input.handle.close();
+    await input.close();
     throw e;
   }
 }

@@ -28,6 +28,8 @@ export interface SandboxSite {
   readonly sandbox: SandboxTools;
   readonly seccompFile: string | undefined;
   readonly binary: string;
+  /** The binary's descriptor as posture checked it: bound over its path in the sandbox. */
+  readonly binaryFd?: number;
 }
 
 /** A file bound into the sandbox from an open descriptor (the one that was hashed), under a fixed name. */
@@ -35,8 +37,6 @@ export interface SandboxedInput {
   readonly fd: number;
   /** Name inside the sandbox (input.<ext>, output); never derived from the user's path. */
   readonly name: string;
-  /** The real path, used only in degraded mode (no sandbox). */
-  readonly hostPath: string;
 }
 
 export interface InspectPlanner<H extends InjectedHardening> {

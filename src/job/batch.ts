@@ -17,6 +17,8 @@ import type { JobOutcome, Verdict } from './outcome.js';
 import type { JobSettings } from './settings.js';
 import type { Policy } from '../policy/types.js';
 import { findOperation, targetFor } from '../plan/operation.js';
+import { exitCodeOf, interruptedFailure } from './failure.js';
+import { interruptSignalOf } from '../sandbox/supervise.js';
 
 export interface BatchRequest {
   readonly inputs: readonly string[];
@@ -40,10 +42,10 @@ export interface BatchRequest {
    * Sound because outputs are published atomically: one that exists is complete.
    */
   readonly skipExisting?: boolean;
+  /** Cancels the batch: running jobs end `interrupted`, no new one starts. */
+  readonly signal?: AbortSignal;
   readonly onJobStart?: (job: PlannedJob) => void;
   readonly onJobDone?: (job: BatchJob, progress: BatchProgress) => void;
-  /** Cancels the batch (threaded to every job). */
-  readonly signal?: AbortSignal;
 }
 
 export interface PlannedJob {
@@ -55,7 +57,8 @@ export interface PlannedJob {
 export type BatchVerdict = Verdict | 'skipped';
 
 /** Why a job did not run: --fail-fast stopped the batch, or --skip-existing found its output. */
-export type SkipReason = 'fail-fast' | 'exists';
+/** Why a job did not run: --fail-fast after an earlier failure, --skip-existing, or the batch was cancelled. */
+export type SkipReason = 'fail-fast' | 'exists' | 'interrupted';
 
 export interface BatchJob extends PlannedJob {
   readonly verdict: BatchVerdict;
@@ -224,7 +227,8 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
     const results = await runPool(
       planned,
       req.concurrency,
-      async (job): Promise<BatchJob> => {
+      async (job): Promise<BatchJob | undefined> => {
+        if (req.signal?.aborted) return undefined; // never started: skipped
         if (req.skipExisting === true && (await isRegularFile(job.output))) {
           const r: BatchJob = { ...job, verdict: 'skipped', exitCode: EXIT.ok, skipped: 'exists' };
           req.onJobDone?.(r, { done: ++done, total: planned.length, running });
@@ -261,11 +265,14 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
         req.onJobDone?.(r, { done: ++done, total: planned.length, running });
         return r;
       },
-      (r) => r.exitCode !== EXIT.ok,
+      (r) => r !== undefined && r.exitCode !== EXIT.ok,
       req.failFast,
     );
-    const jobs: BatchJob[] = results.map((r, i) => r ?? { ...planned[i]!, verdict: 'skipped', exitCode: EXIT.ok, skipped: 'fail-fast' });
-    return { jobs, summary: summarize(jobs), operation, ext, outDir, auditLog: paths.auditLog };
+    const jobs: BatchJob[] = results.map((r, i) => r ?? { ...planned[i]!, verdict: 'skipped', exitCode: EXIT.ok, skipped: req.signal?.aborted ? 'interrupted' : 'fail-fast' });
+    const summary = summarize(jobs);
+    // A cancelled batch says so, even when no job was running at that moment.
+    const stopped = req.signal?.aborted ? exitCodeOf(interruptedFailure(interruptSignalOf(req.signal.reason))) : EXIT.ok;
+    return { jobs, summary: { ...summary, exitCode: mostSevere([summary.exitCode, stopped]) }, operation, ext, outDir, auditLog: paths.auditLog };
   } finally {
     await audit.close().catch(() => undefined);
   }

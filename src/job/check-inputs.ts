@@ -16,7 +16,8 @@ import { findOperation } from '../plan/operation.js';
 import { inspectInput, deepCheck } from '../inspect/inspect-input.js';
 import { startJob } from './context.js';
 import type { JobEnd, JobListener } from './events.js';
-import { failureFrom, verdictOf } from './failure.js';
+import { exitCodeOf, failureFrom, interruptedFailure, verdictOf } from './failure.js';
+import { interruptSignalOf } from '../sandbox/supervise.js';
 import type { JobOutcome } from './outcome.js';
 import type { JobSettings } from './settings.js';
 import { principalRecord } from './stages/identity.js';
@@ -33,7 +34,7 @@ export interface CheckRequest {
   readonly operation?: string | null;
   readonly settings: JobSettings;
   readonly onEvent?: JobListener;
-  /** Cancels the check (threaded to every file's job). */
+  /** Cancels the check: the running probe is killed, its file recorded `interrupted`, no further file checked. */
   readonly signal?: AbortSignal;
 }
 
@@ -52,13 +53,13 @@ interface CheckSetup {
   readonly tools: JobTools;
 }
 
-async function setUp(settings: JobSettings, operation: string | null | undefined): Promise<CheckSetup> {
+async function setUp(settings: JobSettings, operation: string | null | undefined, signal: AbortSignal | undefined): Promise<CheckSetup> {
   const { ref, keyring } = settings.policy;
   const loaded = await loadJobPolicy(ref, keyring ? { keyring } : {});
   const outputArgs = operation === null ? undefined : operationArgs(loaded.policy, operation);
   const audit = await openAuditSession(settings.paths, loaded.policy);
   try {
-    const tools = await prepareTools(loaded.policy, settings.paths, { ffmpeg: loaded.policy.input.deepCheck });
+    const tools = await prepareTools(loaded.policy, settings.paths, { ffmpeg: loaded.policy.input.deepCheck }, signal);
     return { loaded, outputArgs, audit, tools };
   } catch (e) {
     await audit.close().catch(() => undefined);
@@ -69,19 +70,23 @@ async function setUp(settings: JobSettings, operation: string | null | undefined
 export async function checkFiles(req: CheckRequest): Promise<CheckResult> {
   let setup: CheckSetup;
   try {
-    setup = await setUp(req.settings, req.operation);
+    setup = await setUp(req.settings, req.operation, req.signal);
   } catch (e) {
     if (!isZtError(e)) throw e;
     return { exitCode: e.exitCode, files: [], error: e };
   }
   const files: JobOutcome[] = [];
   try {
-    for (const input of req.inputs) files.push(await checkOne(req, setup, input));
+    for (const input of req.inputs) {
+      if (req.signal?.aborted) break;
+      files.push(await checkOne(req, setup, input));
+    }
   } finally {
     await setup.audit.close().catch(() => undefined);
     await setup.tools.cleanup().catch(() => undefined);
   }
-  return { exitCode: mostSevere(files.map((f) => f.exitCode)), files };
+  const stopped = req.signal?.aborted ? [exitCodeOf(interruptedFailure(interruptSignalOf(req.signal.reason)))] : [];
+  return { exitCode: mostSevere([...files.map((f) => f.exitCode), ...stopped]), files };
 }
 
 /** The output arguments of every target of the operation (check does not know the output's extension). */
@@ -115,9 +120,14 @@ async function checkOne(req: CheckRequest, setup: CheckSetup, input: string): Pr
       const refused = await refuseOrWarn(ctx, policy, f);
       return refused ? { verdict: 'refused', failure: refused } : { verdict: 'ok' };
     } finally {
-      await report.input.handle.close();
+      await report.input.close();
     }
   });
+  // A probe killed by the cancellation is no verdict on the file.
+  if (req.signal?.aborted) {
+    const f = interruptedFailure(interruptSignalOf(req.signal.reason));
+    return ctx.finish({ verdict: verdictOf(f.reason), failure: f });
+  }
   if (end.ok) return ctx.finish(end.value);
   // A file refused before it could be inspected (a link, a FIFO, too large) is a refusal like any other: subject to the mode.
   const refused = end.failure.reason === 'input-refused' ? await refuseOrWarn(ctx, policy, end.failure) : end.failure;

@@ -3,8 +3,9 @@
  * at the first Failure. Each reason maps to one exit code (REASON_EXIT) and to one verdict, and
  * carries the fields that reason needs (the breach that got a job killed, how ffmpeg ended).
  */
-import { REASON_EXIT, ZtError, isZtError, type ExitCode, type FailureReason, type Violation } from '../errors.js';
+import { EXIT, REASON_EXIT, ZtError, isZtError, type ExitCode, type FailureReason, type Violation } from '../errors.js';
 import type { Breach } from '../monitor/monitor.js';
+import type { InterruptSignal } from '../sandbox/supervise.js';
 
 export type Verdict = 'ok' | 'refused' | 'failed';
 
@@ -38,6 +39,7 @@ interface ReasonFields {
   readonly 'killed-by-monitor': { readonly breach?: Breach };
   readonly 'limit-breached': { readonly breach?: Breach };
   readonly 'ffmpeg-failed': { readonly ffmpeg?: { readonly exitCode: number | undefined; readonly signal: string | undefined } };
+  readonly interrupted: { readonly signal: InterruptSignal };
 }
 
 type FieldsOf<R extends FailureReason> = R extends keyof ReasonFields ? ReasonFields[R] : unknown;
@@ -57,8 +59,21 @@ export function fail<T = never>(failure: Failure): Result<T> {
   return { ok: false, failure };
 }
 
+const SIGNAL_EXIT: Readonly<Record<InterruptSignal, ExitCode>> = { SIGHUP: EXIT.interruptedHup, SIGINT: EXIT.interrupted, SIGTERM: EXIT.interruptedTerm };
+
 export function exitCodeOf(f: Failure): ExitCode {
-  return REASON_EXIT[f.reason];
+  return f.reason === 'interrupted' ? SIGNAL_EXIT[f.signal] : REASON_EXIT[f.reason];
+}
+
+/** The job was cancelled: its sandbox was killed and nothing is published. */
+export function interruptedFailure(signal: InterruptSignal): Failure {
+  return {
+    reason: 'interrupted',
+    signal,
+    message: `interrupted by ${signal}: the sandboxed processes were killed and nothing was published`,
+    hint: 'run the job again',
+    violations: [],
+  };
 }
 
 /** A breach as a Failure: the monitor's kill (exit 5) names the rule, the actual value and the limit. */

@@ -11,7 +11,8 @@
 import type { AuditWriter } from '../audit/writer.js';
 import { startJob, type JobContext } from './context.js';
 import type { JobEnd, JobListener } from './events.js';
-import { verdictOf, type Failure } from './failure.js';
+import { interruptedFailure, verdictOf, type Failure } from './failure.js';
+import { interruptSignalOf } from '../sandbox/supervise.js';
 import type { JobOutcome } from './outcome.js';
 import type { JobSettings } from './settings.js';
 import { policyStage, auditStage } from './stages/policy.js';
@@ -37,7 +38,11 @@ export interface RunRequest extends RequestArgs {
   readonly progress?: boolean;
   /** For batch: an audit writer shared by the jobs of one process. */
   readonly audit?: AuditWriter;
-  /** Cancels the job (the CLI maps SIGINT/SIGTERM/SIGHUP to it; library callers pass their own). */
+  /**
+   * Cancels the job: its sandboxed tree is killed, its job directory removed, nothing is
+   * published, and the result record says `interrupted` (the CLI aborts it on SIGINT, SIGTERM
+   * and SIGHUP; the abort reason names the signal).
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -59,29 +64,44 @@ function ended(r: { readonly failure: Failure }): JobEnd {
   return { verdict: verdictOf(r.failure.reason), failure: r.failure };
 }
 
+/**
+ * Between stages: a cancelled job ends here, whatever the stage it was in made of the kill
+ * (a probe killed mid-way is not a refusal of the input).
+ */
+function cancelled(signal: AbortSignal): JobEnd {
+  const failure = interruptedFailure(interruptSignalOf(signal.reason));
+  return { verdict: verdictOf(failure.reason), failure };
+}
+
 async function runStages(ctx: JobContext, req: RunRequest): Promise<JobEnd> {
+  const sig = req.signal;
   const loaded = await policyStage(ctx);
   if (!loaded.ok) return ended(loaded);
   const policy = loaded.value.policy;
   const audit = await auditStage(ctx, loaded.value);
   if (!audit.ok) return ended(audit);
-  const request = await requestStage(ctx, policy, req);
+  const request = await requestStage(ctx, policy, req, { input: req.input, policyPath: loaded.value.path });
   if (!request.ok) return ended(request);
   const { target, chosen, raw } = request.value;
-  const tools = await postureStage(ctx, policy, { ffmpeg: true });
+  const tools = await postureStage(ctx, policy, { ffmpeg: true }, sig);
+  if (sig?.aborted) return cancelled(sig);
   if (!tools.ok) return ended(tools);
   const identified = await identityStage(ctx, loaded.value, { input: req.input, operation: chosen.name, raw });
   if (!identified.ok) return ended(identified);
   const input = await inspectStage(ctx, policy, tools.value, req.input, identified.value.boundDigest, request.value.outputArgs);
+  if (sig?.aborted) return cancelled(sig);
   if (!input.ok) return ended(input);
   const plan = await planStage(ctx, policy, tools.value, request.value, input.value, { stats: req.progress === true });
   if (!plan.ok) return ended(plan);
   if (ctx.dryRun) return { verdict: 'ok', dryRun: dryRunView(policy, tools.value, plan.value, target, input.value.report.input.path) };
+  if (sig?.aborted) return cancelled(sig);
   const ran = await runStage(ctx, policy.limits, tools.value, plan.value, { target, authzRule: identified.value.authzRule, mediaTotal: input.value.probe.duration, progress: req.progress === true });
   if (!ran.ok) return ended(ran);
-  const verified = await verifyStage(ctx, policy, tools.value, request.value, input.value, { jobDir: ran.value.jobDir, name: plan.value.outputName });
+  const verified = await verifyStage(ctx, policy, tools.value, request.value, input.value, ran.value);
+  if (sig?.aborted) return cancelled(sig);
   if (!verified.ok) return ended(verified);
-  const published = await publishStage(ctx, loaded.value, { target, operation: chosen.name, input: input.value, identified: identified.value, verified: verified.value });
+  // Past this point the job completes: publishing is a few atomic steps.
+  const published = await publishStage(ctx, loaded.value, tools.value, { target, operation: chosen.name, input: input.value, identified: identified.value, verified: verified.value, ran: ran.value });
   if (!published.ok) return ended(published);
   return { verdict: 'ok' };
 }

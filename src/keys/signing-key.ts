@@ -1,18 +1,21 @@
 /**
  * Private keys read from files. Each kind of private key file is opened by exactly one function
  * here, so every check made on such a file (type, mode, and later ownership) has one home:
- *   - loadSigningKey: the audit signing key (also the key `policy sign` uses): a regular file,
- *     not a symlink, mode 0600; made on first use where the policy stage allows it.
- *   - loadTokenSigningKey: the issuer key `token mint` signs with, read as given.
+ *   - loadSigningKey: the audit signing key (also the key `policy sign` uses): a trust root
+ *     (trust-root.ts): a regular file, not a symlink, owned by root or the caller, mode 0600,
+ *     in directories nobody else controls; made on first use where the policy stage allows it.
+ *   - loadTokenSigningKey: the issuer key `token mint` signs with: a trust root too.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { constants, promises as fs, type Stats } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { ZtError } from '../errors.js';
 import { auditUnavailable, errnoOf } from '../audit/fs-errors.js';
 import { generateOnFirstUse } from './generate.js';
 import { keyIdOf } from './key-id.js';
 import { ed25519PrivateKey } from './pem.js';
+import { readTrustRoot } from './trust-root.js';
+import { describeKind } from '../util/file-kind.js';
 
 /** An Ed25519 private key with its public half and id, as every signer in the project takes it. */
 export interface SigningKey {
@@ -43,7 +46,7 @@ export async function loadSigningKey(path: string, opts: { autoGenerate: boolean
     if (st === undefined) throw auditUnavailable('generate the audit signing key', path, new Error('key vanished after creation'));
   }
   if (!st.isFile()) {
-    throw new ZtError('audit-unavailable', `audit signing key ${path} is not a regular file (found ${describeType(st)})`, {
+    throw new ZtError('audit-unavailable', `audit signing key ${path} is not a regular file (found ${describeKind(st)})`, {
       hint: `point --audit-key at the key file itself; ${KEYGEN_HINT(dirname(path))}`,
       details: { path },
     });
@@ -57,8 +60,10 @@ export async function loadSigningKey(path: string, opts: { autoGenerate: boolean
   }
   let pem: Buffer;
   try {
-    pem = await fs.readFile(path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+    // Owned by someone else, that someone could append validly signed records: refused.
+    pem = await readTrustRoot(path, { what: 'audit signing key', reason: 'audit-unavailable', secret: true, noFollow: true }, 64 * 1024);
   } catch (e: unknown) {
+    if (e instanceof ZtError) throw e;
     throw auditUnavailable('read the audit signing key', path, e);
   }
   const privateKey = ed25519PrivateKey(pem, { label: `audit signing key ${path}`, reason: 'audit-unavailable', hint: KEYGEN_HINT(dirname(path)) });
@@ -75,25 +80,17 @@ async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
   }
 }
 
-function describeType(st: Stats): string {
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'a special file';
-}
-
 /**
- * Load the Ed25519 private key `token mint` signs with. Unlike the audit key it has never been
- * held to a file type or mode (it is a local test and scripting issuer); any such check belongs
- * here, the one place this file is opened.
+ * Load the Ed25519 private key `token mint` signs with: a trust root like every key file (owned
+ * by root or the caller, not writable by others), though not held to 0600 (a local test and
+ * scripting issuer); any further check belongs here, the one place this file is opened.
  */
 export async function loadTokenSigningKey(path: string): Promise<KeyObject> {
   let pem: string;
   try {
-    pem = await fs.readFile(path, 'utf8');
+    pem = (await readTrustRoot(path, { what: 'issuer key', reason: 'usage' }, 64 * 1024)).toString('utf8');
   } catch (e: unknown) {
+    if (e instanceof ZtError) throw e;
     throw new ZtError('usage', `cannot read the issuer key ${path}: ${errnoOf(e)}`, { hint: 'make one with `zt-ffmpeg keygen --out DIR` and pass DIR/audit.key' });
   }
   return ed25519PrivateKey(pem, { label: `issuer key ${path}`, reason: 'usage', hint: 'generate one with `zt-ffmpeg keygen --out DIR`' });

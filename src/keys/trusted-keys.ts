@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { ZtError } from '../errors.js';
 import { errnoOf } from '../audit/fs-errors.js';
 import { keyIdOf } from './key-id.js';
+import { checkTrustDirectory, readTrustRoot } from './trust-root.js';
 import { ed25519PublicKey, type KeyRole, type PemInput } from './pem.js';
 
 /** keyId → public key. Built only from files the verifier chose, never from a log. */
@@ -20,8 +21,10 @@ export type TrustedKeys = ReadonlyMap<string, KeyObject>;
 export async function loadPublicKeyFile(path: string): Promise<KeyObject> {
   let pem: string;
   try {
-    pem = await fs.readFile(path, 'utf8');
+    // Whoever can write a trusted key decides what verifies: a trust root (trust-root.ts).
+    pem = (await readTrustRoot(path, { what: 'trusted key', reason: 'usage' }, 64 * 1024)).toString('utf8');
   } catch (e: unknown) {
+    if (e instanceof ZtError) throw e;
     throw new ZtError('usage', `cannot read trusted key ${path}: ${errnoOf(e)}`, { hint: 'pass readable .pub files with --trusted-key or a --keyring directory', cause: e });
   }
   return ed25519PublicKey(pem, { label: `trusted key ${path}`, reason: 'usage', hint: 'pass the .pub file written by `zt-ffmpeg keygen`, never the private key' }, { privateAllowed: false });
@@ -29,6 +32,8 @@ export async function loadPublicKeyFile(path: string): Promise<KeyObject> {
 
 /** The `*.pub` regular files of a keyring directory, sorted by name; anything else there is ignored. */
 export async function keyringFiles(dir: string): Promise<string[]> {
+  // A keyring another user can write lets them add a key: the directory is a trust root too.
+  await checkTrustDirectory(dir, { what: 'keyring directory', reason: 'usage' });
   let names: string[];
   try {
     names = await fs.readdir(dir);

@@ -1,7 +1,7 @@
 /**
  * The ffmpeg command line, built from a vetted template (or firewall-checked raw arguments)
  * plus the wrapper's own hardening, which no argument can remove:
- *   -nostdin, no overwrite, the protocol whitelist "file", the demuxer pinned to the format
+ *   -nostdin, -y into the one output file the host made, the protocol whitelist "file", the demuxer pinned to the format
  *   ffprobe saw (-f and -format_whitelist), decoders limited to those of the codecs ffprobe saw
  *   (-codec_whitelist, by decoder name), -max_pixels, a duration cap (-t), bounded threads,
  *   metadata stripped; and every further hardening option this build was found to have
@@ -75,7 +75,8 @@ export function buildFfmpegArgv(p: FfmpegPlanInput): string[] {
     p.ffmpegPath,
     '-hide_banner',
     '-nostdin',
-    '-n',
+    // The output path is the empty file the host made for this job, never anything else.
+    '-y',
     '-loglevel', 'level+warning',
     ...(p.stats ? ['-stats', '-stats_period', '0.5'] : ['-nostats']),
     ...(p.hardening?.globalArgs ?? []),

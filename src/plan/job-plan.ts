@@ -18,8 +18,8 @@ import { demuxerNames } from '../media/formats.js';
 import type { Capabilities } from '../posture/capabilities/listing.js';
 import { unusedStreamAction, type OperationTarget, type Policy } from '../policy/types.js';
 import { mib } from '../sandbox/prlimit.js';
-import { SANDBOX_INPUT_DIR, SANDBOX_JOB_DIR } from '../sandbox/bwrap.js';
-import type { SupervisedRun } from '../sandbox/supervise.js';
+import { SANDBOX_INPUT_DIR } from '../sandbox/bwrap.js';
+import { INHERITED_INPUT_PATH, SANDBOX_OUTPUT_PATH, type SupervisedRun } from '../sandbox/supervise.js';
 import { baselineKeyString, type Baseline } from '../monitor/baseline.js';
 
 export type { SandboxedInput, SandboxSite };
@@ -42,9 +42,13 @@ export interface InputPins {
   readonly hardening?: HardeningArgs;
 }
 
-/** Where the sandboxed command sees its input: under /in by a fixed name, or the real path when degraded. */
+/**
+ * Where the sandboxed command sees its input: under /in by a fixed name, or (degraded: no
+ * sandbox) the inherited descriptor, so even then it reads the file that was hashed and needs
+ * no access to the path.
+ */
 export function sandboxInputPath(input: SandboxedInput, degraded: boolean): string {
-  return degraded ? input.hostPath : `${SANDBOX_INPUT_DIR}/${input.name}`;
+  return degraded ? INHERITED_INPUT_PATH : `${SANDBOX_INPUT_DIR}/${input.name}`;
 }
 
 /** The demuxer a probed file is decoded with: the first name of ffprobe's format_name. */
@@ -78,6 +82,7 @@ function parseSandbox(site: SandboxSite, input: SandboxedInput, command: readonl
     command,
     inputFd: input.fd,
     inputName: input.name,
+    ...(site.binaryFd !== undefined ? { binaryFd: site.binaryFd } : {}),
     ...(site.seccompFile ? { seccompFile: site.seccompFile } : {}),
     tmpfsBytes: mib(16),
     grants: NO_GRANTS,
@@ -95,6 +100,7 @@ function decodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput,
     command,
     inputFd: input.fd,
     inputName: input.name,
+    ...(site.binaryFd !== undefined ? { binaryFd: site.binaryFd } : {}),
     ...(site.seccompFile ? { seccompFile: site.seccompFile } : {}),
     tmpfsBytes: opts.tmpfsBytes,
     grants: opts.grants,
@@ -196,9 +202,9 @@ export interface TranscodeRequest {
 
 export interface TranscodePlan {
   readonly ffmpegArgv: string[];
-  /** Everything supervise needs but the job directory, which is made just before the run. */
+  /** Everything supervise needs but the output file, which is made just before the run. */
   readonly run: SupervisedRun;
-  /** File name of the output inside the job directory. */
+  /** File name of the output inside the job directory (and /job in the sandbox). */
   readonly outputName: string;
   /** Media seconds the job processes (capped by the policy), when the baseline applies. */
   readonly mediaSeconds: number | undefined;
@@ -228,10 +234,11 @@ export function planTranscode(
   req: TranscodeRequest,
   learned: { readonly baseline: Baseline | undefined; readonly mediaSeconds: number | undefined },
 ): TranscodePlan {
-  const outputName = `output.${req.extension}`;
+  const outputName = `output.${/^[a-z0-9]{1,16}$/.test(req.extension) ? req.extension : 'bin'}`;
   const ffmpegArgv = buildFfmpegArgv({
     ...pins,
-    outputPath: site.sandbox.degraded ? outputName : `${SANDBOX_JOB_DIR}/${outputName}`,
+    // The file the host made, inherited as a descriptor: ffmpeg writes into it (-y), nothing else.
+    outputPath: SANDBOX_OUTPUT_PATH,
     muxer: req.rawMuxer ?? req.target.format,
     outputArgs: req.outputArgs,
     stats: req.stats,
@@ -290,11 +297,12 @@ export function planOutputProbe(site: SandboxSite, output: SandboxedInput, targe
     : undefined;
   const argv = buildProbeArgv({
     ffprobePath: site.binary,
-    inputPath: sandboxInputPath(output, site.sandbox.degraded),
+    inputPath: INHERITED_INPUT_PATH,
     formats,
     probesize: 5_000_000,
     analyzeDurationUs: 5_000_000,
     ...(hardening ? { hardening } : {}),
   });
-  return parseSandbox(site, output, argv, { addressSpaceMiB: 1024, seconds: timeoutSeconds });
+  // The output lies in the private job directory, which the sandbox user may not enter: inherited, not bound.
+  return { ...parseSandbox(site, output, argv, { addressSpaceMiB: 1024, seconds: timeoutSeconds }), inputInherited: true };
 }

@@ -21,9 +21,10 @@ export function sandboxPreview(policy: Policy): SandboxPreview {
     sandbox: { bwrap: policy.posture.binaries.bwrap.path ?? '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false },
     seccompFile: seccomp !== 'none' ? 'SECCOMP' : undefined,
     binary: policy.posture.binaries.ffmpeg.path ?? '/usr/bin/ffmpeg',
+    binaryFd: -1,
   };
-  const run = transcodeSandbox(policy, site, { fd: 3, name: 'input.EXT', hostPath: 'INPUT' }, [site.binary, '…']);
-  const shown = sandboxCommandLines({ ...run, jobDir: 'OUTPUT_DIR/.zt-ffmpeg-job-XXXXXX' }, { input: 3, ...(seccomp !== 'none' ? { seccomp: 4 } : {}) });
+  const run = transcodeSandbox(policy, site, { fd: 3, name: 'input.EXT' }, [site.binary, '…']);
+  const shown = sandboxCommandLines({ ...run, output: { fd: -1, name: 'output.EXT' } }, { input: 3, output: 4, ...(seccomp !== 'none' ? { seccomp: 5 } : {}), binary: 6 });
   return {
     prlimit: shown.prlimit,
     bwrap: shown.bwrap ?? [],

@@ -13,6 +13,7 @@
 import type { PolicyFieldPath } from './rule-ids.js';
 import { STREAM_KINDS, UNUSED_STREAM_ACTIONS, unusedStreamAction, type Policy } from './types.js';
 import type { AuthorizationConfig, IssuerConfig } from '../identity/types.js';
+import { DEFAULT_SANDBOX_USER } from '../sandbox/identity.js';
 
 /** How B compares with A on one rule. */
 export type Strictness = 'same' | 'stricter' | 'looser' | 'incomparable';
@@ -118,6 +119,11 @@ export function compareMinVersion(a: string | undefined, b: string | undefined):
 }
 
 /** A pinned value (path, hash, keyring) is stricter than none; two different pins cannot be ordered. */
+/** A pin, unless it is the all-zero placeholder a stage file ships with (pinned by `policy pin`). */
+function realPin(h: string | undefined): string | undefined {
+  return h !== undefined && /^0{64}$/.test(h) ? undefined : h;
+}
+
 export function comparePin(a: string | undefined, b: string | undefined): Strictness {
   if (a === b) return 'same';
   if (a === undefined) return 'stricter';
@@ -243,6 +249,8 @@ function diffIdentity(c: Collector, a: Policy, b: Policy): void {
       c.num(`${p}.clockToleranceSeconds`, 'identity', xa.clockToleranceSeconds ?? 30, xb.clockToleranceSeconds ?? 30);
       c.requirements(`${p}.requiredClaims`, 'identity', xa.requiredClaims ?? [], xb.requiredClaims ?? [], 'required claims');
       c.add(`${p}.keys`, 'identity', sameJson([xa.jwksFile, xa.keys], [xb.jwksFile, xb.keys]) ? 'same' : 'incomparable', xa.jwksFile ?? 'inline keys', xb.jwksFile ?? 'inline keys');
+      // The stage files carry an all-zero placeholder (it matches no file: fail closed); the real pin is stricter.
+      c.add(`${p}.jwksSha256`, 'identity', comparePin(realPin(xa.jwksSha256), realPin(xb.jwksSha256)), xa.jwksSha256, xb.jwksSha256);
     }
   }
   c.enumeration('identity.bindToInput', 'identity', a.identity.bindToInput, b.identity.bindToInput, [false, ['audience', 'claim']]);
@@ -293,6 +301,12 @@ function diffWorkloads(c: Collector, a: Policy, b: Policy): void {
   c.num('sandbox.tmpfsMiB', 'applications', a.sandbox.tmpfsMiB, b.sandbox.tmpfsMiB);
   c.bool('sandbox.grants.fonts', 'applications', a.sandbox.grants.fonts, b.sandbox.grants.fonts, false);
   c.bool('sandbox.grants.gpu', 'applications', a.sandbox.grants.gpu, b.sandbox.grants.gpu, false);
+  {
+    // Another unprivileged user is neither stricter nor looser: a reviewer must read it.
+    const ua = a.sandbox.user ?? DEFAULT_SANDBOX_USER;
+    const ub = b.sandbox.user ?? DEFAULT_SANDBOX_USER;
+    c.add('sandbox.user', 'applications', ua === ub ? 'same' : 'incomparable', ua, ub, ua === ub ? undefined : 'the sandbox runs as another host user: check it is unprivileged and dedicated');
+  }
   for (const k of ['wallSeconds', 'cpuSeconds', 'addressSpaceMiB', 'outputMaxMiB', 'openFiles', 'maxThreads', 'ffmpegThreads'] as const) {
     c.num(`limits.${k}`, 'applications', a.limits[k], b.limits[k]);
   }

@@ -2,6 +2,7 @@
  * A policy in plain words, per CISA ZTMM pillar: what it allows and what it refuses, so a
  * reviewer can read a policy change without knowing the schema. Pure: no I/O.
  */
+import { DEFAULT_SANDBOX_USER } from '../sandbox/identity.js';
 import { STREAM_KINDS, unusedStreamAction, type Policy, type UnusedStreamAction } from './types.js';
 import { PILLAR_TITLES, effectiveGrant, principalsCovered, type Pillar } from './diff.js';
 
@@ -112,7 +113,8 @@ function explainWorkloads(p: Policy, add: AddPillar): void {
   const l = p.limits;
   if (p.sandbox.required) refuses.push('running without the bubblewrap sandbox');
   else allows.push('DEGRADED mode without bubblewrap when it is missing (recorded in the audit log)');
-  allows.push(`seccomp profile "${p.sandbox.seccomp}", a ${bytes(p.sandbox.tmpfsMiB * 1024 * 1024)} private /tmp`);
+  allows.push(`seccomp profile "${p.sandbox.seccomp}", a ${bytes(p.sandbox.tmpfsMiB * 1024 * 1024)} private /tmp and /dev/shm; the output is the only host file it can write`);
+  refuses.push(`running the sandbox as host root: as root it runs as the unprivileged user "${p.sandbox.user ?? DEFAULT_SANDBOX_USER}"; /proc/sys and the other host-global knobs are masked`);
   if (p.sandbox.grants.fonts) allows.push('read-only system fonts inside the sandbox');
   if (p.sandbox.grants.gpu) allows.push('GPU render nodes inside the sandbox');
   refuses.push(

@@ -4,7 +4,6 @@
  * claimed stage demands. Every problem is collected and reported with file:line:column.
  */
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 import validate, { type GeneratedValidationError } from './validate.generated.js';
@@ -21,13 +20,20 @@ export const BUNDLED_DIR = path.join(PACKAGE_ROOT, 'policies');
 export const DEFAULT_POLICY = 'advanced';
 
 
-/** Resolve what the user named (-p, ZT_FFMPEG_POLICY, or nothing) to a file path. */
+/**
+ * Resolve what the user named (-p, ZT_FFMPEG_POLICY, or nothing) to a file path. A bundled
+ * stage name always means the bundled policy, whatever lies in the current directory (another
+ * user could have planted `./optimal` there); a file is named as a path: it contains a `/` or
+ * ends in .yaml or .yml. Anything else is refused, never guessed.
+ */
 export function resolvePolicyPath(named: string | undefined): { path: string; bundled: boolean } {
   if (named === undefined || named === '') return { path: path.join(BUNDLED_DIR, `${DEFAULT_POLICY}.yaml`), bundled: true };
-  if ((STAGES as readonly string[]).includes(named) && !existsSync(named)) {
-    return { path: path.join(BUNDLED_DIR, `${named}.yaml`), bundled: true };
-  }
-  return { path: path.resolve(named), bundled: false };
+  if ((STAGES as readonly string[]).includes(named)) return { path: path.join(BUNDLED_DIR, `${named}.yaml`), bundled: true };
+  if (named.includes('/') || /\.ya?ml$/i.test(named)) return { path: path.resolve(named), bundled: false };
+  throw new ZtError('policy-invalid', `policy "${named}" is neither a bundled stage (${STAGES.join(', ')}) nor a path`, {
+    hint: `to use a file, name it as a path: -p ./${named}`,
+    details: { policy: named },
+  });
 }
 
 export interface ParsedPolicyFile {
@@ -37,11 +43,12 @@ export interface ParsedPolicyFile {
   readonly locate: (instancePath: readonly (string | number)[]) => { line: number; column: number };
 }
 
-export async function readPolicyFile(file: string): Promise<ParsedPolicyFile> {
+export async function readPolicyFile(file: string, read: (file: string) => Promise<Buffer> = (f) => readFile(f)): Promise<ParsedPolicyFile> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await read(file);
   } catch (e) {
+    if (e instanceof ZtError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new ZtError('policy-invalid', `cannot read policy ${file}: ${code}`, {
       hint: 'pass an existing policy file with -p, or omit -p to use the bundled advanced policy',
@@ -170,11 +177,13 @@ export async function loadBundledData(stage: Stage): Promise<Record<string, unkn
 export interface LoadOptions {
   /** Verifies a policy's detached signature; injected so the loader stays free of key handling. */
   readonly verifySignature?: (loaded: { path: string; bytes: Buffer; policy: Policy }) => Promise<string | undefined>;
+  /** Reads a policy file that is not bundled (a job reads it as a trust root). */
+  readonly read?: (file: string) => Promise<Buffer>;
 }
 
 export async function loadPolicy(named: string | undefined, opts: LoadOptions = {}): Promise<LoadedPolicy> {
   const { path: file, bundled } = resolvePolicyPath(named);
-  const parsed = await readPolicyFile(file);
+  const parsed = await readPolicyFile(file, bundled ? undefined : opts.read);
   // The bundled optimal policy names every field; it is read only to suggest a fix for a typo.
   const referenceText = await readFile(path.join(BUNDLED_DIR, 'optimal.yaml'));
   const { parsePolicyText } = await import('./yaml-source.js');

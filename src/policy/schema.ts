@@ -90,12 +90,17 @@ export const policySchema: JsonSchema = {
     sandbox: obj('Applications & workloads pillar: the sandbox every decoder runs in.', {
       required: bool('false permits degraded mode without bubblewrap (initial stage only; recorded in the audit log).'),
       seccomp: { enum: ['default', 'strict', 'none'], description: 'Seccomp profile: default (deny-list), strict (allow-list), none.' },
-      tmpfsMiB: posInt('Size of the sandbox /tmp in MiB.', 4096),
+      tmpfsMiB: posInt('Size in MiB of each writable tmpfs inside the sandbox: /tmp and /dev/shm.', 4096),
       grants: obj('Capabilities granted to the sandbox; none by default.', {
         fonts: bool('Bind system fonts read-only (drawtext, subtitle burn-in).'),
         gpu: bool('Bind /dev/dri render nodes for hardware encoders.'),
       }),
-    }),
+      user: {
+        type: 'string',
+        pattern: '^(?!root$)(?!0+$)([a-z_][a-z0-9_-]{0,31}|[1-9][0-9]{0,9})$',
+        description: 'Host user (name or uid) the sandbox runs as when zt-ffmpeg runs as root; never root. Default "zt-ffmpeg" (created by setup.sh). As any other user the sandbox runs as the caller.',
+      },
+    }, ['user']),
     limits: obj('Resource limits of every sandboxed process; a breach kills the tree (exit 5).', {
       wallSeconds: posInt('Wall-clock limit of the transcode.'),
       cpuSeconds: posInt('CPU-time limit (RLIMIT_CPU) per process.'),

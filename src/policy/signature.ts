@@ -123,25 +123,38 @@ function parseSignatureFile(text: string): PolicySignatureFile | string {
   return d as unknown as PolicySignatureFile;
 }
 
-/**
- * Check `<policyPath>.sig` against `bytes` (the exact bytes that were parsed as the policy) and
- * the trusted keyring (key id → Ed25519 public key).
- */
-export function verifyPolicySignature(policyPath: string, bytes: Uint8Array, trusted: TrustedKeys): PolicySignatureCheck {
+/** Read `<policyPath>.sig` (bounded); a failure when it is missing, not a file or too big. */
+function readSignatureText(policyPath: string, signHint: string): string | PolicySignatureCheck {
   const sigPath = signaturePathOf(policyPath);
-  const signHint = `sign it with a trusted key: zt-ffmpeg policy sign ${policyPath} --key KEYFILE`;
-  let text: string;
   try {
     const st = statSync(sigPath);
     if (!st.isFile()) return failure('malformed', policyPath, `${sigPath} is not a regular file`, signHint);
     if (st.size > MAX_SIG_BYTES) return failure('malformed', policyPath, `${sigPath} is ${st.size} bytes, more than ${MAX_SIG_BYTES}`, signHint);
-    text = readFileSync(sigPath, 'utf8');
+    return readFileSync(sigPath, 'utf8');
   } catch (e: unknown) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      return failure('missing', policyPath, `the policy must be signed, but ${sigPath} does not exist`, signHint);
-    }
+    if (code === 'ENOENT') return failure('missing', policyPath, `the policy must be signed, but ${sigPath} does not exist`, signHint);
     return failure('missing', policyPath, `${sigPath} cannot be read (${code ?? 'error'})`, signHint);
+  }
+}
+
+/**
+ * Check `<policyPath>.sig` against `bytes` (the exact bytes that were parsed as the policy) and
+ * the trusted keyring (key id → Ed25519 public key). `sigBytes`, when given, is the signature
+ * file as the caller read it (a job reads it as a trust root); `undefined` reads it here.
+ */
+export function verifyPolicySignature(policyPath: string, bytes: Uint8Array, trusted: TrustedKeys, sigBytes?: Buffer | 'missing'): PolicySignatureCheck {
+  const sigPath = signaturePathOf(policyPath);
+  const signHint = `sign it with a trusted key: zt-ffmpeg policy sign ${policyPath} --key KEYFILE`;
+  let text: string;
+  if (sigBytes === 'missing') return failure('missing', policyPath, `the policy must be signed, but ${sigPath} does not exist`, signHint);
+  if (sigBytes !== undefined) {
+    if (sigBytes.length > MAX_SIG_BYTES) return failure('malformed', policyPath, `${sigPath} is ${sigBytes.length} bytes, more than ${MAX_SIG_BYTES}`, signHint);
+    text = sigBytes.toString('utf8');
+  } else {
+    const read = readSignatureText(policyPath, signHint);
+    if (typeof read !== 'string') return read;
+    text = read;
   }
   const doc = parseSignatureFile(text);
   if (typeof doc === 'string') return failure('malformed', policyPath, `${sigPath} ${doc}`, signHint);
@@ -178,8 +191,8 @@ export function verifyPolicySignature(policyPath: string, bytes: Uint8Array, tru
 }
 
 /** verifyPolicySignature(), throwing the ZtError (exit 9) on failure; returns the signer's key id. */
-export function requirePolicySignature(policyPath: string, bytes: Uint8Array, trusted: TrustedKeys): string {
-  const r = verifyPolicySignature(policyPath, bytes, trusted);
+export function requirePolicySignature(policyPath: string, bytes: Uint8Array, trusted: TrustedKeys, sigBytes?: Buffer | 'missing'): string {
+  const r = verifyPolicySignature(policyPath, bytes, trusted, sigBytes);
   if (!r.ok) throw r.error;
   return r.keyId;
 }

@@ -27,6 +27,7 @@ export const STAGE_RULES: readonly StageRule[] = [
   { id: 'stage.token', from: 'optimal', describe: 'identity.token must be "required"', holds: (p) => p.identity.token === 'required' },
   { id: 'stage.signed-policy', from: 'optimal', describe: 'signature.required must be true', holds: (p) => p.signature.required },
   { id: 'stage.provisioned-key', from: 'optimal', describe: 'audit.requireProvisionedKey must be true', holds: (p) => p.audit.requireProvisionedKey },
+  { id: 'stage.pinned-jwks', from: 'optimal', describe: 'every identity.issuers[].jwksFile must be pinned with jwksSha256', holds: (p) => p.identity.issuers.every((i) => i.jwksFile === undefined || i.jwksSha256 !== undefined) },
   { id: 'stage.pinned-binaries', from: 'optimal', describe: 'posture.binaries.*.minVersion must be set', holds: (p) => Object.values(p.posture.binaries).every((b) => b.minVersion !== undefined) },
 ];
 

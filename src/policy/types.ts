@@ -29,6 +29,12 @@ export interface SandboxConfig {
   readonly seccomp: SeccompProfile;
   readonly tmpfsMiB: number;
   readonly grants: { readonly fonts: boolean; readonly gpu: boolean };
+  /**
+   * The host user the sandbox runs as when zt-ffmpeg runs as root (a name, or a uid in
+   * decimal; never 0). Default "zt-ffmpeg", which setup.sh creates. As any other user the
+   * sandbox runs as the caller.
+   */
+  readonly user?: string;
 }
 
 export interface LimitsConfig {

@@ -7,16 +7,22 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Policy } from '../policy/types.js';
-import { checkPosture, postureError, type BinaryFacts, type BinaryName } from './binaries.js';
-import type { SandboxTools } from '../sandbox/supervise.js';
+import { checkPosture, postureError, type BinaryFacts, type BinaryName, type PostureReport } from './binaries.js';
+import { presentProcMask, type SandboxTools } from '../sandbox/supervise.js';
 import { FONT_DIRS } from '../sandbox/bwrap.js';
 import { writeSeccompFile, seccompProfileHash } from '../sandbox/seccomp/index.js';
 import type { StatePaths } from '../util/paths.js';
+import { resolveSandboxIdentity, type SandboxIdentity } from '../sandbox/identity.js';
 
 export interface JobTools {
   readonly sandbox: SandboxTools;
+  /** Who the sandboxed processes are on the host (never root). */
+  readonly identity: SandboxIdentity;
   readonly ffmpeg: string;
   readonly ffprobe: string;
+  /** The binaries' descriptors as posture checked them, bound into every sandbox. */
+  readonly ffmpegFd?: number;
+  readonly ffprobeFd?: number;
   readonly binaries: Partial<Record<BinaryName, BinaryFacts>>;
   readonly seccompFile: string | undefined;
   readonly seccompProfile: string;
@@ -26,10 +32,24 @@ export interface JobTools {
   cleanup(): Promise<void>;
 }
 
-/** Posture + sandbox readiness. Fails closed (exit 7) unless the policy permits degraded mode. */
-export async function prepareTools(policy: Policy, paths: StatePaths, need: { ffmpeg: boolean }): Promise<JobTools> {
+/**
+ * Posture + sandbox readiness + who the sandbox runs as. Fails closed (exit 7) unless the policy
+ * permits degraded mode; `signal` cancels every sandboxed run of the job.
+ */
+export async function prepareTools(policy: Policy, paths: StatePaths, need: { ffmpeg: boolean }, signal?: AbortSignal): Promise<JobTools> {
+  // Before anything runs: a root caller without a sandbox user is refused here.
+  const identity = await resolveSandboxIdentity(policy.sandbox.user);
   const names: BinaryName[] = ['ffprobe', 'bwrap', 'prlimit', ...(need.ffmpeg ? (['ffmpeg'] as const) : [])];
-  const report = await checkPosture(policy.posture, names, paths.postureCache);
+  const report = await checkPosture(policy.posture, names, paths.postureCache, identity.dropped ? { uid: identity.uid, gid: identity.gid } : undefined);
+  try {
+    return await assemble(policy, paths, report, identity, signal);
+  } catch (e) {
+    await report.release();
+    throw e;
+  }
+}
+
+async function assemble(policy: Policy, paths: StatePaths, report: PostureReport, identity: SandboxIdentity, signal: AbortSignal | undefined): Promise<JobTools> {
   let degraded = false;
   const fatal = report.violations.filter((v) => {
     if (v.rule.startsWith('posture.bwrap.') && !policy.sandbox.required && policy.stage === 'initial') {
@@ -52,16 +72,30 @@ export async function prepareTools(policy: Policy, paths: StatePaths, need: { ff
     seccompFile = await writeSeccompFile(policy.sandbox.seccomp, dir);
     seccompHash = seccompProfileHash(policy.sandbox.seccomp);
   }
+  const ffmpegFd = report.handles.ffmpeg?.fd;
+  const ffprobeFd = report.handles.ffprobe?.fd;
   return {
-    sandbox: { bwrap: degraded ? undefined : b.bwrap?.path, prlimit, degraded, fontDirs: FONT_DIRS.filter((d) => existsSync(d)) },
+    sandbox: {
+      bwrap: degraded ? undefined : b.bwrap?.path,
+      prlimit,
+      degraded,
+      fontDirs: FONT_DIRS.filter((d) => existsSync(d)),
+      procMask: presentProcMask(),
+      ...(identity.dropped ? { runAs: { uid: identity.uid, gid: identity.gid } } : {}),
+      ...(signal ? { signal } : {}),
+    },
+    identity,
     ffmpeg,
     ffprobe,
+    ...(ffmpegFd !== undefined ? { ffmpegFd } : {}),
+    ...(ffprobeFd !== undefined ? { ffprobeFd } : {}),
     binaries: b,
     seccompFile,
     seccompProfile: degraded ? 'none (degraded)' : policy.sandbox.seccomp,
     seccompHash,
     stateDir: paths.stateDir,
     async cleanup() {
+      await report.release();
       if (dir) await rm(dir, { recursive: true, force: true });
     },
   };

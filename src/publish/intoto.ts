@@ -2,11 +2,13 @@
  * Provenance next to the output, where the policy asks for it: an in-toto Statement (v1) whose
  * subject is the output's digest and whose predicate names the input digest, the policy digest,
  * the operation, the principal and the audit record, in a DSSE envelope signed with the audit
- * key. Written atomically as `<output>.intoto.json`.
+ * key. Written exclusively inside the private job directory (no predictable name in a shared
+ * directory for anyone to plant), then published beside the output like the output itself.
  */
 import type { PrincipalRecord } from '../audit/job-records.js';
 import { sign } from 'node:crypto';
-import { open, rename } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalize } from '../audit/canonical.js';
 import { pae } from '../audit/dsse.js';
@@ -53,16 +55,19 @@ export function dsseEnvelope(statement: Record<string, unknown>, key: SigningKey
   };
 }
 
-export async function writeProvenance(f: ProvenanceFacts, key: SigningKey): Promise<string> {
-  const file = `${f.output.path}.intoto.json`;
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const h = await open(tmp, 'wx', 0o644);
+/** The sidecar's suffix: `<output>.intoto.json`. */
+export const PROVENANCE_SUFFIX = '.intoto.json';
+
+/** Write the signed statement to `tmp` (created exclusively, never through a link); returns it open. */
+export async function writeProvenance(f: ProvenanceFacts, key: SigningKey, tmp: string): Promise<FileHandle> {
+  const h = await open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {
     await h.writeFile(JSON.stringify(dsseEnvelope(provenanceStatement(f), key)) + '\n');
+    await h.chmod(0o644);
     await h.sync();
-  } finally {
+    return h;
+  } catch (e) {
     await h.close();
+    throw e;
   }
-  await rename(tmp, file);
-  return file;
 }

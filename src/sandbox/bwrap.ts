@@ -2,8 +2,21 @@
  * Pure construction of the bubblewrap command line. Every namespace is unshared (so there is
  * no network at all), the filesystem is a minimal read-only view of /usr plus the few /etc
  * files the dynamic loader needs, the input is bound read-only from an already-open
- * descriptor, only the private job directory is writable, the environment is cleared, all
- * capabilities are dropped, and the process runs as nobody in its own session.
+ * descriptor, the environment is cleared, all capabilities are dropped, and the process runs as
+ * nobody in its own session (on the host: the dedicated sandbox user, see identity.ts).
+ *
+ * Assume the decoder is owned: every place it can write is bounded, and what it can reach of
+ * the host is masked.
+ * - The output is one file the host made in its private job directory, handed to ffmpeg as an
+ *   inherited descriptor (supervise.ts: SANDBOX_OUTPUT_PATH) and bounded by RLIMIT_FSIZE. No
+ *   host directory is bound at all, so the sandbox cannot create, rename, link or replace
+ *   anything on the host's file system: no symlink, FIFO, directory or hard link can take the
+ *   output's place, and the job cannot fill the output's disk.
+ * - /tmp and /dev/shm are size-bounded tmpfs mounts; /dev and / are read-only after set-up.
+ * - /proc/sys and the other host-global knobs containers mask are absent (empty read-only
+ *   tmpfs), and the host-global files are /dev/null.
+ * - The binary it runs is bound from the descriptor posture hashed, so the inode checked is
+ *   the inode that runs.
  *
  * Capability grants are explicit and off by default:
  * - fonts: /etc/fonts and the font directories, read-only (drawtext, subtitle burn-in). /usr is
@@ -19,12 +32,13 @@ export interface BwrapSpec {
   /** fd (in the child) of the input file, bound read-only at /in/<name>. */
   readonly inputFd?: number;
   readonly inputName?: string;
-  /** Host path of the private job directory, bound read-write at /job. */
-  readonly jobDir?: string;
+  /** fd (in the child) of the binary posture checked, bound read-only over its own path. */
+  readonly binaryFd?: number;
   /** fd (in the child) of the seccomp program, if any. */
   readonly seccompFd?: number;
   /** fd (in the child) bwrap writes {"child-pid": N} to. */
   readonly infoFd?: number;
+  /** Size of /tmp, and of /dev/shm. */
   readonly tmpfsBytes: number;
   readonly grants: { readonly fonts: boolean; readonly gpu: boolean };
   /**
@@ -32,13 +46,16 @@ export interface BwrapSpec {
    * (bwrap cannot create a mount point inside the read-only /usr). Default: none.
    */
   readonly hideFontDirs?: readonly string[];
+  /** The host-global /proc entries to mask that exist on this kernel (see PROC_MASKED_*). */
+  readonly maskProc?: { readonly files: readonly string[]; readonly dirs: readonly string[] };
   /** Environment inside the sandbox (after --clearenv). */
   readonly env: Readonly<Record<string, string>>;
   readonly command: readonly string[];
 }
 
 export const SANDBOX_INPUT_DIR = '/in';
-export const SANDBOX_JOB_DIR = '/job';
+/** The sandbox's bounded scratch space (a tmpfs of tmpfsMiB): where raw arguments may name files. */
+export const SANDBOX_SCRATCH_DIR = '/tmp';
 export const SANDBOX_UID = 65534;
 
 /** /etc files the dynamic loader and the ffmpeg libraries read. Bound only when they exist. */
@@ -51,8 +68,17 @@ export const FONT_CACHE_DIR = '/var/cache/fontconfig';
 export const FONT_DIRS = ['/usr/share/fonts', '/usr/local/share/fonts', '/usr/share/texmf/fonts'];
 /** Read-only host topology that thread pools need. */
 export const SYSFS_TOPOLOGY = '/sys/devices/system';
-/** Size of the empty tmpfs that hides a font directory. */
+/** Size of the empty tmpfs that hides a font directory or a /proc directory. */
 const HIDE_TMPFS_BYTES = 4096;
+
+/**
+ * What the container runtimes mask in /proc (runc's default masked and read-only paths):
+ * host-global knobs (sysctls, sysrq, IRQ affinity, bus and driver settings) and host-global
+ * information (kernel memory, keys, timers). Directories become empty read-only tmpfs mounts,
+ * files are covered by /dev/null. A decoder needs none of them.
+ */
+export const PROC_MASKED_DIRS = ['/proc/sys', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/acpi', '/proc/scsi', '/proc/asound', '/proc/driver'];
+export const PROC_MASKED_FILES = ['/proc/sysrq-trigger', '/proc/kcore', '/proc/keys', '/proc/key-users', '/proc/timer_list', '/proc/sched_debug', '/proc/latency_stats', '/proc/kallsyms', '/proc/kmsg', '/proc/kpagecount', '/proc/kpageflags', '/proc/kpagecgroup'];
 
 export function buildBwrapArgs(spec: BwrapSpec): string[] {
   const a: string[] = [
@@ -78,15 +104,22 @@ export function buildBwrapArgs(spec: BwrapSpec): string[] {
   } else {
     for (const d of spec.hideFontDirs ?? []) a.push('--size', String(HIDE_TMPFS_BYTES), '--tmpfs', d, '--remount-ro', d);
   }
-  a.push('--proc', '/proc', '--dev', '/dev');
+  a.push('--proc', '/proc');
+  for (const d of spec.maskProc?.dirs ?? []) a.push('--size', String(HIDE_TMPFS_BYTES), '--tmpfs', d, '--remount-ro', d);
+  for (const f of spec.maskProc?.files ?? []) a.push('--ro-bind', '/dev/null', f);
+  // bwrap's /dev is an unbounded tmpfs: bound its shm, then make the rest read-only.
+  a.push('--dev', '/dev', '--size', String(spec.tmpfsBytes), '--tmpfs', '/dev/shm');
   a.push('--ro-bind-try', SYSFS_TOPOLOGY, SYSFS_TOPOLOGY);
   if (spec.grants.gpu) a.push('--dev-bind-try', '/dev/dri', '/dev/dri');
+  a.push('--remount-ro', '/dev');
   a.push('--size', String(spec.tmpfsBytes), '--tmpfs', '/tmp');
   if (spec.inputFd !== undefined) {
     a.push('--dir', SANDBOX_INPUT_DIR, '--ro-bind-fd', String(spec.inputFd), `${SANDBOX_INPUT_DIR}/${spec.inputName ?? 'input'}`);
   }
-  if (spec.jobDir !== undefined) a.push('--bind', spec.jobDir, SANDBOX_JOB_DIR, '--chdir', SANDBOX_JOB_DIR);
-  else a.push('--chdir', '/tmp');
+  a.push('--chdir', '/tmp');
+  const binary = spec.command[0];
+  if (spec.binaryFd !== undefined && binary !== undefined) a.push('--ro-bind-fd', String(spec.binaryFd), binary);
+  // Everything else, the root included, is read-only: the only writable places are bounded.
   a.push('--remount-ro', '/');
   for (const [k, v] of Object.entries(spec.env)) a.push('--setenv', k, v);
   if (spec.seccompFd !== undefined) a.push('--seccomp', String(spec.seccompFd));

@@ -7,4 +7,4 @@ export const LIMIT_RULES = ['limits.wallSeconds', 'limits.cpuSeconds', 'limits.a
 
 export type LimitRuleId = (typeof LIMIT_RULES)[number];
 
-export type SandboxRuleId = LimitRuleId | 'sandbox.required';
+export type SandboxRuleId = LimitRuleId | 'sandbox.required' | 'sandbox.tmpfsMiB';

@@ -14,13 +14,16 @@ export interface ExecOptions {
   readonly input?: string | Uint8Array;
   /** Cap on captured stdout/stderr (bytes); the child is killed past it. */
   readonly maxBuffer?: number;
-  /** Extra fds to pass: index in this array + 3 is the child's fd number. */
-  readonly extraFds?: ReadonlyArray<number>;
+  /** Extra fds to pass: index in this array + 3 is the child's fd number ('ignore' leaves a gap). */
+  readonly extraFds?: ReadonlyArray<number | 'ignore'>;
   /** Called with the child's pid as soon as it is known. */
   readonly onSpawn?: (pid: number) => void;
   /** Called with each chunk of stderr as it arrives (for progress and live diagnostics). */
   readonly onStderr?: (chunk: string) => void;
   readonly signal?: AbortSignal;
+  /** Run the child as this uid/gid, supplementary groups dropped (only a root parent can). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 export interface ExecResult {
@@ -54,6 +57,9 @@ export async function exec(file: string, args: readonly string[], opts: ExecOpti
     maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024,
     encoding: 'utf8',
     cancelSignal: opts.signal,
+    // libuv calls setgroups(0, NULL) before setgid/setuid: no group of the parent survives.
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
   if (child.pid !== undefined) opts.onSpawn?.(child.pid);
   if (opts.onStderr && child.stderr) child.stderr.on('data', (b: Buffer) => opts.onStderr?.(b.toString('utf8')));

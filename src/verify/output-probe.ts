@@ -3,7 +3,7 @@
  * by a process that parsed hostile bytes) must find the container and codecs the operation
  * promises and a duration consistent with the input's; then it is hashed.
  */
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { Violation } from '../errors.js';
 import type { OperationTarget } from '../policy/types.js';
@@ -52,14 +52,17 @@ export function checkOutputProbe(p: ProbeResult, target: OperationTarget | undef
   return v;
 }
 
+/**
+ * `handle` is the output as claimed from the job directory (src/verify/sandbox-output.ts): it is
+ * hashed and bound into the probe's sandbox, and it is what gets published.
+ */
 export async function verifyOutput(
-  file: string,
+  handle: FileHandle,
   target: OperationTarget | undefined,
   expectedDuration: number | undefined,
-  tools: { sandbox: SandboxTools; ffprobe: string; seccompFile: string | undefined; probeTimeoutSeconds: number; stateDir?: string; ffprobeSha256?: string },
+  tools: { sandbox: SandboxTools; ffprobe: string; ffprobeFd?: number; seccompFile: string | undefined; probeTimeoutSeconds: number; stateDir?: string; ffprobeSha256?: string },
 ): Promise<OutputCheck> {
-  const handle = await open(file, 'r');
-  try {
+  {
     const st = await handle.stat();
     const hashP = (async () => {
       const h = createHash('sha256');
@@ -74,9 +77,9 @@ export async function verifyOutput(
       return h.digest('hex');
     })();
     // Same cache key as the input's inspection, so the listing is read once per binary, not per probe.
-    const caps = await detectCapabilities(tools.ffprobe, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(tools.ffprobeSha256 ? { sha256: tools.ffprobeSha256 } : {}) }).catch(() => undefined);
-    const site = { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary: tools.ffprobe };
-    const r = await supervise(planOutputProbe(site, { fd: handle.fd, name: 'output', hostPath: file }, target, caps, tools.probeTimeoutSeconds));
+    const caps = await detectCapabilities(tools.ffprobe, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(tools.ffprobeSha256 ? { sha256: tools.ffprobeSha256 } : {}), ...(tools.sandbox.runAs ? { runAs: tools.sandbox.runAs } : {}) }).catch(() => undefined);
+    const site = { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary: tools.ffprobe, ...(tools.ffprobeFd !== undefined ? { binaryFd: tools.ffprobeFd } : {}) };
+    const r = await supervise(planOutputProbe(site, { fd: handle.fd, name: 'output' }, target, caps, tools.probeTimeoutSeconds));
     const sha256 = await hashP;
     if (r.exitCode !== 0 || r.killedFor) {
       const why = (r.stderr.split('\n').find((l) => l.trim()) ?? r.killedFor?.message ?? `exit ${r.exitCode}`).trim();
@@ -89,7 +92,5 @@ export async function verifyOutput(
       return { violations: [{ rule: 'output.probe', actual: 'invalid JSON', limit: 'valid ffprobe JSON', message: 'the output probe printed invalid JSON' }], probe: undefined, sha256, size: st.size };
     }
     return { violations: checkOutputProbe(probe, target, expectedDuration), probe, sha256, size: st.size };
-  } finally {
-    await handle.close();
   }
 }

@@ -62,10 +62,10 @@ describe('audit log through the CLI', () => {
     await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    // bwrap --die-with-parent takes the sandboxed tree down with it.
-    await new Promise((r) => setTimeout(r, 500));
-    const stray = execFileSync('/usr/bin/ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(tag));
-    expect(stray).toEqual([]);
+    // bwrap --die-with-parent takes the sandboxed tree down with it (a bounded wait, not a timing).
+    const strays = (): string[] => execFileSync('/usr/bin/ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(tag));
+    for (let i = 0; i < 200 && strays().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(strays()).toEqual([]);
     expect(existsSync(out)).toBe(false);
     const v = await sb.run(['audit', 'verify', sb.auditLog, '--key', sb.auditPub, '--json']);
     expect(v.code, v.stderr).toBe(0);

@@ -82,7 +82,8 @@ const CASES: readonly Case[] = [
   // 64 MiB of address space: ffmpeg cannot even map its libraries.
   { name: 'memory hog', limits: { addressSpaceMiB: 64 }, rule: 'limits.addressSpaceMiB', ext: 'mp4', args: [] },
   { name: 'CPU-time hog', limits: { cpuSeconds: 1 }, rule: 'limits.cpuSeconds', ext: 'mp4', args: SLOW },
-  { name: 'job past its wall clock', limits: { wallSeconds: 2 }, rule: 'limits.wallSeconds', ext: 'mp4', args: SLOW },
+  // Upscaled to 720p with veryslow: tens of seconds of work, against a wall clock of 1 s.
+  { name: 'job past its wall clock', limits: { wallSeconds: 1 }, rule: 'limits.wallSeconds', ext: 'mp4', args: [...SLOW, '-vf', 'scale=1280:720'] },
   // PNG frames in Matroska: several MiB for 4 s, over a 1 MiB file-size limit (SIGXFSZ).
   { name: 'oversized output', limits: { outputMaxMiB: 1 }, rule: 'limits.outputMaxMiB', ext: 'mkv', args: ['-c:v', 'png', '-an'] },
   // bwrap alone runs 2 threads; RLIMIT_NPROC cannot bound a root caller, so the monitor does.

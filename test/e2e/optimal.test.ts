@@ -7,6 +7,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFile, writeFile, mkdir, copyFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
 import { makeSample } from '../helpers/media.js';
@@ -36,7 +37,9 @@ beforeAll(async () => {
   const { publicJwkFromPem } = await import('../../src/keys/index.js');
   await writeFile(path.join(keyring, 'issuer.jwks.json'), JSON.stringify({ keys: [publicJwkFromPem(await readFile(path.join(sb.dir, 'issuer', 'audit.pub'), 'utf8'))] }));
   policy = path.join(dir, 'policy.yaml');
-  await copyFile(path.join(ROOT, 'policies', 'optimal.yaml'), policy);
+  // A signed policy pins the JWKS it relies on (the bundled template holds a placeholder).
+  const jwksSha = createHash('sha256').update(await readFile(path.join(keyring, 'issuer.jwks.json'))).digest('hex');
+  await writeFile(policy, (await readFile(path.join(ROOT, 'policies', 'optimal.yaml'), 'utf8')).replace(/jwksSha256: "0{64}"/, `jwksSha256: "${jwksSha}"`));
   const s = await sb.run(['policy', 'sign', policy, '--key', path.join(sb.dir, 'signer', 'audit.key')]);
   expect(s.code, s.stderr).toBe(0);
   input = await makeSample(sb.dir, 'h264-aac.mp4');

@@ -151,7 +151,7 @@ process.stdout.write(JSON.stringify({ ok, checked, verified, policy: { command: 
       `import { runJob, type RunResult, type Violation } from 'zt-ffmpeg';
 export async function handle(file: string, signal: AbortSignal): Promise<readonly Violation[]> {
   const r: RunResult = await runJob({ input: file, output: file + '.mp4', signal });
-  const code: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 = r.exitCode;
+  const code: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 129 | 130 | 143 = r.exitCode;
   return code === 0 ? [] : r.violations;
 }
 `,

@@ -19,7 +19,7 @@ async function findSandboxedFfmpeg(marker: string): Promise<number | undefined> 
     if (!/^\d+$/.test(e)) continue;
     try {
       const cmd = (await readFile(`/proc/${e}/cmdline`, 'utf8')).split('\0');
-      if (cmd[0] === '/usr/bin/ffmpeg' && cmd.some((a) => a.startsWith('/job/output.')) && cmd.some((a) => a.includes(marker))) return Number(e);
+      if (cmd[0] === '/usr/bin/ffmpeg' && cmd.includes('/proc/self/fd/4') && cmd.some((a) => a.includes(marker))) return Number(e);
     } catch {
       /* gone */
     }
@@ -61,7 +61,7 @@ describe('the sandboxed ffmpeg, seen from /proc', () => {
     expect(status).toMatch(/^CapPrm:\s+0000000000000000$/m);
     expect(status).toMatch(/^Seccomp:\s+2$/m);
     expect(net).not.toBe(await readlink('/proc/self/ns/net'));
-    // Its own user namespace (uid 65534 inside, mapped to the caller outside) and mount namespace.
+    // Its own user namespace (uid 65534 inside; outside, the dedicated sandbox user for a root caller) and mount namespace.
     expect(userNs).not.toBe(await readlink('/proc/self/ns/user'));
     expect(mntNs).not.toBe(await readlink('/proc/self/ns/mnt'));
     expect(r.code, r.stderr).toBe(0);

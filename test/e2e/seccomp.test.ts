@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { writeSeccompFile, type SeccompProfileName } from '../../src/sandbox/seccomp/profiles.js';
 import { buildBwrapArgs, sandboxEnv } from '../../src/sandbox/bwrap.js';
+import { CHILD_FD, SANDBOX_OUTPUT_PATH } from '../../src/sandbox/supervise.js';
 import { exec, type ExecResult } from '../../src/util/exec.js';
 
 const BWRAP = '/usr/bin/bwrap';
@@ -29,40 +30,42 @@ let hasX265 = false;
 
 /**
  * Run argv inside the project's own sandbox, built by the production builder
- * (src/sandbox/bwrap.ts): every namespace unshared, an unprivileged uid, /usr and a few /etc
- * files read-only, a size-limited /tmp, the job dir the only writable bind, the root remounted
- * read-only, a cleared environment; with the profile's filter on fd 3 (or no filter for the
- * control) and, when given, an input file bound read-only from fd 4 at /in/<name>.
+ * (src/sandbox/bwrap.ts) with the production descriptor slots (CHILD_FD): every namespace
+ * unshared, an unprivileged uid, /usr and a few /etc files read-only, a size-limited /tmp, no
+ * writable host directory, the root remounted read-only, a cleared environment; the profile's
+ * filter (or none, for the control); an input bound read-only at /in/<name>; an output file the
+ * host made, written through /proc/self/fd/4 (SANDBOX_OUTPUT_PATH) as ffmpeg writes a job's.
  */
 async function sandboxed(
   profile: SeccompProfileName | 'none',
   argv: readonly string[],
-  input?: { path: string; name: string },
+  files: { input?: { path: string; name: string }; output?: string } = {},
 ): Promise<ExecResult> {
   // A fresh open per run: bwrap reads the program from the fd's current offset.
   const path = profile === 'none' ? undefined : programs.get(profile);
   const filter = path === undefined ? undefined : await open(path, 'r');
-  const inputHandle = input ? await open(input.path, 'r') : undefined;
+  const inputHandle = files.input ? await open(files.input.path, 'r') : undefined;
+  const outputHandle = files.output ? await open(files.output, 'w', 0o600) : undefined;
   try {
-    const fds = [filter, inputHandle].filter((h) => h !== undefined);
-    const fdOf = (h: typeof filter): number | undefined => (h ? 3 + fds.indexOf(h) : undefined);
-    const seccompFd = fdOf(filter);
-    const inputFd = fdOf(inputHandle);
     const args = buildBwrapArgs({
-      jobDir,
-      ...(seccompFd !== undefined ? { seccompFd } : {}),
-      ...(inputFd !== undefined && input ? { inputFd, inputName: input.name } : {}),
+      ...(filter ? { seccompFd: CHILD_FD.seccomp } : {}),
+      ...(inputHandle && files.input ? { inputFd: CHILD_FD.input, inputName: files.input.name } : {}),
       tmpfsBytes: 64 * 1024 * 1024,
       grants: { fonts: false, gpu: false },
       env: sandboxEnv(),
       command: argv,
     });
-    return await exec(BWRAP, args, { timeoutMs: 30_000, extraFds: fds.map((h) => h.fd) });
+    const extraFds = [inputHandle?.fd ?? 'ignore', outputHandle?.fd ?? 'ignore', filter?.fd ?? 'ignore'] as const;
+    return await exec(BWRAP, args, { timeoutMs: 30_000, extraFds: [...extraFds] });
   } finally {
     await filter?.close();
     await inputHandle?.close();
+    await outputHandle?.close();
   }
 }
+
+/** The raw test pattern every encode reads, bound as the sandbox's input. */
+const inMkv = (): { path: string; name: string } => ({ path: join(jobDir, 'in.mkv'), name: 'input.mkv' });
 
 function ok(r: ExecResult): ExecResult {
   expect(r.exitCode, `exit ${String(r.exitCode)} signal ${String(r.signal)}\n${r.stderr.slice(-2000)}`).toBe(0);
@@ -176,28 +179,27 @@ describe.skipIf(!available)('seccomp under real bwrap', () => {
       }
     });
 
+    // Written through the inherited output descriptor, so the muxer is named (-f), as the job names it.
     const encodes: ReadonlyArray<readonly [string, readonly string[], readonly string[]]> = [
-      ['out.mp4', ['-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac'], ['h264', 'aac']],
-      ['out.webm', ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-c:a', 'libopus'], ['vp9', 'opus']],
-      ['out.wav', ['-vn', '-c:a', 'pcm_s16le'], ['pcm_s16le']],
-      ['out.mp3', ['-vn', '-c:a', 'libmp3lame'], ['mp3']],
-      ['out.flac', ['-vn', '-c:a', 'flac'], ['flac']],
-      ['out.ogg', ['-vn', '-c:a', 'libvorbis'], ['vorbis']],
-      ['out.png', ['-an', '-frames:v', '1', '-c:v', 'png', '-f', 'image2'], ['png']],
-      ['out.jpg', ['-an', '-frames:v', '1', '-c:v', 'mjpeg', '-f', 'image2'], ['mjpeg']],
-      ['out.mkv', ['-c:v', 'libx265', '-preset', 'ultrafast', '-c:a', 'aac'], ['hevc', 'aac']],
+      ['out.mp4', ['-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-f', 'mp4'], ['h264', 'aac']],
+      ['out.webm', ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-c:a', 'libopus', '-f', 'webm'], ['vp9', 'opus']],
+      ['out.wav', ['-vn', '-c:a', 'pcm_s16le', '-f', 'wav'], ['pcm_s16le']],
+      ['out.mp3', ['-vn', '-c:a', 'libmp3lame', '-f', 'mp3'], ['mp3']],
+      ['out.flac', ['-vn', '-c:a', 'flac', '-f', 'flac'], ['flac']],
+      ['out.ogg', ['-vn', '-c:a', 'libvorbis', '-f', 'ogg'], ['vorbis']],
+      ['out.png', ['-an', '-frames:v', '1', '-c:v', 'png', '-update', '1', '-f', 'image2'], ['png']],
+      ['out.jpg', ['-an', '-frames:v', '1', '-c:v', 'mjpeg', '-update', '1', '-f', 'image2'], ['mjpeg']],
+      ['out.mkv', ['-c:v', 'libx265', '-preset', 'ultrafast', '-c:a', 'aac', '-f', 'matroska'], ['hevc', 'aac']],
     ];
 
     it.each(encodes)('encodes %s, then probes and decodes it, all inside the sandbox', async (out, codecArgs, codecs) => {
       if (out === 'out.mkv' && !hasX265) return;
-      const file = `${profile}-${out}`;
-      ok(
-        await sandboxed(profile, [FFMPEG, '-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '2', '-i', 'in.mkv',
-          ...codecArgs, file]),
-      );
+      const file = join(jobDir, `${profile}-${out}`);
+      ok(await sandboxed(profile, [FFMPEG, '-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '2', '-i', '/in/input.mkv', ...codecArgs, '-y', SANDBOX_OUTPUT_PATH], { input: inMkv(), output: file }));
+      const seen = { path: file, name: `output.${out.split('.')[1]}` };
       const [probe, decode] = await Promise.all([
-        sandboxed(profile, [FFPROBE, '-v', 'error', '-protocol_whitelist', 'file', '-show_streams', '-of', 'json', file]),
-        sandboxed(profile, [FFMPEG, '-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '2', '-i', file, '-f', 'null', '-']),
+        sandboxed(profile, [FFPROBE, '-v', 'error', '-protocol_whitelist', 'file', '-show_streams', '-of', 'json', `/in/${seen.name}`], { input: seen }),
+        sandboxed(profile, [FFMPEG, '-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '2', '-i', `/in/${seen.name}`, '-f', 'null', '-'], { input: seen }),
       ]);
       ok(decode);
       const parsed = JSON.parse(ok(probe).stdout) as { streams?: Array<{ codec_name?: string }> };
@@ -209,7 +211,7 @@ describe.skipIf(!available)('seccomp under real bwrap', () => {
     if (!hasX265 || !existsSync('/sys/devices/system/cpu') || availableParallelism() < 2) return;
     // The production sandbox binds /sys/devices/system read-only for exactly this.
     const r = ok(
-      await sandboxed('strict', [FFMPEG, '-hide_banner', '-nostdin', '-threads', '2', '-i', 'in.mkv', '-an', '-c:v', 'libx265', '-preset', 'ultrafast', 'pool.mkv']),
+      await sandboxed('strict', [FFMPEG, '-hide_banner', '-nostdin', '-threads', '2', '-i', '/in/input.mkv', '-an', '-c:v', 'libx265', '-preset', 'ultrafast', '-f', 'matroska', '-y', SANDBOX_OUTPUT_PATH], { input: inMkv(), output: join(jobDir, 'pool.mkv') }),
     );
     expect(r.stderr).toMatch(/Thread pool created/);
   });
@@ -220,8 +222,8 @@ describe.skipIf(!available)('seccomp under real bwrap', () => {
       await sandboxed(
         t.profile,
         [FFMPEG, '-hide_banner', '-nostdin', '-loglevel', 'error', '-protocol_whitelist', 'file', '-threads', '2',
-          '-f', 'matroska', '-i', '/in/input.mkv', ...t.args, '-f', t.format, `policy-${t.label.replace(/[^a-z0-9]+/gi, '_')}.${t.ext}`],
-        { path: join(jobDir, 'in.mkv'), name: 'input.mkv' },
+          '-f', 'matroska', '-i', '/in/input.mkv', ...t.args, '-f', t.format, '-y', SANDBOX_OUTPUT_PATH],
+        { input: inMkv(), output: join(jobDir, `policy-${t.label.replace(/[^a-z0-9]+/gi, '_')}.${t.ext}`) },
       ),
     );
   });

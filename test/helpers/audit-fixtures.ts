@@ -64,6 +64,8 @@ export async function bundleAppender(outDir: string): Promise<string> {
     format: 'esm',
     target: 'node20',
     outfile,
+    // As the real build does: bundled CommonJS dependencies (execa's) call require().
+    banner: { js: "import { createRequire as __ztCreateRequire } from 'node:module'; const require = __ztCreateRequire(import.meta.url);" },
     logLevel: 'error',
   });
   return outfile;

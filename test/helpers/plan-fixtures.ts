@@ -53,8 +53,8 @@ export const probe = parseProbeJson(JSON.stringify({
   streams: [{ index: 0, codec_type: 'video', codec_name: 'h264', width: 64, height: 64 }, { index: 1, codec_type: 'audio', codec_name: 'aac' }],
 }));
 
-export const input = { fd: 3, name: 'input.mp4', hostPath: '/uploads/in.mp4' };
+export const input = { fd: 3, name: 'input.mp4' };
 
 export function site(binary: string): SandboxSite {
-  return { sandbox: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false, fontDirs: ['/usr/share/fonts'] }, seccompFile: '/tmp/seccomp.bpf', binary };
+  return { sandbox: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false, fontDirs: ['/usr/share/fonts'], procMask: { dirs: ['/proc/sys'], files: ['/proc/sysrq-trigger'] } }, seccompFile: '/tmp/seccomp.bpf', binary, binaryFd: 20 };
 }

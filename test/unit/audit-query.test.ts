@@ -79,6 +79,7 @@ describe('auditStats', () => {
       refused: 2,
       failed: 1,
       unfinished: 1,
+      unverified: 0,
       refusalsByRule: { 'input.format': 2, 'input.maxWidth': 1 },
       anomalies: 1,
       timingsByOperation: {

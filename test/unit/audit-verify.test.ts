@@ -64,7 +64,8 @@ async function verifyBytes(bytes: Buffer, opts: { withCheckpoint?: boolean; trus
     await fs.rm(cpPath, { force: true });
     slotCheckpoints.delete(path);
   }
-  const report = await verifyLogs({ logPaths: [path], trusted: opts.trust ?? trusted });
+  // Records are checked alone when the test made the log without its checkpoint.
+  const report = await verifyLogs({ logPaths: [path], trusted: opts.trust ?? trusted, requireCheckpoint: opts.withCheckpoint ?? true });
   const log = report.logs[0];
   if (log === undefined) throw new Error('no log report');
   expect(report.ok).toBe(log.ok);
@@ -268,6 +269,11 @@ describe('jobs, checkpoints and keys', () => {
     expect(r.logs[0]?.checkpointMessage).toMatch(/invalid signature/);
     const absent = await verifyBytes(original, { withCheckpoint: false });
     expect(absent).toMatchObject({ ok: true, checkpoint: 'absent' });
+    // Without --no-checkpoint, a non-empty log without its checkpoint fails: its end may be gone.
+    const required = await verifyLogs({ logPaths: [scratch], trusted });
+    expect(required.ok).toBe(false);
+    expect(required.logs[0]).toMatchObject({ ok: false, checkpoint: 'absent' });
+    expect(required.logs[0]?.checkpointMessage).toMatch(/no checkpoint .*--no-checkpoint/);
   });
 
   it('a witnessed (older) checkpoint passes a grown log and catches a rewritten one', async () => {
@@ -354,7 +360,7 @@ describe('jobs, checkpoints and keys', () => {
     await fs.writeFile(scratch, l0);
     await fs.rm(checkpointPathFor(scratch), { force: true });
     slotCheckpoints.delete(scratch);
-    expect((await verifyLogs({ logPaths: [scratch], trusted })).ok).toBe(true);
+    expect((await verifyLogs({ logPaths: [scratch], trusted, requireCheckpoint: false })).ok).toBe(true);
   });
 });
 
@@ -372,7 +378,7 @@ describe('parallel signature verification', () => {
     const good = Buffer.concat(parts);
     await fs.writeFile(p, good);
     for (const workers of [0, 2]) {
-      const r = await verifyLogs({ logPaths: [p], trusted, workers });
+      const r = await verifyLogs({ logPaths: [p], trusted, workers, requireCheckpoint: false });
       expect(r.logs[0]).toMatchObject({ ok: true, records: 1200, headHash: prev });
     }
     // Flip one bit inside the signature of record 1000 (line 1001).
@@ -382,7 +388,7 @@ describe('parallel signature verification', () => {
     bad[sigAt] = (bad[sigAt] as number) ^ 0x01;
     await fs.writeFile(p, bad);
     for (const workers of [0, 2]) {
-      const r = await verifyLogs({ logPaths: [p], trusted, workers });
+      const r = await verifyLogs({ logPaths: [p], trusted, workers, requireCheckpoint: false });
       expect(r.logs[0]?.firstBad).toMatchObject({ line: 1001, seq: 1000, fault: 'modified' as FaultKind });
       expect(r.logs[0]?.records).toBe(1000);
       expect(r.logs[0]?.headHash).toBe(hashOf(parts[999] as Buffer));

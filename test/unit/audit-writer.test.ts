@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import {
   checkpointPathFor,
   encodeRecord,
   openAuditLog,
+  resealAuditLog,
   rotateKey,
   verifyLogs,
   GENESIS_PREV,
@@ -35,6 +37,15 @@ beforeEach(async () => {
   await fs.mkdir(dir);
 });
 
+
+/** Poll a condition (no timing is asserted: it only bounds the wait). */
+async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 const verifyOk = async (logPath: string, keys: SigningKey[] = [key]): Promise<boolean> =>
   (await verifyLogs({ logPaths: [logPath], trusted: trustedKeysOf(keys.map((k) => k.publicKey)) })).ok;
@@ -96,7 +107,7 @@ describe('crash recovery and damaged heads', () => {
     return logPath;
   }
 
-  it('a valid record appended without its checkpoint update (a crash) is adopted', async () => {
+  it('a valid record appended without its checkpoint update (a crash) is refused until resealed', async () => {
     const logPath = await logWithRecords();
     const lines = splitLines(await fs.readFile(logPath));
     const last = lines[lines.length - 1] as Buffer;
@@ -104,6 +115,13 @@ describe('crash recovery and damaged heads', () => {
     const prev = createHash('sha256').update(last).digest('hex');
     const orphan = encodeRecord({ v: 1, seq: 4, prev, ts: new Date().toISOString(), kid: key.keyId, event: decision('crashed') }, [key]);
     await fs.appendFile(logPath, orphan.bytes);
+    // The writer never adopts it by itself: that is what a shortened-then-extended log looks like too.
+    const refused = await rejection(openAuditLog({ logPath, key }));
+    expect(refused.reason).toBe('audit-invalid');
+    expect(refused.message).toMatch(/past its checkpoint/);
+    expect(refused.hint).toMatch(/audit reseal/);
+    const sealed = await resealAuditLog({ logPath, key });
+    expect(sealed.after.size).toBe(5);
     const w = await openAuditLog({ logPath, key });
     const next = await w.append(result('crashed'));
     await w.close();
@@ -112,9 +130,14 @@ describe('crash recovery and damaged heads', () => {
     expect(await verifyOk(logPath)).toBe(true);
   });
 
-  it('a log whose checkpoint is missing is re-sealed after checking every record', async () => {
+  it('a log whose checkpoint is missing is refused, and re-sealed only when asked, after checking every record', async () => {
     const logPath = await logWithRecords();
     await fs.rm(checkpointPathFor(logPath));
+    const refused = await rejection(openAuditLog({ logPath, key }));
+    expect(refused.reason).toBe('audit-invalid');
+    expect(refused.message).toMatch(/has no checkpoint/);
+    expect(refused.hint).toMatch(/--no-checkpoint.*audit reseal/);
+    expect((await resealAuditLog({ logPath, key })).after.size).toBe(4);
     const w = await openAuditLog({ logPath, key });
     expect((await w.append(decision('after'))).seq).toBe(4);
     await w.close();
@@ -124,12 +147,13 @@ describe('crash recovery and damaged heads', () => {
   it.each([
     ['junk bytes', Buffer.from('garbage\n')],
     ['an incomplete record', Buffer.from('{"payload":{"event"')],
-  ])('refuses %s past the checkpoint (audit-invalid)', async (_n, tail) => {
+  ])('refuses %s past the checkpoint (audit-invalid), even when asked to reseal', async (_n, tail) => {
     const logPath = await logWithRecords();
     await fs.appendFile(logPath, tail);
     const e = await rejection(openAuditLog({ logPath, key }));
     expect(e.reason).toBe('audit-invalid');
     expect(e.hint).toMatch(/audit verify/);
+    expect((await rejection(resealAuditLog({ logPath, key }))).reason).toBe('audit-invalid');
   });
 
   it('refuses a record past the checkpoint signed by another key', async () => {
@@ -139,7 +163,7 @@ describe('crash recovery and damaged heads', () => {
     const { createHash } = await import('node:crypto');
     const prev = createHash('sha256').update(lines[3] as Buffer).digest('hex');
     await fs.appendFile(logPath, encodeRecord({ v: 1, seq: 4, prev, ts: new Date().toISOString(), kid: other.keyId, event: decision('x') }, [other]).bytes);
-    const e = await rejection(openAuditLog({ logPath, key }));
+    const e = await rejection(resealAuditLog({ logPath, key }));
     expect(e.reason).toBe('audit-invalid');
     expect(e.message).toMatch(/not a record signed by this writer's key/);
   });
@@ -166,26 +190,36 @@ describe('crash recovery and damaged heads', () => {
 });
 
 describe('locking', () => {
-  it('recovers a stale lock left by a dead process on this host', async () => {
+  it('a lock file naming some pid (pid 1, alive) does not block: only a held flock does', async () => {
     const logPath = join(dir, 'audit.log');
-    let deadPid = 0;
-    await exec('/bin/true', [], { timeoutMs: 10_000, onSpawn: (pid) => (deadPid = pid) });
-    expect(deadPid).toBeGreaterThan(0);
-    await fs.writeFile(`${logPath}.lock`, JSON.stringify({ pid: deadPid, hostname: hostname(), ts: new Date(0).toISOString(), nonce: 'dead' }));
-    const w = await openAuditLog({ logPath, key, lockTimeoutMs: 5_000 });
+    await fs.writeFile(`${logPath}.lock`, JSON.stringify({ pid: 1, hostname: hostname(), ts: new Date(0).toISOString(), nonce: 'init' }));
+    const w = await openAuditLog({ logPath, key, lockTimeoutMs: 2_000 });
     expect((await w.append(decision('j'))).seq).toBe(0);
     await w.close();
-    await expect(fs.stat(`${logPath}.lock`)).rejects.toThrow(/ENOENT/);
   });
 
-  it('times out on a lock held by a live process (audit-unavailable "lock timeout")', async () => {
+  it('waits for a lock held by a live unrelated process, then fails closed naming the holder', async () => {
     const logPath = join(dir, 'audit.log');
-    await fs.writeFile(`${logPath}.lock`, JSON.stringify({ pid: process.pid, hostname: hostname(), ts: new Date().toISOString(), nonce: 'live' }));
-    const e = await rejection(openAuditLog({ logPath, key, lockTimeoutMs: 300 }));
-    expect(e.reason).toBe('audit-unavailable');
-    expect(e.message).toMatch(/lock timeout/);
-    expect(e.message).toContain(`pid ${process.pid}`);
-    expect(e.hint).toContain(`${logPath}.lock`);
+    await fs.writeFile(`${logPath}.lock`, '');
+    // An unrelated process holds the kernel lock (flock(1) keeps it while `sleep` runs).
+    const holder = spawn('/usr/bin/flock', ['--exclusive', `${logPath}.lock`, '/bin/sleep', '30'], { stdio: 'ignore', detached: true });
+    try {
+      await waitFor(async () => (await fs.readFile('/proc/locks', 'utf8')).includes(`:${(await fs.stat(`${logPath}.lock`)).ino} `));
+      const e = await rejection(openAuditLog({ logPath, key, lockTimeoutMs: 500 }));
+      expect(e.reason).toBe('audit-unavailable');
+      expect(e.exitCode).toBe(8);
+      expect(e.message).toMatch(/lock timeout/);
+      expect(e.message).toMatch(new RegExp(`pid ${holder.pid ?? 'x'} \\(flock\\)`));
+    } finally {
+      // flock(1) and its sleep share the lock: end the whole group.
+      process.kill(-(holder.pid ?? 0), 'SIGKILL');
+    }
+    // The kernel released it with the holder: the next writer gets it at once.
+    await waitFor(async () => {
+      const w = await openAuditLog({ logPath, key, lockTimeoutMs: 200 }).catch(() => undefined);
+      await w?.close();
+      return w !== undefined;
+    });
   });
 
   it('serializes concurrent appends within one process', async () => {

@@ -88,9 +88,9 @@ describe('shell quoting and sandbox argv', () => {
     expect(s.shellQuote!('0:v:0?')).toBe(`'0:v:0?'`);
     expect(s.shellQuote!('+faststart')).toBe('+faststart');
   });
-  it('substitutes the real input and output for /in/… and /job/…', () => {
-    const argv = ['/usr/bin/ffmpeg', '-n', '-i', '/in/input.mp4', '-c', 'copy', '/job/output.mp4'];
-    expect(s.substituteSandboxPaths!(argv, '/data/a.mp4', '/tmp/o.mp4')).toEqual(['/usr/bin/ffmpeg', '-n', '-i', '/data/a.mp4', '-c', 'copy', '/tmp/o.mp4']);
+  it('substitutes the real input and output for /in/… and the output descriptor', () => {
+    const argv = ['/usr/bin/ffmpeg', '-y', '-i', '/in/input.mp4', '-c', 'copy', '/proc/self/fd/4'];
+    expect(s.substituteSandboxPaths!(argv, '/data/a.mp4', '/tmp/o.mp4')).toEqual(['/usr/bin/ffmpeg', '-y', '-i', '/data/a.mp4', '-c', 'copy', '/tmp/o.mp4']);
   });
   it('refuses an argv without exactly one input and one output path', () => {
     expect(() => s.substituteSandboxPaths!(['/usr/bin/ffmpeg', '-i', '/in/a', '/in/b', '/job/o'], 'x', 'y')).toThrow(/exactly one/);

@@ -4,15 +4,16 @@
  */
 import { describe, it, expect } from 'vitest';
 import { existsSync } from 'node:fs';
-import { buildBwrapArgs, sandboxEnv, FONT_DIRS, SYSFS_TOPOLOGY, type BwrapSpec } from '../../src/sandbox/bwrap.js';
-import { supervise, sandboxCommandLines, shellQuote, type SupervisedRun } from '../../src/sandbox/supervise.js';
+import { buildBwrapArgs, sandboxEnv, FONT_DIRS, PROC_MASKED_DIRS, SYSFS_TOPOLOGY, type BwrapSpec } from '../../src/sandbox/bwrap.js';
+import { fdLayout, supervise, sandboxCommandLines, shellQuote, CHILD_FD, type SupervisedRun } from '../../src/sandbox/supervise.js';
 
 const MiB = 1048576;
 const base: BwrapSpec = {
   inputFd: 3,
   inputName: 'input.mp4',
-  jobDir: '/var/tmp/.zt-ffmpeg-job-abc',
-  seccompFd: 4,
+  seccompFd: 5,
+  binaryFd: 6,
+  maskProc: { dirs: ['/proc/sys', '/proc/irq'], files: ['/proc/kcore', '/proc/sysrq-trigger'] },
   tmpfsBytes: 64 * MiB,
   grants: { fonts: false, gpu: false },
   hideFontDirs: ['/usr/share/fonts'],
@@ -30,22 +31,44 @@ describe('buildBwrapArgs', () => {
     // No --share-net: no network at all.
     expect(t).not.toContain('--share-net');
   });
-  it('binds /usr and the loader files read-only, the input read-only from its fd, only the job dir writable, then the root read-only', () => {
+  it('binds /usr and the loader files read-only, the input and the binary read-only from their fds, no host directory writable, then the root read-only', () => {
     const a = buildBwrapArgs(base);
     const t = text(a);
     expect(t).toContain('--ro-bind /usr /usr');
     expect(t).toContain('--ro-bind-try /etc/ld.so.cache /etc/ld.so.cache');
     expect(t).toContain('--ro-bind-fd 3 /in/input.mp4');
-    expect(t).toContain('--bind /var/tmp/.zt-ffmpeg-job-abc /job --chdir /job');
+    // The binary posture checked, over its own path.
+    expect(t).toContain('--ro-bind-fd 6 /usr/bin/ffmpeg');
     expect(t).toContain(`--size ${64 * MiB} --tmpfs /tmp`);
-    expect(t).toContain('--seccomp 4');
-    expect(a.filter((x) => x === '--bind')).toHaveLength(1);
+    expect(t).toContain('--chdir /tmp');
+    expect(t).toContain('--seccomp 5');
+    // Nothing of the host is bound writable: the output is an inherited descriptor (fd 4).
+    expect(a.filter((x) => x === '--bind' || x === '--bind-fd' || x === '--bind-try')).toEqual([]);
     const rootRo = a.findIndex((x, i) => x === '--remount-ro' && a[i + 1] === '/');
-    expect(rootRo).toBeGreaterThan(a.indexOf('--bind'));
+    expect(rootRo).toBeGreaterThan(a.indexOf('--ro-bind-fd'));
     // The command comes last, after --.
     expect(a.slice(-3)).toEqual(['--', '/usr/bin/ffmpeg', '-version']);
-    // No host /etc beyond the loader files, no /home, no /var, no /run.
-    expect(a.filter((x) => /^\/(home|root|run|var)\b/.test(x) && x !== base.jobDir)).toEqual([]);
+    // No host /etc beyond the loader files, no /home, no /var, no /run, no /job.
+    expect(a.filter((x) => /^\/(home|root|run|var|job)\b/.test(x))).toEqual([]);
+  });
+  it('bounds every writable tmpfs: /dev/shm and /tmp by tmpfsMiB, /dev itself read-only after set-up', () => {
+    const a = buildBwrapArgs(base);
+    const t = text(a);
+    expect(t).toContain(`--dev /dev --size ${64 * MiB} --tmpfs /dev/shm`);
+    const devRo = a.findIndex((x, i) => x === '--remount-ro' && a[i + 1] === '/dev');
+    expect(devRo).toBeGreaterThan(a.indexOf('/dev/shm'));
+    // Every --tmpfs has a --size right before it.
+    a.forEach((x, i) => {
+      if (x === '--tmpfs') expect(a[i - 2]).toBe('--size');
+    });
+  });
+  it('masks what containers mask in /proc: directories as empty read-only tmpfs, files as /dev/null', () => {
+    const t = text(buildBwrapArgs(base));
+    expect(t).toContain('--size 4096 --tmpfs /proc/sys --remount-ro /proc/sys');
+    expect(t).toContain('--size 4096 --tmpfs /proc/irq --remount-ro /proc/irq');
+    expect(t).toContain('--ro-bind /dev/null /proc/kcore');
+    expect(t).toContain('--ro-bind /dev/null /proc/sysrq-trigger');
+    expect(PROC_MASKED_DIRS).toContain('/proc/sys');
   });
   it('binds the CPU/NUMA topology read-only so that thread pools (x265) size themselves', () => {
     expect(text(buildBwrapArgs(base))).toContain(`--ro-bind-try ${SYSFS_TOPOLOGY} ${SYSFS_TOPOLOGY}`);
@@ -85,8 +108,18 @@ describe('the command lines shown by --dry-run', () => {
     rlimits: { addressSpaceBytes: MiB, cpuSeconds: 5, fileSizeBytes: MiB, openFiles: 16 },
     wallMs: 1000,
   };
+  it('puts the input, the output, the seccomp program and the binary on fixed child fds (gaps left empty)', () => {
+    const full = fdLayout({ ...run, inputFd: 20, output: { fd: 21, name: 'output.mp4' }, seccompFile: '/x', binaryFd: 22 }, 23);
+    expect(full.layout).toEqual(CHILD_FD);
+    expect(full.host).toEqual([20, 21, 23, 22]);
+    const noOutput = fdLayout({ ...run, inputFd: 20, seccompFile: '/x' }, 23);
+    expect(noOutput).toEqual({ layout: { input: 3, seccomp: 5 }, host: [20, 'ignore', 23] });
+    // Degraded: no seccomp program and no binary bind; the input and the output stay on 3 and 4.
+    const degraded = fdLayout({ ...run, tools: { bwrap: undefined, prlimit: '/usr/bin/prlimit', degraded: true }, inputFd: 20, output: { fd: 21, name: 'o' }, seccompFile: '/x', binaryFd: 22 }, 23);
+    expect(degraded).toEqual({ layout: { input: 3, output: 4 }, host: [20, 21] });
+  });
   it('splits prlimit, bwrap and the command, and together they are the exact argv', () => {
-    const l = sandboxCommandLines(run, { input: 3, seccomp: 4 });
+    const l = sandboxCommandLines(run, { input: 3, seccomp: 5 });
     expect(l.prlimit[0]).toBe('/usr/bin/prlimit');
     expect(l.prlimit.at(-1)).toBe('--');
     expect(l.bwrap?.[0]).toBe('/usr/bin/bwrap');

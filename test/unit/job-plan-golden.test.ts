@@ -9,7 +9,6 @@ import { planProbe, planDecodeHardening, planDeepCheck, planTranscode, planOutpu
 import { sandboxCommandLines } from '../../src/sandbox/supervise.js';
 import { GOLDEN_POLICY as policy, caps, probe, input, site } from '../helpers/plan-fixtures.js';
 
-const fds = { input: 3, seccomp: 4 };
 const transcode = policy.operations.list['transcode']!;
 const mp4 = transcode.targets['mp4']!;
 
@@ -25,11 +24,12 @@ const GOLDEN = {
     'usr/bin /bin --symlink usr/sbin /sbin --ro-bind-try /etc/ld.so.cache /etc/ld.so.cache --ro-bind-try',
     '/etc/alternatives /etc/alternatives --ro-bind-try /etc/ld.so.conf /etc/ld.so.conf --ro-bind-try',
     '/etc/ld.so.conf.d /etc/ld.so.conf.d --ro-bind-try /etc/localtime /etc/localtime --size 4096 --tmpfs',
-    '/usr/share/fonts --remount-ro /usr/share/fonts --proc /proc --dev /dev --ro-bind-try /sys/devices/system',
-    '/sys/devices/system --size 16777216 --tmpfs /tmp --dir /in --ro-bind-fd 3 /in/input.mp4 --chdir /tmp',
-    '--remount-ro / --setenv PATH /usr/bin --setenv HOME /tmp --setenv LC_ALL C --setenv MALLOC_ARENA_MAX 2',
-    '--seccomp 4 -- /usr/bin/ffprobe -hide_banner -v error -max_alloc 268435456 -protocol_whitelist file',
-    '-format_whitelist mov,matroska,wav -codec_whitelist',
+    '/usr/share/fonts --remount-ro /usr/share/fonts --proc /proc --size 4096 --tmpfs /proc/sys --remount-ro',
+    '/proc/sys --ro-bind /dev/null /proc/sysrq-trigger --dev /dev --size 16777216 --tmpfs /dev/shm --ro-bind-try',
+    '/sys/devices/system /sys/devices/system --remount-ro /dev --size 16777216 --tmpfs /tmp --dir /in --ro-bind-fd',
+    '3 /in/input.mp4 --chdir /tmp --ro-bind-fd 6 /usr/bin/ffprobe --remount-ro / --setenv PATH /usr/bin --setenv',
+    'HOME /tmp --setenv LC_ALL C --setenv MALLOC_ARENA_MAX 2 --seccomp 5 -- /usr/bin/ffprobe -hide_banner -v error',
+    '-max_alloc 268435456 -protocol_whitelist file -format_whitelist mov,matroska,wav -codec_whitelist',
     'aac,ass,h264,libopus,libvpx-vp9,mov_text,opus,pcm_s16le,srt,ssa,subrip,text,vp9,webvtt -max_streams 16',
     '-max_samples 1536000 -probesize 10000000 -analyzeduration 10000000 -show_format -show_streams -show_chapters',
     '-of json=c=1 -i /in/input.mp4',
@@ -41,13 +41,15 @@ const GOLDEN = {
     'usr/bin /bin --symlink usr/sbin /sbin --ro-bind-try /etc/ld.so.cache /etc/ld.so.cache --ro-bind-try',
     '/etc/alternatives /etc/alternatives --ro-bind-try /etc/ld.so.conf /etc/ld.so.conf --ro-bind-try',
     '/etc/ld.so.conf.d /etc/ld.so.conf.d --ro-bind-try /etc/localtime /etc/localtime --size 4096 --tmpfs',
-    '/usr/share/fonts --remount-ro /usr/share/fonts --proc /proc --dev /dev --ro-bind-try /sys/devices/system',
-    '/sys/devices/system --size 16777216 --tmpfs /tmp --dir /in --ro-bind-fd 3 /in/input.mp4 --chdir /tmp',
-    '--remount-ro / --setenv PATH /usr/bin --setenv HOME /tmp --setenv LC_ALL C --setenv MALLOC_ARENA_MAX 2',
-    '--seccomp 4 -- /usr/bin/ffmpeg -hide_banner -nostdin -nostats -loglevel level+error -xerror -max_alloc',
-    '1610612736 -threads 4 -protocol_whitelist file -format_whitelist mov -f mov -codec_whitelist aac,h264',
-    '-max_pixels 33177600 -max_streams 16 -max_samples 1536000 -enable_drefs 0 -use_absolute_path 0 -probesize',
-    '10000000 -analyzeduration 10000000 -err_detect explode -i /in/input.mp4 -t 14400 -map 0:v? -map 0:a? -f null -',
+    '/usr/share/fonts --remount-ro /usr/share/fonts --proc /proc --size 4096 --tmpfs /proc/sys --remount-ro',
+    '/proc/sys --ro-bind /dev/null /proc/sysrq-trigger --dev /dev --size 16777216 --tmpfs /dev/shm --ro-bind-try',
+    '/sys/devices/system /sys/devices/system --remount-ro /dev --size 16777216 --tmpfs /tmp --dir /in --ro-bind-fd',
+    '3 /in/input.mp4 --chdir /tmp --ro-bind-fd 6 /usr/bin/ffmpeg --remount-ro / --setenv PATH /usr/bin --setenv',
+    'HOME /tmp --setenv LC_ALL C --setenv MALLOC_ARENA_MAX 2 --seccomp 5 -- /usr/bin/ffmpeg -hide_banner -nostdin',
+    '-nostats -loglevel level+error -xerror -max_alloc 1610612736 -threads 4 -protocol_whitelist file',
+    '-format_whitelist mov -f mov -codec_whitelist aac,h264 -max_pixels 33177600 -max_streams 16 -max_samples',
+    '1536000 -enable_drefs 0 -use_absolute_path 0 -probesize 10000000 -analyzeduration 10000000 -err_detect explode',
+    '-i /in/input.mp4 -t 14400 -map 0:v? -map 0:a? -f null -',
   ].join(' ').split(' '),
   transcode: [
     '/usr/bin/prlimit --as=6442450944 --cpu=3600:3602 --fsize=4294967296 --nofile=256 --core=0 -- /usr/bin/bwrap',
@@ -56,16 +58,17 @@ const GOLDEN = {
     'usr/bin /bin --symlink usr/sbin /sbin --ro-bind-try /etc/ld.so.cache /etc/ld.so.cache --ro-bind-try',
     '/etc/alternatives /etc/alternatives --ro-bind-try /etc/ld.so.conf /etc/ld.so.conf --ro-bind-try',
     '/etc/ld.so.conf.d /etc/ld.so.conf.d --ro-bind-try /etc/localtime /etc/localtime --size 4096 --tmpfs',
-    '/usr/share/fonts --remount-ro /usr/share/fonts --proc /proc --dev /dev --ro-bind-try /sys/devices/system',
-    '/sys/devices/system --size 268435456 --tmpfs /tmp --dir /in --ro-bind-fd 3 /in/input.mp4 --bind',
-    '/out/.zt-ffmpeg-job-XXXX /job --chdir /job --remount-ro / --setenv PATH /usr/bin --setenv HOME /tmp --setenv',
-    'LC_ALL C --setenv MALLOC_ARENA_MAX 2 --seccomp 4 -- /usr/bin/ffmpeg -hide_banner -nostdin -n -loglevel',
-    'level+warning -nostats -max_alloc 1610612736 -threads 4 -filter_threads 4 -protocol_whitelist file',
-    '-format_whitelist mov -f mov -codec_whitelist aac,h264 -max_pixels 33177600 -max_streams 16 -max_samples',
+    '/usr/share/fonts --remount-ro /usr/share/fonts --proc /proc --size 4096 --tmpfs /proc/sys --remount-ro',
+    '/proc/sys --ro-bind /dev/null /proc/sysrq-trigger --dev /dev --size 268435456 --tmpfs /dev/shm --ro-bind-try',
+    '/sys/devices/system /sys/devices/system --remount-ro /dev --size 268435456 --tmpfs /tmp --dir /in --ro-bind-fd',
+    '3 /in/input.mp4 --chdir /tmp --ro-bind-fd 6 /usr/bin/ffmpeg --remount-ro / --setenv PATH /usr/bin --setenv',
+    'HOME /tmp --setenv LC_ALL C --setenv MALLOC_ARENA_MAX 2 --seccomp 5 -- /usr/bin/ffmpeg -hide_banner -nostdin',
+    '-y -loglevel level+warning -nostats -max_alloc 1610612736 -threads 4 -filter_threads 4 -protocol_whitelist',
+    'file -format_whitelist mov -f mov -codec_whitelist aac,h264 -max_pixels 33177600 -max_streams 16 -max_samples',
     '1536000 -enable_drefs 0 -use_absolute_path 0 -probesize 10000000 -analyzeduration 10000000 -i /in/input.mp4',
     '-map 0:v:0? -map 0:a:0? -vf scale=trunc(iw/2)*2:trunc(ih/2)*2 -c:v libx264 -preset veryfast -crf 23 -pix_fmt',
     'yuv420p -c:a aac -b:a 128k -movflags +faststart -t 14400 -map_metadata -1 -map_chapters -1 -threads 4 -f mp4',
-    '/job/output.mp4',
+    '/proc/self/fd/4',
   ].join(' ').split(' '),
   outputProbe: [
     '/usr/bin/prlimit --as=1073741824 --cpu=30:32 --fsize=1048576 --nofile=64 --core=0 -- /usr/bin/bwrap',
@@ -74,22 +77,24 @@ const GOLDEN = {
     'usr/bin /bin --symlink usr/sbin /sbin --ro-bind-try /etc/ld.so.cache /etc/ld.so.cache --ro-bind-try',
     '/etc/alternatives /etc/alternatives --ro-bind-try /etc/ld.so.conf /etc/ld.so.conf --ro-bind-try',
     '/etc/ld.so.conf.d /etc/ld.so.conf.d --ro-bind-try /etc/localtime /etc/localtime --size 4096 --tmpfs',
-    '/usr/share/fonts --remount-ro /usr/share/fonts --proc /proc --dev /dev --ro-bind-try /sys/devices/system',
-    '/sys/devices/system --size 16777216 --tmpfs /tmp --dir /in --ro-bind-fd 3 /in/output --chdir /tmp --remount-ro',
-    '/ --setenv PATH /usr/bin --setenv HOME /tmp --setenv LC_ALL C --setenv MALLOC_ARENA_MAX 2 --seccomp 4 --',
-    '/usr/bin/ffprobe -hide_banner -v error -max_alloc 268435456 -protocol_whitelist file -format_whitelist mov,mp4',
-    '-codec_whitelist aac,h264 -max_streams 64 -max_samples 49152000 -probesize 5000000 -analyzeduration 5000000',
-    '-show_format -show_streams -show_chapters -of json=c=1 -i /in/output',
+    '/usr/share/fonts --remount-ro /usr/share/fonts --proc /proc --size 4096 --tmpfs /proc/sys --remount-ro',
+    '/proc/sys --ro-bind /dev/null /proc/sysrq-trigger --dev /dev --size 16777216 --tmpfs /dev/shm --ro-bind-try',
+    '/sys/devices/system /sys/devices/system --remount-ro /dev --size 16777216 --tmpfs /tmp --chdir /tmp',
+    '--ro-bind-fd 6 /usr/bin/ffprobe --remount-ro / --setenv PATH /usr/bin --setenv HOME /tmp --setenv LC_ALL C',
+    '--setenv MALLOC_ARENA_MAX 2 --seccomp 5 -- /usr/bin/ffprobe -hide_banner -v error -max_alloc 268435456',
+    '-protocol_whitelist file -format_whitelist mov,mp4 -codec_whitelist aac,h264 -max_streams 64 -max_samples',
+    '49152000 -probesize 5000000 -analyzeduration 5000000 -show_format -show_streams -show_chapters -of json=c=1 -i',
+    '/proc/self/fd/3',
   ].join(' ').split(' '),
 };
 
 describe('the job plan, golden', () => {
   it('the input probe', () => {
-    expect(sandboxCommandLines(planProbe(policy, caps, site('/usr/bin/ffprobe'), input).run, fds).argv).toEqual(GOLDEN.probe);
+    expect(sandboxCommandLines(planProbe(policy, caps, site('/usr/bin/ffprobe'), input).run).argv).toEqual(GOLDEN.probe);
   });
 
   it('the deep check', () => {
-    expect(sandboxCommandLines(planDeepCheck(policy, site('/usr/bin/ffmpeg'), input, decodePins()), fds).argv).toEqual(GOLDEN.deepCheck);
+    expect(sandboxCommandLines(planDeepCheck(policy, site('/usr/bin/ffmpeg'), input, decodePins())).argv).toEqual(GOLDEN.deepCheck);
   });
 
   it('the transcode', () => {
@@ -101,11 +106,11 @@ describe('the job plan, golden', () => {
       { operation: 'transcode', target: mp4, extension: 'mp4', outputArgs: mp4.args, rawMuxer: undefined, raw: false, stats: false },
       { baseline: undefined, mediaSeconds: 1 },
     );
-    expect(sandboxCommandLines({ ...t.run, jobDir: '/out/.zt-ffmpeg-job-XXXX' }, fds).argv).toEqual(GOLDEN.transcode);
+    expect(sandboxCommandLines({ ...t.run, output: { fd: 9, name: t.outputName } }).argv).toEqual(GOLDEN.transcode);
   });
 
   it('the output probe', () => {
-    expect(sandboxCommandLines(planOutputProbe(site('/usr/bin/ffprobe'), { fd: 3, name: 'output', hostPath: '/job/output.mp4' }, mp4, caps, 30), fds).argv).toEqual(GOLDEN.outputProbe);
+    expect(sandboxCommandLines(planOutputProbe(site('/usr/bin/ffprobe'), { fd: 3, name: 'output' }, mp4, caps, 30)).argv).toEqual(GOLDEN.outputProbe);
   });
 
   it('the deep check and the transcode read the input through the same pins', () => {

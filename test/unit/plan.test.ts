@@ -30,7 +30,7 @@ describe('buildFfmpegArgv', () => {
     const a = buildFfmpegArgv(base);
     const i = a.indexOf('-i');
     const before = a.slice(0, i);
-    expect(before).toEqual(expect.arrayContaining(['-nostdin', '-n']));
+    expect(before).toEqual(expect.arrayContaining(['-nostdin', '-y']));
     const pair = (k: string): string | undefined => before[before.indexOf(k) + 1];
     expect(pair('-protocol_whitelist')).toBe('file');
     expect(pair('-format_whitelist')).toBe('mov');

@@ -44,6 +44,7 @@ describe('the maturity checklist', () => {
       externalPolicyKeyring: false,
       posture: { binaries: { ffmpeg: bin('ffmpeg'), ffprobe: bin('ffprobe'), bwrap: bin('bwrap'), prlimit: bin('prlimit') }, violations: [], missing: [] },
       sandboxWorks: { ok: true, detail: '' },
+      sandboxUser: { ok: true, detail: 'sandbox uid 65534 is host uid 999 (the dedicated user zt-ffmpeg); /proc/sys masked' },
       seccompWorks: { ok: true, detail: '' },
       networkIsolated: { ok: true, detail: '' },
       auditKey: { exists: true, mode: '600', path: '/k' },
@@ -58,7 +59,7 @@ describe('the maturity checklist', () => {
     expect(highestStageMet(c)).toBe('advanced');
   });
   it('no sandbox means not even initial', async () => {
-    const c = evaluateControls(await facts('advanced', { sandboxWorks: { ok: false, detail: 'no userns' } }));
+    const c = evaluateControls(await facts('advanced', { sandboxWorks: { ok: false, detail: 'no userns' }, sandboxUser: { ok: false, detail: 'not checked (no sandbox)' } }));
     expect(highestStageMet(c)).toBeUndefined();
   });
   it('the optimal policy signed from an external keyring with pins meets optimal', async () => {
@@ -76,7 +77,7 @@ describe('the sandbox preview of a policy (policy explain)', () => {
     const policy = parsePolicyText('/p.yaml', Buffer.from(await readFile(path.join(BUNDLED_DIR, 'optimal.yaml'), 'utf8'))).data as unknown as Policy;
     const p = sandboxPreview(policy);
     expect(p.prlimit).toEqual(expect.arrayContaining([`--as=${4096 * 1048576}`, '--core=0', `--nofile=128`]));
-    expect(p.bwrap).toEqual(expect.arrayContaining(['--unshare-all', '--die-with-parent', '--new-session', '--clearenv', '--seccomp', '4']));
+    expect(p.bwrap).toEqual(expect.arrayContaining(['--unshare-all', '--die-with-parent', '--new-session', '--clearenv', '--seccomp', '5']));
     expect(p.bwrap.join(' ')).toContain('--cap-drop ALL');
     expect(p.seccomp).toMatchObject({ profile: 'strict' });
   });

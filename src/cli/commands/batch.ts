@@ -9,6 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { githubData, githubProperty, printable, printableValue } from '../../util/printable.js';
 import { runBatch, parseInputList, parseShard, shardInputs, defaultConcurrency, type BatchJob, type BatchSummary } from '../../job/batch.js';
 import { resolveSettings } from '../settings.js';
 import { batchJobLine as jobLine, batchSummaryLine as summaryLine } from '../../api/results.js';
@@ -67,13 +68,7 @@ function parseConcurrency(v: string | undefined): number {
   return n;
 }
 
-/** GitHub workflow-command escaping: data escapes %, CR, LF; properties also `:` and `,`. */
-export function escapeData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
-export function escapeProperty(s: string): string {
-  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
-}
+export { escapeData, githubProperty as escapeProperty } from '../../util/printable.js';
 
 /** One `::error` annotation for a refused or failed job, with the file relative to the working directory. */
 export function githubAnnotation(job: BatchJob, cwd: string): string | undefined {
@@ -85,8 +80,9 @@ export function githubAnnotation(job: BatchJob, cwd: string): string | undefined
   const title = `zt-ffmpeg ${job.verdict}${rules.length > 0 ? ` (${rules.join(' ')})` : o?.reason ? ` (${o.reason})` : ''}`;
   const headline = (o?.message ?? job.verdict).split('\n')[0] ?? '';
   const details = (o?.violations ?? []).slice(0, 10).map((v) => `${v.rule}: ${v.message} (actual ${JSON.stringify(v.actual)}, limit ${truncate(JSON.stringify(v.limit) ?? '', 120)})`);
-  const message = [headline, ...details, ...(o?.hint ? [`hint: ${o.hint}`] : []), `exit ${job.exitCode}`].join('\n');
-  return `::error file=${escapeProperty(file)},title=${escapeProperty(title)}::${escapeData(message)}`;
+  // Every piece is untrusted (file names, ffmpeg's words): made inert, then encoded.
+  const message = [headline, ...details, ...(o?.hint ? [`hint: ${o.hint}`] : []), `exit ${job.exitCode}`];
+  return `::error file=${githubProperty(file)},title=${githubProperty(title)}::${githubData(message)}`;
 }
 
 function renderJobLine(io: CliIo, job: BatchJob, done: number, total: number): void {
@@ -98,12 +94,12 @@ function renderJobLine(io: CliIo, job: BatchJob, done: number, total: number): v
     return;
   }
   if (job.verdict === 'ok') {
-    io.info(`${tag} ${s.green('✓ ok     ')} ${job.input} → ${job.output}${o ? s.dim(`  ${Math.round(o.timings['totalMs'] ?? 0)} ms, audit seq ${o.audit.seqs.join(',')}`) : ''}`);
+    io.info(`${tag} ${s.green('✓ ok     ')} ${printable(job.input)} → ${printable(job.output)}${o ? s.dim(`  ${Math.round(o.timings['totalMs'] ?? 0)} ms, audit seq ${o.audit.seqs.join(',')}`) : ''}`);
     return;
   }
   const word = job.verdict === 'refused' ? 'refused' : 'failed ';
-  io.error(`${tag} ${s.red(`✗ ${word}`)} ${job.input}: ${(o?.message ?? '').split('\n')[0] ?? ''}${s.dim(`  (exit ${job.exitCode})`)}`);
-  for (const v of (o?.violations ?? []).slice(0, 5)) io.error(s.dim(`      ${v.rule}: actual ${JSON.stringify(v.actual)}, limit ${truncate(JSON.stringify(v.limit) ?? '', 80)}`));
+  io.error(`${tag} ${s.red(`✗ ${word}`)} ${printable(job.input)}: ${printable((o?.message ?? '').split('\n')[0] ?? '')}${s.dim(`  (exit ${job.exitCode})`)}`);
+  for (const v of (o?.violations ?? []).slice(0, 5)) io.error(s.dim(`      ${v.rule}: actual ${printableValue(v.actual)}, limit ${truncate(printableValue(v.limit), 80)}`));
 }
 
 function truncate(x: string, n: number): string {
@@ -159,6 +155,7 @@ export async function batchCommand(ctx: CommandContext, positional: readonly str
     failFast: flags.failFast === true,
     overwrite: flags.overwrite === true,
     skipExisting: flags.skipExisting === true,
+    signal: ctx.cancellation(),
     onJobDone: (job, p) => {
       if (job.verdict === 'ok') ok++;
       else bad++;

@@ -7,7 +7,7 @@ import type { ExitCode } from '../../errors.js';
 
 export async function checkCommand(ctx: CommandContext, inputs: readonly string[], flags: { policy?: string; operation?: string }): Promise<ExitCode> {
   const { io } = ctx;
-  const r = await checkFiles({ inputs, settings: resolveBaseSettings(ctx, flags), operation: flags.operation });
+  const r = await checkFiles({ inputs, settings: resolveBaseSettings(ctx, flags), operation: flags.operation, signal: ctx.cancellation() });
   if (r.error) {
     if (io.json) io.emitJson(errorJson('check', r.error));
     else renderError(io, r.error);

@@ -11,7 +11,7 @@ import { STAGES } from '../../policy/types.js';
 
 /** Which exit code an unmet control maps to: the machine (7), the evidence (8), or the policy (9). */
 function exitFor(failing: readonly Control[]): ExitCode {
-  if (failing.some((c) => c.pillar === 'devices' || c.pillar === 'networks' || c.id === 'data.sandboxed-probe')) return EXIT.sandboxUnavailable;
+  if (failing.some((c) => c.pillar === 'devices' || c.pillar === 'networks' || c.id === 'data.sandboxed-probe' || c.id === 'workloads.sandbox-uid')) return EXIT.sandboxUnavailable;
   if (failing.some((c) => c.id === 'visibility.audit-log' || c.id === 'visibility.checkpoint' || c.id === 'governance.audit-key')) return EXIT.auditFailed;
   return EXIT.policyInvalid;
 }

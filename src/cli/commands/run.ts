@@ -38,6 +38,7 @@ export async function runCommand(ctx: CommandContext, flags: RunFlags, ffmpegArg
     dryRun: flags.dryRun === true,
     progress: io.isTty && !io.json && !io.quiet,
     onEvent: terminalRenderer(io),
+    signal: ctx.cancellation(),
   });
   io.progress(undefined);
   if (io.json) io.emitJson(jobJson(outcome));

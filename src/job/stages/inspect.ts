@@ -44,7 +44,7 @@ export async function inspectStage(ctx: JobContext, policy: Policy, tools: JobTo
   const inspected = await ctx.stage('inspect', () => inspectInput(input, policy, tools, jobPlanner, { digestNow: false, outputArgs: [outputArgs] }));
   if (!inspected.ok) return inspected;
   const report = inspected.value;
-  ctx.defer(() => report.input.handle.close());
+  ctx.defer(() => report.input.close());
   for (const [k, v] of Object.entries(report.timings)) await ctx.events.emit({ type: 'timing', stage: `inspect.${k}`, ms: v });
   await ctx.events.emit({ type: 'input', input: inputRecord(report) });
   if (boundDigest !== undefined && report.digest !== undefined && report.digest.sha256 !== boundDigest) {

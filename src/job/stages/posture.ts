@@ -8,8 +8,8 @@ import type { Policy } from '../../policy/types.js';
 import type { JobContext } from '../context.js';
 import { ok, type Result } from '../failure.js';
 
-export async function postureStage(ctx: JobContext, policy: Policy, need: { ffmpeg: boolean }): Promise<Result<JobTools>> {
-  const r = await ctx.stage('posture', () => prepareTools(policy, ctx.settings.paths, need));
+export async function postureStage(ctx: JobContext, policy: Policy, need: { ffmpeg: boolean }, signal?: AbortSignal): Promise<Result<JobTools>> {
+  const r = await ctx.stage('posture', () => prepareTools(policy, ctx.settings.paths, need, signal));
   if (!r.ok) return r;
   const tools = r.value;
   ctx.defer(() => tools.cleanup());

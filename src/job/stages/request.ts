@@ -5,10 +5,14 @@
  * firewall (src/plan/firewall.ts). Cheap, and it fails fast on a mistyped command line.
  */
 import { ZtError } from '../../errors.js';
-import { checkOutput, type OutputTarget } from '../../publish/destination.js';
+import { checkOutput, refuseProtectedTarget, type OutputTarget } from '../../publish/destination.js';
+import { PROVENANCE_SUFFIX } from '../../publish/intoto.js';
+import { checkpointPathFor } from '../../audit/checkpoint.js';
+import { publicKeyPathFor } from '../../keys/index.js';
+import { signaturePathOf } from '../../policy/signature.js';
 import { chooseOperation, type ChosenOperation } from '../../plan/operation.js';
 import { checkPassthroughArgs } from '../../plan/firewall/index.js';
-import { SANDBOX_JOB_DIR } from '../../sandbox/bwrap.js';
+import { SANDBOX_SCRATCH_DIR } from '../../sandbox/bwrap.js';
 import type { Policy } from '../../policy/types.js';
 import type { JobContext } from '../context.js';
 import type { Result } from '../failure.js';
@@ -51,10 +55,27 @@ export function refuseStdio(input: string, output?: string): void {
   }
 }
 
-export async function requestStage(ctx: JobContext, policy: Policy, args: RequestArgs): Promise<Result<CheckedRequest>> {
+/** The files -o must never name: what the job reads, and where its evidence and keys live. */
+function protectedFiles(ctx: JobContext, job: { input: string; policyPath: string }): Array<{ path: string; what: string }> {
+  const p = ctx.settings.paths;
+  return [
+    { path: job.input, what: 'input' },
+    { path: p.auditLog, what: 'audit log' },
+    { path: checkpointPathFor(p.auditLog), what: "audit log's checkpoint" },
+    { path: `${p.auditLog}.lock`, what: "audit log's lock" },
+    { path: p.auditKey, what: 'audit signing key' },
+    { path: publicKeyPathFor(p.auditKey), what: 'audit public key' },
+    { path: job.policyPath, what: 'policy' },
+    { path: signaturePathOf(job.policyPath), what: "policy's signature" },
+  ];
+}
+
+export async function requestStage(ctx: JobContext, policy: Policy, args: RequestArgs, job: { input: string; policyPath: string }): Promise<Result<CheckedRequest>> {
   return ctx.stage('request', async () => {
     refuseStdio(args.input, args.output);
-    const target = await checkOutput(args.output, args.overwrite);
+    const target = await checkOutput(args.output, args.overwrite, { stage: policy.stage, sidecars: policy.audit.intoto ? [PROVENANCE_SUFFIX] : [] });
+    ctx.defer(() => target.dirHandle.close());
+    await refuseProtectedTarget(target, protectedFiles(ctx, job));
     const chosen = chooseOperation(policy, args.operation, target.extension);
     await ctx.events.emit({ type: 'operation', operation: chosen.name });
     const rawArgs = args.rawArgs ?? [];
@@ -71,7 +92,7 @@ export async function requestStage(ctx: JobContext, policy: Policy, args: Reques
         violations: [{ rule: 'operations.allowRawArgs', actual: rawArgs.join(' '), limit: false, message: 'the policy allows only vetted operations' }],
       });
     }
-    const fw = checkPassthroughArgs(rawArgs, policy.firewall, { jobDir: SANDBOX_JOB_DIR, grants: policy.sandbox.grants });
+    const fw = checkPassthroughArgs(rawArgs, policy.firewall, { jobDir: SANDBOX_SCRATCH_DIR, grants: policy.sandbox.grants });
     if (!fw.ok) {
       throw new ZtError('args-refused', `raw ffmpeg arguments refused by the argument firewall: ${fw.violations.map((v) => v.message).join('; ')}`, {
         hint: fw.violations[0]?.hint ?? 'use a named operation (--operation)',

@@ -1,9 +1,12 @@
 /**
- * Stage 7, run: a private job directory beside the destination, the decision record (written
- * before ffmpeg starts, or ffmpeg does not start), then ffmpeg in the sandbox under the limits
- * and the monitor (src/sandbox/supervise.ts). How the run ended is classified here, once.
+ * Stage 7, run: a private job directory beside the destination (held by a kernel lock while the
+ * job lives; what killed jobs left is swept first), with the one output file the sandbox may
+ * write; the decision record (written before ffmpeg starts, or ffmpeg does not start), then
+ * ffmpeg in the sandbox under the limits and the monitor (src/sandbox/supervise.ts), as the
+ * sandbox user. How the run ended is classified here, once.
  */
-import { makeJobDir, removeJobDir, sweepStaleJobDirs, type OutputTarget } from '../../publish/destination.js';
+import type { OutputTarget } from '../../publish/destination.js';
+import { createJobDir, removeJobDir, sweepStaleJobDirs, type JobDir } from '../../publish/job-dir.js';
 import { supervise, type SupervisedOutcome } from '../../sandbox/supervise.js';
 import { parseStatsLine } from '../../monitor/progress.js';
 import type { RunRecord } from '../../audit/job-records.js';
@@ -12,10 +15,10 @@ import type { JobTools } from '../../posture/tools.js';
 import type { LimitsConfig } from '../../policy/types.js';
 import { firstLine } from '../../util/text.js';
 import type { JobContext } from '../context.js';
-import { breachFailure, fail, ok, type Failure, type Result } from '../failure.js';
+import { breachFailure, fail, interruptedFailure, ok, type Failure, type Result } from '../failure.js';
 
 export interface Ran {
-  readonly jobDir: string;
+  readonly jobDir: JobDir;
   readonly outcome: SupervisedOutcome;
 }
 
@@ -47,6 +50,7 @@ function lastLines(s: string): string {
 
 /** Pure: what a finished sandboxed ffmpeg means; undefined when it succeeded. */
 export function classifyRun(r: SupervisedOutcome, limits: LimitsConfig): Failure | undefined {
+  if (r.interrupted) return interruptedFailure(r.interrupted);
   if (r.sandboxFailed || r.spawnFailed) {
     return { reason: 'sandbox-unavailable', message: `the sandbox could not start ffmpeg: ${firstLine(r.stderr)}`, hint: 'run `zt-ffmpeg doctor`', violations: [] };
   }
@@ -77,17 +81,20 @@ export async function runStage(
   decision: { target: OutputTarget; authzRule: string; mediaTotal: number | undefined; progress: boolean },
 ): Promise<Result<Ran>> {
   const dir = await ctx.stage('jobDir', async () => {
-    await sweepStaleJobDirs(decision.target.dir);
-    return makeJobDir(decision.target);
+    await sweepStaleJobDirs(decision.target);
+    return createJobDir(decision.target, tools.identity, plan.outputName);
   });
   if (!dir.ok) return dir;
   const jobDir = dir.value;
-  ctx.defer(() => removeJobDir(jobDir));
+  ctx.defer(() => removeJobDir(jobDir, decision.target));
+  const id = tools.identity;
+  // Who the sandbox is on the host goes on record: never 0.
+  const sandbox = { ...plan.sandbox, hostUid: id.uid, hostGid: id.gid, ...(id.dropped ? { user: id.user } : {}) };
   // The decision record: the audit consumer writes it before this emit returns, or it throws.
   const decided = await ctx.stage('audit', () =>
     ctx.events.emit({
       type: 'decision',
-      decision: { authorization: { rule: decision.authzRule }, ffmpegArgv: plan.ffmpegArgv, binaries: tools.binaries, sandbox: plan.sandbox, output: { path: decision.target.path } },
+      decision: { authorization: { rule: decision.authzRule }, ffmpegArgv: plan.ffmpegArgv, binaries: tools.binaries, sandbox, output: { path: decision.target.path } },
     }),
   );
   if (!decided.ok) return decided;
@@ -100,7 +107,8 @@ export async function runStage(
         void ctx.events.emit({ type: 'progress', progress: { seconds: s.seconds, speed: s.speed, total: decision.mediaTotal } });
       }
     : undefined;
-  const ran = await ctx.stage('run', () => supervise({ ...plan.run, jobDir, ...(onStderr ? { onStderr } : {}) }));
+  const output = { fd: jobDir.output.handle.fd, name: jobDir.output.name };
+  const ran = await ctx.stage('run', () => supervise({ ...plan.run, output, ...(onStderr ? { onStderr } : {}) }));
   if (!ran.ok) return ran;
   const outcome = ran.value;
   for (const a of outcome.anomalies) await ctx.warn({ rule: `monitor.${a.kind}`, actual: a.evidence ?? a.message, limit: a.action, message: `anomaly: ${a.message}` });

@@ -1,18 +1,29 @@
 /**
  * Stage 8, verify: the bytes validated must be the bytes decoded (the input's identity and
  * sha256 re-checked), and the output, written by a process that parsed hostile bytes, must be
- * what the operation promised (src/verify/output-probe.ts, in the sandbox). Both at once.
+ * the very file the host made for it (src/verify/sandbox-output.ts, claimed only once the whole
+ * tree is dead) and what the operation promised (src/verify/output-probe.ts, in the sandbox).
  */
-import path from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { ZtError } from '../../errors.js';
 import { digestInput, identityOf, sameIdentity } from '../../inspect/file.js';
 import { verifyOutput, type OutputCheck } from '../../verify/output-probe.js';
+import { claimSandboxOutput } from '../../verify/sandbox-output.js';
+import { inJobDir } from '../../publish/job-dir.js';
+import { mib } from '../../sandbox/prlimit.js';
 import type { JobTools } from '../../posture/tools.js';
 import type { Policy } from '../../policy/types.js';
 import type { JobContext } from '../context.js';
 import type { Result } from '../failure.js';
 import type { CheckedRequest } from './request.js';
 import type { InspectedInput } from './inspect.js';
+import type { Ran } from './run.js';
+
+/** A verified output: its checks, the descriptor that was verified (and is published), and its name in the job directory. */
+export interface VerifiedOutput extends OutputCheck {
+  readonly file: FileHandle;
+  readonly from: string;
+}
 
 async function inputUnchanged(i: InspectedInput): Promise<boolean> {
   const st = await i.report.input.handle.stat();
@@ -21,9 +32,12 @@ async function inputUnchanged(i: InspectedInput): Promise<boolean> {
   return again.sha256 === i.digest.sha256;
 }
 
-export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, output: { jobDir: string; name: string }): Promise<Result<OutputCheck & { file: string }>> {
+export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, ran: Ran): Promise<Result<VerifiedOutput>> {
   return ctx.stage('verify', async () => {
-    const file = path.join(output.jobDir, output.name);
+    const jd = ran.jobDir;
+    const from = inJobDir(jd, jd.output.name);
+    const file = await claimSandboxOutput({ at: from, dev: jd.output.dev, ino: jd.output.ino, uid: tools.identity.uid, maxBytes: mib(policy.limits.outputMaxMiB) }, ran.outcome.leftBehind);
+    ctx.defer(() => file.close());
     const expectedDuration = input.probe.duration !== undefined ? Math.min(input.probe.duration, policy.input.maxDurationSeconds) : undefined;
     const target = request.raw ? undefined : request.chosen.target;
     const [still, verified] = await Promise.all([
@@ -31,6 +45,7 @@ export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobToo
       verifyOutput(file, target, request.raw ? undefined : expectedDuration, {
         sandbox: tools.sandbox,
         ffprobe: tools.ffprobe,
+        ...(tools.ffprobeFd !== undefined ? { ffprobeFd: tools.ffprobeFd } : {}),
         seccompFile: tools.seccompFile,
         probeTimeoutSeconds: policy.input.probe.timeoutSeconds,
         stateDir: tools.stateDir,
@@ -46,6 +61,6 @@ export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobToo
     if (verified.violations.length > 0) {
       throw new ZtError('ffmpeg-failed', `the output failed verification: ${verified.violations.map((v) => v.message).join('; ')}`, { hint: 'the output was not published', violations: verified.violations });
     }
-    return { ...verified, file };
+    return { ...verified, file, from };
   });
 }

@@ -16,7 +16,7 @@ const memo = new Map<string, Capabilities>();
  * The options and decoders of one ffmpeg/ffprobe binary. Cached by the binary's path, inode,
  * size, times and (when posture computed it) sha256, in `stateDir` when given.
  */
-export async function detectCapabilities(binary: string, opts: { stateDir?: string; sha256?: string; timeoutMs?: number } = {}): Promise<Capabilities> {
+export async function detectCapabilities(binary: string, opts: { stateDir?: string; sha256?: string; timeoutMs?: number; runAs?: { uid: number; gid: number } } = {}): Promise<Capabilities> {
   const key = await cacheKey(binary, opts.sha256);
   const hit = memo.get(key);
   if (hit) return hit;
@@ -29,9 +29,11 @@ export async function detectCapabilities(binary: string, opts: { stateDir?: stri
     }
   }
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  // Never as root: a root caller lists the binary as the sandbox user, like everything it runs.
+  const as = opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {};
   const [help, decoders] = await Promise.all([
-    exec(binary, ['-hide_banner', '-h', 'full'], { timeoutMs, maxBuffer: 32 * 1024 * 1024 }),
-    exec(binary, ['-hide_banner', '-decoders'], { timeoutMs, maxBuffer: 8 * 1024 * 1024 }),
+    exec(binary, ['-hide_banner', '-h', 'full'], { timeoutMs, maxBuffer: 32 * 1024 * 1024, ...as }),
+    exec(binary, ['-hide_banner', '-decoders'], { timeoutMs, maxBuffer: 8 * 1024 * 1024, ...as }),
   ]);
   for (const r of [help, decoders]) {
     if (r.spawnFailed || r.timedOut || r.exitCode !== 0) {
