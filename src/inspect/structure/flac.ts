@@ -102,7 +102,7 @@ async function walkFrames(s: Source, ctx: WalkContext, start: number, end: numbe
     }
     p += chunk.length;
   }
-  if (lastMatch > frameStart) ctx.fail('trailing-data', lastMatch, `the FLAC frame at byte ${frameStart} ends at byte ${lastMatch}, but ${end - lastMatch} bytes follow that are not a frame (another file appended)`);
+  if (lastMatch > frameStart) ctx.fail('trailing-data', lastMatch, `the FLAC frame at byte ${frameStart} ends at byte ${lastMatch}, but ${end - lastMatch} bytes follow that are not a frame (appended data, or a damaged frame)`);
   ctx.fail('truncated', frameStart, `the FLAC frame at byte ${frameStart} does not end where the audio ends (byte ${end}): its CRC-16 does not match, so the file is truncated or damaged`);
 }
 

@@ -85,15 +85,21 @@ async function checkAfterEoi(s: Source, ctx: WalkContext, pos: number): Promise<
 export async function walkJpeg(s: Source, ctx: WalkContext): Promise<void> {
   let pos = 2;
   for (;;) {
-    const h = s.peek(pos, 16) ?? (await s.bytes(pos, 16));
-    if (h.length === 0) ctx.fail('truncated', pos, 'the JPEG has no end-of-image marker (truncated)');
-    if (h[0] !== 0xff) ctx.fail('malformed', pos, `garbage where a JPEG marker must start at byte ${pos}`);
+    // Marker, fill bytes, code and length read straight from the window (no allocation per marker).
+    if (!s.has(pos, 16)) await s.fill(pos, 16);
+    if (pos >= s.size) ctx.fail('truncated', pos, 'the JPEG has no end-of-image marker (truncated)');
+    let w = s.window;
+    let o = pos - s.windowAt;
+    if (w[o] !== 0xff) ctx.fail('malformed', pos, `garbage where a JPEG marker must start at byte ${pos}`);
     const at = pos;
+    const avail = Math.min(16, s.size - pos);
     let k = 1;
-    while (k < h.length && h[k] === 0xff) k++;
-    const codeAt = k < h.length ? pos + k : await skipFill(s, pos + 1);
-    const seg = s.peek(codeAt, 10) ?? (await s.bytes(codeAt, 10));
-    const m = seg[0];
+    while (k < avail && w[o + k] === 0xff) k++;
+    const codeAt = k < avail ? pos + k : await skipFill(s, pos + 1);
+    if (!s.has(codeAt, 10)) await s.fill(codeAt, 10);
+    w = s.window;
+    o = codeAt - s.windowAt;
+    const m = codeAt < s.size ? w[o] : undefined;
     if (m === undefined) ctx.fail('truncated', codeAt, 'the JPEG has no end-of-image marker (truncated)');
     pos = codeAt + 1;
     ctx.elements++;
@@ -101,7 +107,8 @@ export async function walkJpeg(s: Source, ctx: WalkContext): Promise<void> {
     if (isRst(m) || m === TEM) continue;
     const name = `segment 0xFF${m.toString(16).toUpperCase().padStart(2, '0')}`;
     if (m === 0x00 || m === SOI) ctx.fail('malformed', at, `${name} at byte ${at} cannot appear here`);
-    if (seg.length < 3) ctx.beyond(name, at, 4, s.size, undefined);
+    if (s.size - codeAt < 3) ctx.beyond(name, at, 4, s.size, undefined);
+    const seg = w.subarray(o, o + Math.min(10, s.size - codeAt));
     const len = seg.readUInt16BE(1);
     if (len < 2) ctx.fail('malformed', at, `${name} at byte ${at} has an impossible length of ${len}`);
     if (pos + len > s.size) ctx.beyond(name, at, len + 2, s.size, undefined);

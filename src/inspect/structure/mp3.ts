@@ -55,10 +55,11 @@ export async function walkMp3(s: Source, ctx: WalkContext): Promise<void> {
   let pos = audioStart;
   let signature: number | undefined;
   while (pos < audioEnd) {
-    const h = s.peek(pos, 4) ?? (await s.bytes(pos, 4));
-    const f = mpegFrame(h, 0);
+    if (!s.has(pos, 4)) await s.fill(pos, 4);
+    const h = s.window.subarray(0, Math.min(s.window.length, pos - s.windowAt + 4));
+    const f = mpegFrame(h, pos - s.windowAt);
     if (f === undefined || (signature !== undefined && f.signature !== signature)) {
-      if (h.toString('latin1', 0, 3) === 'ID3' && signature !== undefined) ctx.fail('trailing-data', pos, `an ID3v2 tag at byte ${pos}, after the audio began, starts another file appended after the first`);
+      if (h.toString('latin1', pos - s.windowAt, pos - s.windowAt + 3) === 'ID3' && signature !== undefined) ctx.fail('trailing-data', pos, `an ID3v2 tag at byte ${pos}, after the audio began, starts another file appended after the first`);
       if (signature === undefined) ctx.fail('malformed', pos, `garbage where the first MPEG audio frame must start at byte ${pos}`);
       if (f !== undefined) ctx.fail('trailing-data', pos, `the MPEG audio frame at byte ${pos} changes version, layer or sample rate: another stream appended after the first`);
       ctx.trailing(pos, 'last MPEG audio frame');

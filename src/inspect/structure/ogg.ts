@@ -13,6 +13,7 @@ import type { Source } from './source.js';
 
 export const MAX_OGG_STREAMS = 256;
 
+const OGGS = 0x4f676753; // "OggS"
 const CONTINUED = 1;
 const BOS = 2;
 const EOS = 4;
@@ -27,22 +28,26 @@ export async function walkOgg(s: Source, ctx: WalkContext): Promise<void> {
   let headers = true;
   let pos = 0;
   for (let n = 0; pos < s.size; n++) {
-    const h = s.peek(pos, 27 + 255) ?? (await s.bytes(pos, 27 + 255));
-    if (h.length < 4 || h.toString('latin1', 0, 4) !== 'OggS') {
+    if (!s.has(pos, 27 + 255)) await s.fill(pos, 27 + 255);
+    // The page header straight from the window (no allocation per page).
+    const h = s.window;
+    const o = pos - s.windowAt;
+    const avail = Math.min(27 + 255, s.size - pos);
+    if (avail < 4 || h.readUInt32BE(o) !== OGGS) {
       if (pos === 0) ctx.fail('malformed', 0, 'the file does not start with an Ogg page');
       ctx.trailing(pos, 'last Ogg page');
     }
-    if (h.length < 27) ctx.beyond(`Ogg page #${n}`, pos, 27, s.size, undefined);
-    const flags = h[5] ?? 0;
-    if (h[4] !== 0 || (flags & ~7) !== 0) ctx.fail('malformed', pos, `Ogg page #${n} at byte ${pos} has version ${h[4]} and flags 0x${flags.toString(16)}; only version 0 and the three defined flags exist`);
-    const segments = h[26] ?? 0;
-    if (h.length < 27 + segments) ctx.beyond(`Ogg page #${n}`, pos, 27 + segments, s.size, undefined);
+    if (avail < 27) ctx.beyond(`Ogg page #${n}`, pos, 27, s.size, undefined);
+    const flags = h[o + 5] ?? 0;
+    if (h[o + 4] !== 0 || (flags & ~7) !== 0) ctx.fail('malformed', pos, `Ogg page #${n} at byte ${pos} has version ${h[o + 4]} and flags 0x${flags.toString(16)}; only version 0 and the three defined flags exist`);
+    const segments = h[o + 26] ?? 0;
+    if (avail < 27 + segments) ctx.beyond(`Ogg page #${n}`, pos, 27 + segments, s.size, undefined);
     let body = 0;
-    for (let i = 0; i < segments; i++) body += h[27 + i] ?? 0;
+    for (let i = 0; i < segments; i++) body += h[o + 27 + i] ?? 0;
     const total = 27 + segments + body;
     if (pos + total > s.size) ctx.beyond(`Ogg page #${n}`, pos, total, s.size, undefined);
-    const serial = h.readUInt32LE(14);
-    const seq = h.readUInt32LE(18);
+    const serial = h.readUInt32LE(o + 14);
+    const seq = h.readUInt32LE(o + 18);
     const stream = streams.get(serial);
     const at = `Ogg page #${n} at byte ${pos} (stream ${serial}, page ${seq})`;
     if (flags & BOS) {

@@ -5,27 +5,30 @@
 import { fourcc, type WalkContext } from './report.js';
 import type { Source } from './source.js';
 
-const CHUNK_TYPE = /^[A-Za-z]{4}$/;
+const IHDR = 0x49484452;
+const IEND = 0x49454e44;
+const letter = (c: number | undefined): boolean => c !== undefined && ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a));
 
 export async function walkPng(s: Source, ctx: WalkContext): Promise<void> {
   let pos = 8;
   for (let n = 0; ; n++) {
     if (pos >= s.size) ctx.fail('truncated', pos, 'the PNG has no IEND chunk (truncated)');
-    const h = s.peek(pos, 16) ?? (await s.bytes(pos, 16));
-    if (h.length < 8 || !CHUNK_TYPE.test(fourcc(h, 4))) {
-      if (h.length < 8) ctx.fail('truncated', pos, `the file ends inside a PNG chunk header at byte ${pos}`);
-      ctx.fail('malformed', pos, `garbage where a PNG chunk must start at byte ${pos}`);
-    }
-    const len = h.readUInt32BE(0);
-    const type = fourcc(h, 4);
-    if (len > 0x7fffffff) ctx.fail('malformed', pos, `chunk "${type}" at byte ${pos} declares ${len} bytes, more than a PNG chunk may hold`);
-    if ((n === 0) !== (type === 'IHDR')) ctx.fail('malformed', pos, n === 0 ? `the first PNG chunk is "${type}", not IHDR` : `a second IHDR chunk at byte ${pos}`);
-    if (n === 0 && h.length >= 16) ctx.declared = { width: h.readUInt32BE(8), height: h.readUInt32BE(12) };
+    if (!s.has(pos, 16)) await s.fill(pos, 16);
+    // Read straight from the window: no allocation per chunk.
+    const h = s.window;
+    const o = pos - s.windowAt;
+    if (s.size - pos < 8) ctx.fail('truncated', pos, `the file ends inside a PNG chunk header at byte ${pos}`);
+    if (!letter(h[o + 4]) || !letter(h[o + 5]) || !letter(h[o + 6]) || !letter(h[o + 7])) ctx.fail('malformed', pos, `garbage where a PNG chunk must start at byte ${pos}`);
+    const len = h.readUInt32BE(o);
+    const type = h.readUInt32BE(o + 4);
+    if (len > 0x7fffffff) ctx.fail('malformed', pos, `chunk "${fourcc(h, o + 4)}" at byte ${pos} declares ${len} bytes, more than a PNG chunk may hold`);
+    if ((n === 0) !== (type === IHDR)) ctx.fail('malformed', pos, n === 0 ? `the first PNG chunk is "${fourcc(h, o + 4)}", not IHDR` : `a second IHDR chunk at byte ${pos}`);
+    if (n === 0 && s.size - pos >= 16) ctx.declared = { width: h.readUInt32BE(o + 8), height: h.readUInt32BE(o + 12) };
     const total = 12 + len;
-    if (pos + total > s.size) ctx.beyond(`chunk "${type}"`, pos, total, s.size, undefined);
+    if (pos + total > s.size) ctx.beyond(`chunk "${fourcc(h, o + 4)}"`, pos, total, s.size, undefined);
     ctx.elements++;
     pos += total;
-    if (type === 'IEND') break;
+    if (type === IEND) break;
   }
   if (pos < s.size) ctx.trailing(pos, 'PNG (IEND)');
 }

@@ -10,21 +10,25 @@
 import { fourcc, printable4, type WalkContext } from './report.js';
 import type { Source } from './source.js';
 
+const LIST = 0x4c495354; // "LIST"
+
 async function walkChunks(s: Source, ctx: WalkContext, parent: string, first: number, end: number, depth: number): Promise<void> {
   ctx.depth(first, parent, depth);
   let c = first;
   while (c < end) {
     if (end - c < 8) ctx.fail('malformed', c, `${end - c} bytes at the end of ${parent} (byte ${c}) do not form a chunk (slack bytes that belong to nothing)`);
-    const ch = s.peek(c, 12) ?? (await s.bytes(c, 12));
-    if (!printable4(ch, 0)) ctx.fail('malformed', c, `garbage where a RIFF chunk must start at byte ${c} (inside ${parent})`);
-    const id = fourcc(ch, 0);
-    const len = ch.readUInt32LE(4);
-    if (c + 8 + len > end) ctx.beyond(`chunk "${id}"`, c, len + 8, end, parent);
+    if (!s.has(c, 12)) await s.fill(c, 12);
+    // Read straight from the window: no allocation per chunk.
+    const w = s.window;
+    const o = c - s.windowAt;
+    if (!printable4(w, o)) ctx.fail('malformed', c, `garbage where a RIFF chunk must start at byte ${c} (inside ${parent})`);
+    const len = w.readUInt32LE(o + 4);
+    if (c + 8 + len > end) ctx.beyond(`chunk "${fourcc(w, o)}"`, c, len + 8, end, parent);
     ctx.elements++;
-    if (id === 'LIST') {
+    if (w.readUInt32BE(o) === LIST) {
       if (len < 4) ctx.fail('malformed', c, `LIST chunk at byte ${c} is too short (${len} bytes) for its list type`);
-      if (!printable4(ch, 8)) ctx.fail('malformed', c + 8, `LIST chunk at byte ${c} has no valid list type`);
-      await walkChunks(s, ctx, `LIST "${fourcc(ch, 8)}"`, c + 12, c + 8 + len, depth + 1);
+      if (!printable4(w, o + 8)) ctx.fail('malformed', c + 8, `LIST chunk at byte ${c} has no valid list type`);
+      await walkChunks(s, ctx, `LIST "${fourcc(w, o + 8)}"`, c + 12, c + 8 + len, depth + 1);
     }
     c += 8 + len + (len & 1);
   }

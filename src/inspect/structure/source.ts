@@ -12,13 +12,24 @@ export type ReadAt = (buf: Buffer, position: number) => Promise<number>;
 export const WINDOW_BYTES = 256 * 1024;
 
 export class Source {
-  private window: Buffer = Buffer.alloc(0);
-  private windowAt = 0;
+  /** The window and the file offset of its first byte (read directly by the hot loops). */
+  window: Buffer = Buffer.alloc(0);
+  windowAt = 0;
 
   constructor(
     private readonly readAt: ReadAt,
     readonly size: number,
   ) {}
+
+  /** Whether the window holds `len` bytes at `pos` (fewer at EOF): then read them at window[pos - windowAt]. */
+  has(pos: number, len: number): boolean {
+    return pos >= this.windowAt && Math.min(pos + len, this.size) <= this.windowAt + this.window.length;
+  }
+
+  /** Refill the window from `pos` (so that `has(pos, len)` holds for len up to WINDOW_BYTES). */
+  async fill(pos: number, len: number): Promise<void> {
+    await this.bytes(pos, len);
+  }
 
   /** Up to `len` bytes at `pos` (fewer at EOF) if the window holds them; otherwise undefined. */
   peek(pos: number, len: number): Buffer | undefined {
