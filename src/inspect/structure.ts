@@ -59,6 +59,7 @@ export async function walkStructure(readAt: ReadAt, size: number, magicType: str
   const ctx = new WalkContext(size, opts.tolerances ?? DEFAULT_TOLERANCES);
   let problems: StructureReport['problems'] = [];
   try {
+    if (size === 0) ctx.fail('truncated', 0, 'the file is empty');
     await walk(new Source(readAt, size), ctx);
   } catch (e) {
     if (!(e instanceof WalkStop)) throw e;

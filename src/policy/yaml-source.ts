@@ -31,7 +31,7 @@ function shapeProblem(doc: Document): { offset: number; message: string } | unde
       if (isMap(node)) {
         const key: unknown = it.key;
         const offset = (key as { range?: [number, number, number] } | null)?.range?.[0] ?? node.range?.[0] ?? 0;
-        if (!isScalar(key)) return { offset, message: 'a mapping key must be a plain scalar' };
+        if (!isScalar(key) || (typeof key.value === 'object' && key.value !== null)) return { offset, message: 'a mapping key must be a plain scalar' };
         const name = String(key.value);
         if (keys.has(name)) return { offset, message: `Map keys must be unique ("${name.slice(0, 64)}" appears twice)` };
         keys.add(name);
@@ -53,14 +53,31 @@ function firstAliasOffset(doc: Document): number {
   return 0;
 }
 
+/** YAML syntax errors listed (the rest are counted): one broken line can cascade into thousands. */
+const MAX_SYNTAX_PROBLEMS = 20;
+
+const TOO_DEEP = `nesting too deep to parse (a policy nests at most ${MAX_POLICY_DEPTH} levels)`;
+
 export function parsePolicyText(file: string, bytes: Buffer): ParsedPolicyFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(bytes.toString('utf8'), { lineCounter, prettyErrors: false, uniqueKeys: false });
   const at = (offset: number, message: string): PolicyDiagnostic => {
     const pos = lineCounter.linePos(offset);
     return { file, line: pos.line, column: pos.col, path: '', message };
   };
-  const diagnostics: PolicyDiagnostic[] = doc.errors.map((err) => at(err.pos[0], /call stack/.test(err.message) ? `nesting too deep to parse (a policy nests at most ${MAX_POLICY_DEPTH} levels)` : (err.message.split('\n')[0] ?? err.message)));
+  let doc: Document;
+  try {
+    doc = parseDocument(bytes.toString('utf8'), { lineCounter, prettyErrors: false, uniqueKeys: false });
+  } catch (e) {
+    // The parser recurses on nested block collections; a stack overflow escapes it.
+    if (e instanceof RangeError) throw policyError(file, [{ file, line: 1, column: 1, path: '', message: TOO_DEEP }]);
+    throw e;
+  }
+  // A stack overflow the parser caught itself is reported once: where it struck depends on the
+  // caller's stack, and the report must not.
+  const overflow = doc.errors.find((err) => /call stack/.test(err.message));
+  if (overflow) throw policyError(file, [at(overflow.pos[0], TOO_DEEP)]);
+  const diagnostics: PolicyDiagnostic[] = doc.errors.slice(0, MAX_SYNTAX_PROBLEMS).map((err) => at(err.pos[0], err.message.split('\n')[0] ?? err.message));
+  if (doc.errors.length > MAX_SYNTAX_PROBLEMS) diagnostics.push(at(0, `and ${doc.errors.length - MAX_SYNTAX_PROBLEMS} more syntax errors`));
   if (diagnostics.length > 0) throw policyError(file, diagnostics);
   const shape = shapeProblem(doc);
   if (shape) throw policyError(file, [at(shape.offset, shape.message)]);

@@ -278,13 +278,15 @@ export function streamInfo(): El {
 
 // --- dispatch -------------------------------------------------------------------------------
 
-const flatSerializer = (one: (el: El) => Buffer, prefix = Buffer.alloc(0)) => (els: readonly El[]): Serialized => {
+/** `unsized`: elements without framing of their own (JPEG fill or padding bytes): a cut anywhere in them is a boundary. */
+const flatSerializer = (one: (el: El) => Buffer, prefix = Buffer.alloc(0), unsized: (el: El) => boolean = () => false) => (els: readonly El[]): Serialized => {
   const parts: Buffer[] = [prefix];
   const boundaries = new Set<number>([prefix.length]);
   let pos = prefix.length;
   for (const el of els) {
     const b = one(el);
     parts.push(b);
+    if (unsized(el)) for (let i = 1; i < b.length; i++) boundaries.add(pos + i);
     pos += b.length;
     boundaries.add(pos);
   }
@@ -297,7 +299,7 @@ export const SERIALIZERS: Readonly<Record<FormatName, (els: readonly El[]) => Se
   'riff-avi': flatSerializer(riffChunk),
   ogg: flatSerializer(oggPage),
   png: flatSerializer(pngChunk, PNG_SIGNATURE),
-  jpeg: flatSerializer(jpegSegment),
+  jpeg: flatSerializer(jpegSegment, Buffer.alloc(0), (el) => el.id === 'raw'),
   mp3: flatSerializer(mp3Frame),
   flac: (els) => {
     // Boundaries between frames only (a cut between metadata blocks leaves a broken header).

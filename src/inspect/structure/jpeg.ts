@@ -83,6 +83,9 @@ async function checkAfterEoi(s: Source, ctx: WalkContext, pos: number): Promise<
 }
 
 export async function walkJpeg(s: Source, ctx: WalkContext): Promise<void> {
+  const soi = s.peek(0, 2) ?? (await s.bytes(0, 2));
+  if (soi[0] !== 0xff || (soi.length > 1 && soi[1] !== SOI)) ctx.fail('malformed', 0, 'the file does not start with a JPEG start-of-image marker');
+  if (soi.length < 2) ctx.fail('truncated', soi.length, 'the file ends inside the JPEG start-of-image marker');
   let pos = 2;
   for (;;) {
     // Marker, fill bytes, code and length read straight from the window (no allocation per marker).

@@ -9,7 +9,12 @@ const IHDR = 0x49484452;
 const IEND = 0x49454e44;
 const letter = (c: number | undefined): boolean => c !== undefined && ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a));
 
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
 export async function walkPng(s: Source, ctx: WalkContext): Promise<void> {
+  const sig = s.peek(0, 8) ?? (await s.bytes(0, 8));
+  if (!sig.equals(SIGNATURE.subarray(0, sig.length))) ctx.fail('malformed', 0, 'the file does not start with the PNG signature');
+  if (sig.length < 8) ctx.fail('truncated', sig.length, 'the file ends inside the PNG signature');
   let pos = 8;
   for (let n = 0; ; n++) {
     if (pos >= s.size) ctx.fail('truncated', pos, 'the PNG has no IEND chunk (truncated)');
