@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run fuzz -- --minutes N` and `npm run fuzz:ci`: transpile src/ and test/fuzz/ (esbuild,
- * one file per module, layout kept) into .tmp/fuzz-build and run the campaign there
+ * one file per module, layout kept) into .tmp/fuzz-build-<pid> and run the campaign there
  * (test/fuzz/run.ts; its options pass through). `--ci` is a short bounded campaign (90 s in
  * all, findings not saved). `--coverage` also records V8 coverage and prints it per parser
  * source file (scripts/fuzz-coverage.mjs), mapped back to the TypeScript lines.
@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { coverageReport } from './fuzz-coverage.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(root, '.tmp', 'fuzz-build');
+// One build per run, so a long campaign and a CI run can go at the same time.
+const out = path.join(root, '.tmp', `fuzz-build-${process.pid}`);
 
 function files(dir, keep) {
   return readdirSync(dir).flatMap((f) => {
@@ -46,11 +47,13 @@ await build({
   logLevel: 'error',
 });
 
-const covDir = path.join(root, '.tmp', 'fuzz-coverage');
+const covDir = path.join(root, '.tmp', `fuzz-coverage-${process.pid}`);
 rmSync(covDir, { recursive: true, force: true });
 const r = spawnSync(process.execPath, ['--expose-gc', path.join(out, 'test', 'fuzz', 'run.js'), ...args], {
   stdio: 'inherit',
   env: { ...process.env, ...(coverage ? { NODE_V8_COVERAGE: covDir } : {}) },
 });
 if (coverage) process.stdout.write(await coverageReport(covDir, out, root));
+rmSync(out, { recursive: true, force: true });
+rmSync(covDir, { recursive: true, force: true });
 process.exit(r.status ?? 1);

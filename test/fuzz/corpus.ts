@@ -4,10 +4,10 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The corpus directory of the source tree (also when this module runs transpiled under .tmp/fuzz-build). */
+/** The corpus directory of the source tree (also when this module runs transpiled under .tmp/fuzz-build-<pid>/). */
 export function corpusDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.join(here.replace(`${path.sep}.tmp${path.sep}fuzz-build`, ''), 'corpus');
+  return path.join(here.replace(/[\\/]\.tmp[\\/]fuzz-build[^\\/]*/, ''), 'corpus');
 }
 
 export async function saveToCorpus(target: string, ext: string, bytes: Buffer): Promise<string> {

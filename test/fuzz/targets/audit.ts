@@ -35,7 +35,13 @@ function hostileLine(rng: Rng, template: string): string {
     () => Buffer.from([0xff, 0xfe, 0x80, 0x22]).toString('latin1'),
     () => template.replace(/"seq":(\d+)/, (_, n: string) => `"seq":${Number(n) + 1}`),
     () => template.replace(/"seq":(\d+)/, '"seq":1e400'),
-    () => JSON.stringify(JSON.parse(template)),
+    () => {
+      try {
+        return JSON.stringify(JSON.parse(template)); // re-encoded, not canonical
+      } catch {
+        return template;
+      }
+    },
     () => template.replace('{"payload"', '{ "payload"'),
   ])();
 }
@@ -60,7 +66,7 @@ export function auditTarget(): Target<AuditInput> {
   return {
     name: 'audit-verify',
     sources: ['src/audit/lines.ts', 'src/audit/record.ts', 'src/audit/canonical.ts', 'src/audit/chain.ts', 'src/audit/verify.ts', 'src/audit/query.ts', 'src/audit/head.ts'],
-    ext: 'log',
+    ext: 'jsonl',
     async setup() {
       dir = await mkdtemp(path.join(os.tmpdir(), 'zt-fuzz-audit-'));
       const log = path.join(dir, 'pristine.log');
