@@ -36,6 +36,8 @@ await build({
     ...files(path.join(root, 'src'), (p) => p.endsWith('.ts') && !p.endsWith('.d.ts')),
     path.join(root, 'src', 'policy', 'validate.generated.js'),
     ...files(path.join(root, 'test', 'fuzz'), (p) => p.endsWith('.ts') && !p.endsWith('.test.ts')),
+    path.join(root, 'test', 'helpers', 'hostile-samples.ts'),
+    path.join(root, 'test', 'helpers', 'media.ts'),
   ],
   outdir: out,
   outbase: root,

@@ -6,6 +6,8 @@
  * EBML elements): a cut anywhere else is inside an element and must be reported.
  */
 import { deflateSync } from 'node:zlib';
+import { crc32 } from '../helpers/hostile-samples.js';
+import { flacCrc16, flacCrc8 } from '../../src/inspect/structure/flac.js';
 
 /** How a size field is written. */
 export type SizeMode = 'exact' | 'zero' | 'unknown' | 'wide' | { readonly delta: number };
@@ -102,22 +104,6 @@ export function riffChunk(el: El): Buffer {
 }
 
 // --- PNG ------------------------------------------------------------------------------------
-
-const CRC32 = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(buf: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of buf) c = (CRC32[(c ^ b) & 0xff] ?? 0) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 export function pngChunk(el: El): Buffer {
   const data = bodyOf(el, pngChunk);
@@ -232,23 +218,10 @@ export function apeTag(items: ReadonlyArray<readonly [string, Buffer]>, withHead
   return Buffer.concat([withHeader ? block(true) : Buffer.alloc(0), body, block(false)]);
 }
 
-const CRC16 = new Uint16Array(256);
-const CRC8 = new Uint8Array(256);
-for (let i = 0; i < 256; i++) {
-  let c = i << 8;
-  for (let k = 0; k < 8; k++) c = c & 0x8000 ? (c << 1) ^ 0x8005 : c << 1;
-  CRC16[i] = c & 0xffff;
-  let d = i;
-  for (let k = 0; k < 8; k++) d = d & 0x80 ? (d << 1) ^ 0x07 : d << 1;
-  CRC8[i] = d & 0xff;
-}
-
 /** A FLAC frame header for frame number `n` (fixed 4096-sample blocks, 44.1 kHz, stereo, 16 bit). */
 export function flacFrameHeader(n: number): Buffer {
-  const h = [0xff, 0xf8, 0xc9, 0x18, n & 0x7f];
-  let crc = 0;
-  for (const b of h) crc = CRC8[crc ^ b] ?? 0;
-  return Buffer.from([...h, crc]);
+  const h = Buffer.from([0xff, 0xf8, 0xc9, 0x18, n & 0x7f]);
+  return Buffer.concat([h, Buffer.from([flacCrc8(h)])]);
 }
 
 /** FLAC: 'raw' bytes as is; a metadata block (id = its type, last flag set by the writer); a 'frame' with a correct CRC-16 unless its size lies. */
@@ -264,10 +237,8 @@ export function flacBlocks(els: readonly El[]): Buffer {
     }
     if (el.id !== 'frame') return body;
     const frame = Buffer.concat([el.meta ?? flacFrameHeader(0), body]);
-    let crc = 0;
-    for (const b of frame) crc = ((crc << 8) & 0xffff) ^ (CRC16[(crc >> 8) ^ b] ?? 0);
     const footer = Buffer.alloc(2);
-    footer.writeUInt16BE((crc + delta(el.size)) & 0xffff);
+    footer.writeUInt16BE((flacCrc16(frame) + delta(el.size)) & 0xffff);
     return Buffer.concat([frame, footer]);
   }));
 }

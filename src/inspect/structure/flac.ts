@@ -21,6 +21,20 @@ for (let i = 0; i < 256; i++) {
   CRC8[i] = d & 0xff;
 }
 
+/** CRC-16 (polynomial 0x8005, FLAC's frame footer) of `b`. */
+export function flacCrc16(b: Uint8Array): number {
+  let crc = 0;
+  for (const x of b) crc = ((crc << 8) & 0xffff) ^ (CRC16[(crc >> 8) ^ x] ?? 0);
+  return crc;
+}
+
+/** CRC-8 (polynomial 0x07, FLAC's frame header check) of `b`. */
+export function flacCrc8(b: Uint8Array): number {
+  let crc = 0;
+  for (const x of b) crc = CRC8[crc ^ x] ?? 0;
+  return crc;
+}
+
 /** A frame header is at least this long; a frame at least MIN_FRAME bytes. */
 const HEADER_MAX = 16;
 const MIN_FRAME = 8;
@@ -40,9 +54,7 @@ export function flacFrameHeader(b: Buffer, i: number): number | undefined {
   for (let k = 1; k <= extra; k++) if (((b[i + 4 + k] ?? 0) & 0xc0) !== 0x80) return undefined;
   let len = 5 + extra + (blockSize === 6 ? 1 : blockSize === 7 ? 2 : 0) + (rate === 12 ? 1 : rate === 13 || rate === 14 ? 2 : 0);
   if (i + len + 1 > b.length) return undefined;
-  let crc = 0;
-  for (let k = 0; k < len; k++) crc = CRC8[crc ^ (b[i + k] ?? 0)] ?? 0;
-  if (crc !== b[i + len]) return undefined;
+  if (flacCrc8(b.subarray(i, i + len)) !== b[i + len]) return undefined;
   len++;
   return len;
 }
