@@ -1,8 +1,8 @@
 /**
  * The container's own framing, walked by small bounds-checked parsers before any decoder runs
  * (one per container in structure/): ISO-BMFF boxes, RIFF chunks (WAV, AVI), EBML elements
- * (Matroska, WebM), Ogg pages, PNG chunks, JPEG segments, MP3 frames and FLAC frames with their
- * ID3/APE tags. The contract is "complete or refused" (structure/report.ts): every byte of the
+ * (Matroska, WebM), Ogg pages, PNG chunks, JPEG segments, MP3, ADTS (AAC) and FLAC frames with
+ * their ID3/APE tags. The contract is "complete or refused" (structure/report.ts): every byte of the
  * file is proved to belong to an element, at the top level and inside the containers that
  * matter, or the report names the problem. What this finds:
  *   - truncation and lying sizes: an element that declares more bytes than the file or its
@@ -26,6 +26,7 @@ import { walkPng } from './structure/png.js';
 import { walkJpeg } from './structure/jpeg.js';
 import { walkMp3 } from './structure/mp3.js';
 import { walkFlac } from './structure/flac.js';
+import { walkAdts } from './structure/adts.js';
 
 export type { ReadAt } from './structure/source.js';
 export type { StructureProblem, StructureProblemKind, StructureReport, ToleratedQuirk } from './structure/report.js';
@@ -49,6 +50,7 @@ const WALKERS: ReadonlyMap<string, readonly [string, Walker]> = new Map([
   ['jpg', ['jpeg', walkJpeg]],
   ['mp3', ['mp3', walkMp3]],
   ['flac', ['flac', walkFlac]],
+  ['aac', ['adts', walkAdts]],
 ]);
 
 /** Walk the container named by the magic bytes (file-type's extension). */

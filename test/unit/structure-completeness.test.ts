@@ -233,3 +233,16 @@ describe('the verdict on an unverified structure', () => {
     expect(checkStructure({ walker: undefined, problems: [], complete: false }, strict).violations).toEqual([]);
   });
 });
+
+describe('ADTS (AAC)', () => {
+  it('walks every frame of a real ADTS stream to the end; refuses appended bytes, a second stream and a cut frame', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const aac = execFileSync('/usr/bin/ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=0.5', '-c:a', 'aac', '-f', 'adts', '-'], { timeout: 20_000, maxBuffer: 1 << 24 });
+    expect(await walkBuffer(aac, 'aac')).toMatchObject({ walker: 'adts', problems: [], complete: true });
+    expect(kinds(await walkBuffer(Buffer.concat([aac, ZIP]), 'aac'))).toEqual(['trailing-data']);
+    const other = execFileSync('/usr/bin/ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=22050:duration=0.2', '-c:a', 'aac', '-f', 'adts', '-'], { timeout: 20_000, maxBuffer: 1 << 24 });
+    expect(kinds(await walkBuffer(Buffer.concat([aac, other]), 'aac'))).toEqual(['trailing-data']);
+    expect(kinds(await walkBuffer(aac.subarray(0, aac.length - 5), 'aac'))).toEqual(['truncated']);
+    expect(kinds(await walkBuffer(Buffer.concat([Buffer.alloc(9), aac]), 'aac'))).toEqual(['malformed']);
+  });
+});
