@@ -16,6 +16,7 @@ import { parseArgs, wanted, USAGE, UsageError } from './lib/args.mjs';
 import { timedRun, failureOf, GNU_TIME } from './lib/proc.mjs';
 import { ensureInput, RECIPES } from './lib/inputs.mjs';
 import { auditBench } from './lib/audit-bench.mjs';
+import { parsersBench } from './lib/parsers-bench.mjs';
 import {
   summarize, pairRatios, median, meetsTarget, fmtSeconds, fmtRatio, fmtMiB, renderTable, shellQuote, substituteSandboxPaths, sandboxEnv,
 } from './lib/stats.mjs';
@@ -91,6 +92,7 @@ async function main() {
     stages: [],
     rss: undefined,
     audit: undefined,
+    parsers: undefined,
     errors: [],
   };
 
@@ -361,6 +363,18 @@ async function main() {
     }
   }
 
+  // --- parsers: the host-side parsers on the slowest inputs each format allows ---------------
+  if (wanted(opts, 'parsers')) {
+    try {
+      result.parsers = await parsersBench(DIST, path.join(work, 'parsers'), { log });
+    } catch (e) {
+      const msg = `parsers: ${e instanceof Error ? e.message : String(e)}`;
+      result.errors.push(msg);
+      result.parsers = { error: msg };
+      log(`FAILED ${msg}`);
+    }
+  }
+
   result.machine.loadAfter = loadavg();
   result.finishedAt = new Date().toISOString();
   if (opts.keep) result.workDir = work;
@@ -484,6 +498,21 @@ function renderReport(r) {
             { what: '  per CPU-second (all threads; load-independent)', e: '', b: `${fmtSeconds(a.verify.cpuMs.median)} s CPU`, v: `${Math.round(a.verify.recordsPerCpuSecond).toLocaleString('en-US')} rec/CPU-s`, t: '', ok: '' },
             ...(a.cliVerify ? [{ what: 'verify, `zt-ffmpeg audit verify` (1 run)', e: '', b: `${fmtSeconds(a.cliVerify.ms)} s`, v: `${Math.round(a.cliVerify.recordsPerSecond).toLocaleString('en-US')} rec/s`, t: '', ok: a.cliVerify.exitCode === 0 ? '' : `exit ${a.cliVerify.exitCode}` }] : []),
           ],
+        ),
+      );
+    }
+    out.push('');
+  }
+
+  if (r.parsers) {
+    const p = r.parsers;
+    if (p.error) out.push(`Parsers: ERROR: ${p.error}`);
+    else {
+      out.push(`Host-side parsers on hostile inputs (library in-process, median of ${p.runs}):`);
+      out.push(
+        renderTable(
+          [{ key: 'what', title: 'input' }, { key: 'ms', title: 'ms', align: 'right' }, { key: 'rate', title: 'ns/byte', align: 'right' }, { key: 'result', title: 'result' }],
+          p.rows.map((x) => ({ what: x.what, ms: x.ms.toFixed(0), rate: x.nsPerByte === undefined ? '' : x.nsPerByte.toFixed(1), result: `${x.result}${x.rssGrowthBytes === undefined ? '' : `, rss +${fmtMiB(x.rssGrowthBytes)}`}` })),
         ),
       );
     }

@@ -15,11 +15,14 @@
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-export function canonicalize(value: unknown): string {
-  return encode(value, [], '$');
+/** Nesting deeper than this throws (JSON data we sign nests a few levels; recursion must stay bounded). */
+export const MAX_CANONICAL_DEPTH = 100;
+
+export function canonicalize(value: unknown, maxDepth = MAX_CANONICAL_DEPTH): string {
+  return encode(value, [], '$', maxDepth);
 }
 
-function encode(value: unknown, stack: object[], path: string): string {
+function encode(value: unknown, stack: object[], path: string, maxDepth: number): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -31,7 +34,7 @@ function encode(value: unknown, stack: object[], path: string): string {
     case 'string':
       return encodeString(value, path);
     case 'object':
-      return encodeContainer(value, stack, path);
+      return encodeContainer(value, stack, path, maxDepth);
     default:
       throw new Error(`canonicalize: ${path} is a ${typeof value}; expected JSON data`);
   }
@@ -42,7 +45,8 @@ function encodeString(s: string, path: string): string {
   return JSON.stringify(s);
 }
 
-function encodeContainer(value: object, stack: object[], path: string): string {
+function encodeContainer(value: object, stack: object[], path: string, maxDepth: number): string {
+  if (stack.length >= maxDepth) throw new Error(`canonicalize: ${path.slice(0, 200)} nests deeper than ${maxDepth} levels`);
   if (stack.includes(value)) throw new Error(`canonicalize: ${path} is a cycle`);
   stack.push(value);
   try {
@@ -51,7 +55,7 @@ function encodeContainer(value: object, stack: object[], path: string): string {
       for (let i = 0; i < value.length; i++) {
         const item: unknown = value[i];
         if (item === undefined) throw new Error(`canonicalize: ${path}[${i}] is undefined (or a hole); arrays must hold JSON values`);
-        parts.push(encode(item, stack, `${path}[${i}]`));
+        parts.push(encode(item, stack, `${path}[${i}]`, maxDepth));
       }
       return `[${parts.join(',')}]`;
     }
@@ -65,7 +69,7 @@ function encodeContainer(value: object, stack: object[], path: string): string {
     for (const key of keys) {
       const v = record[key];
       if (v === undefined) continue;
-      parts.push(`${encodeString(key, path)}:${encode(v, stack, `${path}.${key}`)}`);
+      parts.push(`${encodeString(key, path)}:${encode(v, stack, `${path}.${key}`, maxDepth)}`);
     }
     return `{${parts.join(',')}}`;
   } finally {

@@ -1,4 +1,11 @@
-/** Streaming line reader over a file: constant memory whatever the file's length. */
+/**
+ * Streaming line reader over a file: constant memory whatever the file's length, and linear
+ * time whatever its lines' lengths. A line's pieces are kept as a list and joined once, when
+ * its "\n" arrives (never re-copied per chunk), and no more than `maxLineBytes + 1` bytes of a
+ * line are kept: a longer line is yielded with its true length and only its first bytes, so
+ * every reader can refuse it without holding it (decodeRecord refuses anything over
+ * MAX_RECORD_BYTES).
+ */
 import { promises as fs } from 'node:fs';
 
 export interface RawLine {
@@ -6,25 +13,62 @@ export interface RawLine {
   readonly lineNo: number;
   /** Byte offset of the line's first byte. */
   readonly offset: number;
-  /** The line's bytes without its "\n". */
+  /** The line's bytes without its "\n" (only the first maxLineBytes + 1 of a longer line). */
   readonly bytes: Buffer;
+  /** The line's length in bytes, without its "\n" (larger than bytes.length for an over-long line). */
+  readonly length: number;
   /** False only for a last line with no terminating "\n". */
   readonly complete: boolean;
 }
 
 const CHUNK = 1 << 20;
 
+/** An audit record is a few KiB; lines longer than this are never held whole. */
+export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+
+/** The bytes of a line in progress: pieces in order, at most `keep` bytes of them. */
+class Pending {
+  private parts: Buffer[] = [];
+  private kept = 0;
+  length = 0;
+  constructor(private readonly keep: number) {}
+
+  add(piece: Buffer): void {
+    this.length += piece.length;
+    if (this.kept >= this.keep || piece.length === 0) return;
+    const take = piece.subarray(0, this.keep - this.kept);
+    // Copy only the kept bytes, so a long line does not keep every 1 MiB chunk it spans alive.
+    this.parts.push(Buffer.from(take));
+    this.kept += take.length;
+  }
+
+  /** The line so far plus `last`, joined once. */
+  finish(last: Buffer): { bytes: Buffer; length: number } {
+    const length = this.length + last.length;
+    const tail = last.subarray(0, Math.max(0, this.keep - this.kept));
+    const bytes = this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail]);
+    this.parts = [];
+    this.kept = 0;
+    this.length = 0;
+    return { bytes, length };
+  }
+
+  get empty(): boolean {
+    return this.length === 0;
+  }
+}
+
 /**
  * Yield the lines of `path` from byte `start` (default 0; must be a line start).
  * `firstLineNo` numbers the first yielded line. An empty unterminated tail is not yielded.
  */
-export async function* readLines(path: string, opts: { start?: number; firstLineNo?: number } = {}): AsyncGenerator<RawLine> {
+export async function* readLines(path: string, opts: { start?: number; firstLineNo?: number; maxLineBytes?: number } = {}): AsyncGenerator<RawLine> {
   const fh = await fs.open(path, 'r');
   try {
     let position = opts.start ?? 0;
     let lineNo = opts.firstLineNo ?? 1;
-    let carry: Buffer = Buffer.alloc(0);
-    let carryOffset = position;
+    let lineOffset = position;
+    const pending = new Pending((opts.maxLineBytes ?? MAX_LINE_BYTES) + 1);
     const size = (await fh.stat()).size;
     for (;;) {
       // Size the buffer to what is left (small logs are the common case); at least
@@ -33,20 +77,22 @@ export async function* readLines(path: string, opts: { start?: number; firstLine
       const chunk = Buffer.allocUnsafe(want);
       const { bytesRead } = await fh.read(chunk, 0, want, position);
       if (bytesRead === 0) break;
-      position += bytesRead;
-      const data = carry.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      const data = chunk.subarray(0, bytesRead);
       let start = 0;
-      for (;;) {
-        const nl = data.indexOf(0x0a, start);
-        if (nl === -1) break;
-        yield { lineNo, offset: carryOffset + start, bytes: data.subarray(start, nl), complete: true };
+      for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
+        const { bytes, length } = pending.finish(data.subarray(start, nl));
+        yield { lineNo, offset: lineOffset, bytes, length, complete: true };
         lineNo++;
+        lineOffset += length + 1;
         start = nl + 1;
       }
-      carry = data.subarray(start);
-      carryOffset += start;
+      pending.add(data.subarray(start));
+      position += bytesRead;
     }
-    if (carry.length > 0) yield { lineNo, offset: carryOffset, bytes: carry, complete: false };
+    if (!pending.empty) {
+      const { bytes, length } = pending.finish(Buffer.alloc(0));
+      yield { lineNo, offset: lineOffset, bytes, length, complete: false };
+    }
   } finally {
     await fh.close();
   }

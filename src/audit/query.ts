@@ -78,10 +78,11 @@ export interface RecordFilter {
   readonly jobId?: string;
 }
 
+/** An own field of a record's event (never one inherited from Object.prototype). */
 function field(o: unknown, ...path: string[]): unknown {
   let cur = o;
   for (const k of path) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
+    if (typeof cur !== 'object' || cur === null || !Object.hasOwn(cur, k)) return undefined;
     cur = (cur as Record<string, unknown>)[k];
   }
   return cur;
@@ -201,12 +202,14 @@ export async function auditStats(records: AsyncIterable<ParsedRecord> | Iterable
     }
   }
   const tally = (o: Outcome): number => [...outcome.values()].filter((x) => x === o).length;
-  const timingsByOperation: Record<string, TimingStats> = {};
+  // Keyed by names read from the log: objects without a prototype, so an operation or a rule
+  // called "__proto__" or "constructor" is counted like any other.
+  const timingsByOperation = Object.create(null) as Record<string, TimingStats>;
   for (const [op, list] of [...timings.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const sorted = [...list].sort((x, y) => x - y);
     timingsByOperation[op] = { count: sorted.length, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95) };
   }
-  const refusalsByRule: Record<string, number> = {};
+  const refusalsByRule = Object.create(null) as Record<string, number>;
   for (const [rule, jobs] of [...ruleHits.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) refusalsByRule[rule] = jobs.size;
   return {
     records: count,

@@ -16,6 +16,7 @@ import { createHash, sign } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { canonicalize } from './canonical.js';
 import { pae, RECORD_PAYLOAD_TYPE, SIGNATURE_ALG } from './dsse.js';
+import { MAX_LINE_BYTES } from './lines.js';
 import type { SigningKey } from '../keys/index.js';
 
 export const GENESIS_PREV = '0'.repeat(64);
@@ -71,7 +72,7 @@ export function lineHash(lineWithoutNewline: Uint8Array): string {
 
 /** Sign `payload` with each key in order and encode the record line. */
 export function encodeRecord(payload: AuditPayload, signers: readonly SigningKey[]): EncodedRecord {
-  const body = canonicalize(payload);
+  const body = canonicalize(payload, MAX_RECORD_DEPTH - 4);
   const message = pae(RECORD_PAYLOAD_TYPE, body);
   const signatures: AuditSignature[] = signers.map((k) => ({
     keyid: k.keyId,
@@ -81,7 +82,16 @@ export function encodeRecord(payload: AuditPayload, signers: readonly SigningKey
   const envelope: AuditEnvelope = { payloadType: RECORD_PAYLOAD_TYPE, payload, signatures };
   const line = `${canonicalize(envelope)}\n`;
   const bytes = Buffer.from(line, 'utf8');
+  // Never write a record the verifier would refuse: the caller fails closed on this.
+  if (bytes.length - 1 > MAX_RECORD_BYTES) throw new RecordTooLarge(bytes.length - 1);
   return { line, bytes, hash: sha256Hex(bytes) };
+}
+
+/** A record over MAX_RECORD_BYTES: the writer refuses it (audit-unavailable), the job does not run. */
+export class RecordTooLarge extends Error {
+  constructor(readonly bytes: number) {
+    super(`an audit record of ${bytes} bytes is more than the ${MAX_RECORD_BYTES} a record may be`);
+  }
 }
 
 export type DecodeFault = 'malformed' | 'modified' | 'downgraded';
@@ -114,12 +124,44 @@ function bad(fault: DecodeFault, message: string, seq?: number): DecodedRecord {
   return seq === undefined ? { ok: false, fault, message } : { ok: false, fault, message, seq };
 }
 
+/** The most bytes one record line may have (the writer refuses to write a longer one). */
+export const MAX_RECORD_BYTES = MAX_LINE_BYTES;
+/** The deepest nesting of arrays and objects a record may have (ours nest about 6 levels). */
+export const MAX_RECORD_DEPTH = 64;
+
 /**
- * Parse and shape-check one line (without its "\n"). Checks that the bytes are
+ * How deeply `line`'s JSON nests, stopping as soon as it passes `limit`: one pass over the
+ * bytes, outside strings (a string's brackets do not count; escapes are skipped). Lets a
+ * record be refused before any recursive step (parse, key-order check, canonicalisation) sees it.
+ */
+export function nestingExceeds(line: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/**
+ * Parse and shape-check one line (without its "\n"). Total: whatever the bytes, it returns a
+ * result and never throws (too long or too deep is 'malformed'). Checks that the bytes are
  * exactly the canonical encoding of what they parse to, so a record cannot be
  * re-encoded without changing its hash. Does not verify signatures or links.
  */
 export function decodeRecord(line: Uint8Array): DecodedRecord {
+  if (line.length > MAX_RECORD_BYTES) return bad('malformed', `line is more than ${MAX_RECORD_BYTES} bytes long; no audit record is`);
+  if (nestingExceeds(line, MAX_RECORD_DEPTH)) return bad('malformed', `line nests arrays or objects more than ${MAX_RECORD_DEPTH} levels deep; no audit record does`);
   const text = Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('utf8');
   // Invalid UTF-8 decodes to U+FFFD; only then pay for the exact check.
   if (text.includes('\uFFFD') && !isUtf8(line)) return bad('malformed', 'line is not valid UTF-8');

@@ -93,9 +93,15 @@ type CheckpointState =
   | { readonly status: 'bad'; readonly message: string }
   | { readonly status: 'valid'; readonly cp: Checkpoint };
 
+/** A checkpoint is one short line; a bigger file is not read. */
+const MAX_CHECKPOINT_BYTES = 64 * 1024;
+
 async function loadCheckpoint(path: string, explicit: boolean, trusted: TrustedKeys): Promise<CheckpointState> {
   let data: Buffer;
   try {
+    const st = await fs.stat(path);
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
+    if (st.size > MAX_CHECKPOINT_BYTES) return { status: 'bad', message: `checkpoint ${path} is ${st.size} bytes, more than the ${MAX_CHECKPOINT_BYTES} a checkpoint may be` };
     data = await fs.readFile(path);
   } catch (e: unknown) {
     if (errnoOf(e) === 'ENOENT' && !explicit) return { status: 'absent' };

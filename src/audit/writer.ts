@@ -15,7 +15,7 @@ import { auditUnavailable } from './fs-errors.js';
 import { loadHead, type LogHead } from './head.js';
 import type { SigningKey } from '../keys/index.js';
 import { acquireLock } from './lock.js';
-import { encodeRecord, type AuditEvent, type AuditPayload } from './record.js';
+import { encodeRecord, RecordTooLarge, type AuditEvent, type AuditPayload, type EncodedRecord } from './record.js';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
@@ -130,7 +130,7 @@ export class LogFile {
   async appendRecord(event: AuditEvent, headKey: SigningKey, signers: readonly SigningKey[], checkpointKey: SigningKey): Promise<AppendResult> {
     const head = await this.readHead(headKey);
     const payload: AuditPayload = { v: 1, seq: head.size, prev: head.head, ts: new Date().toISOString(), kid: headKey.keyId, event };
-    const rec = encodeRecord(payload, signers);
+    const rec = encodeOrRefuse(payload, signers, this.logPath);
     await this.writeDurably(rec.bytes, head.bytes);
     const next: LogHead = {
       size: head.size + 1,
@@ -169,6 +169,16 @@ export class LogFile {
   async close(): Promise<void> {
     await this.queue;
     await this.fh.close();
+  }
+}
+
+/** A record the verifier would refuse is never written: the job fails closed (exit 8) instead. */
+function encodeOrRefuse(payload: AuditPayload, signers: readonly SigningKey[], logPath: string): EncodedRecord {
+  try {
+    return encodeRecord(payload, signers);
+  } catch (e: unknown) {
+    if (!(e instanceof RecordTooLarge)) throw e;
+    throw new ZtError('audit-unavailable', `cannot write to the audit log ${logPath}: ${e.message}`, { hint: 'the job is not run; report this: a record this large means an input field was not bounded', cause: e });
   }
 }
 

@@ -198,7 +198,9 @@ function isoOf(seconds: unknown): string {
 
 /** Scalar and string-array claims, bounded: what authorization matches and the audit records. */
 export function selectClaims(payload: JWTPayload): Record<string, ClaimValue> {
-  const out: Record<string, ClaimValue> = {};
+  // Claim names are chosen by the token's issuer (or forger): kept in an object without a
+  // prototype, so a claim named "__proto__" is a claim like any other, never the object's prototype.
+  const out = Object.create(null) as Record<string, ClaimValue>;
   let kept = 0;
   for (const [name, value] of Object.entries(payload)) {
     if (kept >= MAX_KEPT_CLAIMS) break;

@@ -201,7 +201,9 @@ export async function digestInput(handle: FileHandle, expectedSize: number): Pro
     hash.update(data);
     if (seen.size < EMBEDDED_MARKERS.length) {
       findMarkers(data, pos, carry, seen);
-      carry = Buffer.from(data.subarray(Math.max(0, bytesRead - CARRY)));
+      // The last CARRY bytes seen, also when a read returned fewer than CARRY bytes (a short
+      // read: a marker can then span three reads).
+      carry = Buffer.from(bytesRead >= CARRY ? data.subarray(bytesRead - CARRY) : Buffer.concat([carry, data]).subarray(-CARRY));
     }
     pos += bytesRead;
   }

@@ -307,7 +307,7 @@ export { summarizeProbe };
  */
 export function inspectionSummary(r: InspectReport): Record<string, unknown> {
   return {
-    ...(r.structure ? { structure: { walker: r.structure.walker ?? 'none', complete: r.structure.complete, problems: r.structure.problems.length, ...(r.structure.declared ? { declared: r.structure.declared } : {}), ...(r.structure.tolerated ? { tolerated: r.structure.tolerated } : {}) } } : {}),
+    ...(r.structure ? { structure: { walker: r.structure.walker ?? 'none', complete: r.structure.complete, problems: r.structure.problems.length, ...(r.structure.declared ? { declared: r.structure.declared } : {}), ...(r.structure.tolerated ? { tolerated: r.structure.tolerated.map((t) => t.name) } : {}) } } : {}),
     ...(r.digest && r.digest.markers.length > 0 ? { embedded: r.digest.markers } : {}),
     ...(r.streamUse ? { streams: { used: [...r.streamUse.used].sort((a, b) => a - b), ignored: r.streamUse.ignored } } : {}),
     ...(r.probeHardening || r.decodeHardening

@@ -54,10 +54,19 @@ export function parseRate(v: unknown): number | undefined {
   return d === 0 ? undefined : Number(m[1]) / d;
 }
 
-function tagsOf(v: unknown): Record<string, string> {
-  if (!isObj(v)) return {};
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v)) out[k] = typeof val === 'string' ? val : JSON.stringify(val);
+/**
+ * Tags are keys chosen by whoever wrote the file. They are copied into an object without a
+ * prototype, so every key is an own entry: `__proto__`, `constructor` and `prototype` are
+ * counted against the metadata limits like any other key and cannot change what the object is.
+ * (JSON.parse already makes `__proto__` an own property; assigning it to a plain object would
+ * have set the prototype instead, and the key would have vanished from the count.)
+ */
+function tagsOf(v: unknown): Readonly<Record<string, string>> {
+  const out = Object.create(null) as Record<string, string>;
+  if (!isObj(v)) return out;
+  for (const [k, val] of Object.entries(v)) {
+    Object.defineProperty(out, k, { value: typeof val === 'string' ? val : JSON.stringify(val) ?? 'null', enumerable: true, writable: false, configurable: false });
+  }
   return out;
 }
 

@@ -7,9 +7,10 @@
  *     every chunk before the data is complete, the data chunk is the last one and runs to the end
  *     of the file (so nothing follows it), and no fact chunk claims a placeholder sample count
  *     (ffprobe would believe the duration it claims: refused as an inconsistent size field);
- *   - off by one chunk: a RIFF size that leaves out exactly one of its chunks (a fact chunk
- *     the writer forgot to count). Tolerated when every chunk is complete and the chunks end
- *     exactly where the file ends;
+ *   - off by one chunk: a RIFF size that leaves out exactly its 4-byte fact chunk (the writer
+ *     forgot to count it). Tolerated when that fact chunk is not the last, every chunk is
+ *     complete and the chunks end exactly where the file ends; any other chunk left out is
+ *     data appended after the file;
  *   - any other RIFF size that disagrees with chunks that tile the file exactly: an
  *     "inconsistent size field", refused at the strict stages, never called a truncation.
  * A real truncation (the last chunk runs past the end of the file and the RIFF size agrees)
@@ -69,7 +70,10 @@ export function streamingPlaceholder(riffSize: number, chunks: readonly RiffChun
 export function offByOneChunk(riffSize: number, chunks: readonly RiffChunk[], fileSize: number): RiffSizeVerdict | undefined {
   const missing = fileSize - (8 + riffSize);
   if (missing <= 0 || !tilesFile(chunks, fileSize)) return undefined;
-  const left = chunks.find((c) => 8 + c.length === missing || nextOffset(c) - c.offset === missing);
+  // Only the writer bug seen in the wild: a 4-byte fact chunk (a sample count) left out of the
+  // count, before the data. Any other chunk outside the RIFF size, and anything last, is bytes
+  // appended after the file (a trailing JUNK chunk can carry a whole second file): the walk refuses it.
+  const left = chunks.find((c, i) => c.id === 'fact' && c.length === 4 && i < chunks.length - 1 && (8 + c.length === missing || nextOffset(c) - c.offset === missing));
   if (!left) return undefined;
   return { kind: 'tolerated', tolerance: 'riff-size-off-by-one-chunk', message: `the RIFF size (${riffSize}) leaves out the "${left.id}" chunk (${missing} bytes); every chunk is complete and nothing follows them` };
 }

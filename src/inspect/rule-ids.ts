@@ -10,7 +10,7 @@ export const INPUT_RULES = [
   // magic bytes (magic.ts)
   'input.magic', 'input.magic-extension', 'input.magic-format',
   // the container's own framing and smuggled markers (rules.ts, structure.ts)
-  'input.structure', 'input.embedded-playlist', 'input.dimensions',
+  'input.structure', 'input.structure.unverified', 'input.embedded-playlist', 'input.dimensions',
   // the sandboxed probe (inspect-input.ts) and what it found (rules.ts)
   'input.probe', 'input.probe.limit', 'input.probe.timeout', 'input.probe.json', 'input.probe.errors', 'input.probe.metadata',
   'input.format', 'input.streams', 'input.maxStreams', 'input.streamType', 'input.codecs',

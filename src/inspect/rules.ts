@@ -6,7 +6,7 @@ import type { InputRuleId } from './rule-ids.js';
 import type { Violation } from '../errors.js';
 import { STREAM_KINDS, unusedStreamAction, type InputConfig, type StreamKindName } from '../policy/types.js';
 import type { ProbeResult } from './probe-result.js';
-import type { StructureReport } from './structure.js';
+import type { StructureProblem, StructureProblemKind, StructureReport } from './structure.js';
 import type { EmbeddedMarker } from './file.js';
 import { demuxerNames, demuxerInFamily, familyOfMagic } from '../media/formats.js';
 
@@ -172,21 +172,32 @@ export function checkDeclaredDimensions(declared: { width: number; height: numbe
   return v;
 }
 
+const STRUCTURE_HINTS: Readonly<Record<StructureProblemKind, string>> = {
+  truncated: 'the file is truncated or its header lies about its size; get an intact copy',
+  'inconsistent-size': 'a size field in the header disagrees with the data; rewrite the file with a tool that fixes its header (e.g. sox in.wav out.wav)',
+  'trailing-data': 'the file carries a second file after its end (a polyglot); it is refused',
+  malformed: 'the container\'s framing is damaged or crafted; get an intact copy, or re-mux it (ffmpeg -c copy)',
+  unverified: 'the walk cannot prove where every byte of this file belongs; re-mux it (ffmpeg -c copy) into a file with complete sizes',
+};
+
 /**
  * Pure: the container walk's findings. Where the policy demands that a file be exactly what its
  * magic says (requireMagicMatchesFormat, advanced and above) they refuse; otherwise they warn.
+ * A structure that could not be verified (input.structure.unverified) is decided the same way:
+ * refused at the strict stages, a warning at initial. A walker that ran and says it did not
+ * reach a verdict on every byte is unverified too (a safety net: walkers report why instead).
  */
 export function checkStructure(report: StructureReport, rules: InputConfig): { violations: Violation[]; warnings: Violation[] } {
-  const out: Violation[] = report.problems.map((p) => ({
-    rule: 'input.structure',
+  const problems: StructureProblem[] = [...report.problems];
+  if (report.walker !== undefined && !report.complete && problems.length === 0) {
+    problems.push({ kind: 'unverified', offset: 0, message: `the ${report.walker} walk did not account for every byte of the file` });
+  }
+  const out: Violation[] = problems.map((p) => ({
+    rule: p.kind === 'unverified' ? 'input.structure.unverified' : 'input.structure',
     actual: `${p.kind} at byte ${p.offset}`,
-    limit: `a well-formed ${report.walker ?? 'container'} that ends where the file ends`,
+    limit: p.kind === 'unverified' ? `a ${report.walker ?? 'container'} structure verified to its last byte` : `a well-formed ${report.walker ?? 'container'} that ends where the file ends`,
     message: p.message,
-    hint: p.kind === 'trailing-data'
-      ? 'the file carries a second file after its end (a polyglot); it is refused'
-      : p.kind === 'inconsistent-size'
-        ? 'a size field in the header disagrees with the data; rewrite the file with a tool that fixes its header (e.g. sox in.wav out.wav)'
-        : 'the file is truncated or its header lies about its size; get an intact copy',
+    hint: STRUCTURE_HINTS[p.kind],
   }));
   return rules.requireMagicMatchesFormat ? { violations: out, warnings: [] } : { violations: [], warnings: out };
 }

@@ -90,8 +90,18 @@ export async function readTrustRoot(file: string, role: TrustRootRole, maxBytes 
   const h = await openTrustRoot(file, role);
   try {
     const st = await h.stat();
-    if (st.size > maxBytes) throw untrusted(role, path.resolve(file), `${st.size} bytes, more than ${maxBytes}`, 'check the file', { size: st.size });
-    return await h.readFile();
+    if (st.size > maxBytes) {
+      throw new ZtError(role.reason, `${role.what} ${path.resolve(file)} is ${st.size} bytes, more than the ${maxBytes} a ${role.what} may be`, {
+        hint: `a ${role.what} is a small file; check that the path names the right one`,
+        details: { path: path.resolve(file), size: st.size, limit: maxBytes },
+      });
+    }
+    // Read at most maxBytes + 1 from the checked descriptor: a file that grows meanwhile is refused, not read without end.
+    const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
+    let got = 0;
+    for (let r = 1; r > 0 && got < buf.length; got += r) r = (await h.read(buf, got, buf.length - got, got)).bytesRead;
+    if (got > maxBytes) throw new ZtError(role.reason, `${role.what} ${path.resolve(file)} grew past ${maxBytes} bytes while being read`, { hint: 'do not change trust roots while zt-ffmpeg reads them', details: { path: path.resolve(file) } });
+    return buf.subarray(0, got);
   } finally {
     await h.close();
   }

@@ -3,7 +3,8 @@
  * parent when the policy `extends` one, validate against the shipped schema, check what the
  * claimed stage demands. Every problem is collected and reported with file:line:column.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 import validate, { type GeneratedValidationError } from './validate.generated.js';
@@ -43,7 +44,44 @@ export interface ParsedPolicyFile {
   readonly locate: (instancePath: readonly (string | number)[]) => { line: number; column: number };
 }
 
-export async function readPolicyFile(file: string, read: (file: string) => Promise<Buffer> = (f) => readFile(f)): Promise<ParsedPolicyFile> {
+/** A policy is a few KiB; anything over this is refused before it is parsed. */
+export const MAX_POLICY_BYTES = 1024 * 1024;
+
+/**
+ * The policy's bytes, read once: a regular file (a FIFO or a device would block or never end;
+ * it is opened without blocking and checked before any read) of at most MAX_POLICY_BYTES.
+ */
+async function readPolicyBytes(file: string): Promise<Buffer> {
+  const cannot = (why: string, hint = 'pass an existing policy file with -p, or omit -p to use the bundled advanced policy'): ZtError => new ZtError('policy-invalid', `cannot read policy ${file}: ${why}`, { hint });
+  let fh;
+  try {
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (e) {
+    throw cannot((e as NodeJS.ErrnoException).code ?? 'error');
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw cannot('not a regular file');
+    if (st.size > MAX_POLICY_BYTES) throw cannot(`it is ${st.size} bytes, more than the ${MAX_POLICY_BYTES} a policy may be`, 'a policy is a short YAML file; check that -p names the right file');
+    const buf = Buffer.alloc(st.size + 1);
+    let got = 0;
+    for (let r = 1; r > 0 && got < buf.length; got += r) r = (await fh.read(buf, got, buf.length - got, got)).bytesRead;
+    if (got > st.size) throw cannot(`it grew while being read, past ${st.size} bytes`);
+    return buf.subarray(0, got);
+  } catch (e) {
+    if (e instanceof ZtError) throw e;
+    throw cannot((e as NodeJS.ErrnoException).code ?? 'error');
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Read and parse a policy file. `read` is how its bytes are fetched: by default a bounded,
+ * non-blocking read of a regular file; the job's loader passes a reader that also checks the
+ * file like a trust root (src/keys/trust-root.ts).
+ */
+export async function readPolicyFile(file: string, read: (file: string) => Promise<Buffer> = readPolicyBytes): Promise<ParsedPolicyFile> {
   let bytes: Buffer;
   try {
     bytes = await read(file);
@@ -89,11 +127,18 @@ async function compiledBundled(file: string, bytes: Buffer): Promise<ParsedPolic
   };
 }
 
-/** Deep merge for `extends`: mappings merge key by key, everything else is replaced. */
+/**
+ * Deep merge for `extends`: mappings merge key by key, everything else is replaced. Keys come
+ * from the policy file: each is defined as an own property (never assigned), so a key named
+ * `__proto__`, `constructor` or `prototype` stays a key the schema reports as unknown and cannot
+ * give the merged policy a prototype whose fields would take effect.
+ */
 export function mergePolicy(parent: unknown, child: unknown): unknown {
   if (isPlainObject(parent) && isPlainObject(child)) {
-    const out: Record<string, unknown> = { ...parent };
-    for (const [k, v] of Object.entries(child)) out[k] = k in parent ? mergePolicy(parent[k], v) : v;
+    const out: Record<string, unknown> = {};
+    const define = (k: string, v: unknown): void => void Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of Object.entries(parent)) define(k, v);
+    for (const [k, v] of Object.entries(child)) define(k, Object.hasOwn(parent, k) ? mergePolicy(parent[k], v) : v);
     return out;
   }
   return child;
@@ -131,23 +176,35 @@ function describeError(e: GeneratedValidationError): { path: (string | number)[]
   }
 }
 
-function knownKeysAt(data: unknown, p: readonly (string | number)[], bundledShape: unknown): string[] {
-  let node: unknown = typeof bundledShape === 'function' ? (bundledShape as () => unknown)() : bundledShape;
-  for (const seg of p) node = isPlainObject(node) ? node[String(seg)] : undefined;
-  void data;
+function knownKeysAt(p: readonly (string | number)[], shape: unknown): string[] {
+  let node: unknown = shape;
+  for (const seg of p) node = isPlainObject(node) && Object.hasOwn(node, String(seg)) ? node[String(seg)] : undefined;
   return isPlainObject(node) ? Object.keys(node) : [];
 }
 
-/** Validate parsed data as a complete policy; collects every problem. */
+/** At most this many problems are located and listed; the rest are counted (locating costs a walk of the document each). */
+export const MAX_REPORTED_PROBLEMS = 100;
+
+/** Validate parsed data as a complete policy; collects every problem. `referenceShape` is read once, and only if a key is unknown. */
 export function validatePolicyData(parsed: ParsedPolicyFile, data: unknown, referenceShape: unknown): Policy {
   const diagnostics: PolicyDiagnostic[] = [];
+  let shape: unknown;
+  let shapeRead = false;
+  const reference = (): unknown => {
+    if (!shapeRead) [shape, shapeRead] = [typeof referenceShape === 'function' ? (referenceShape as () => unknown)() : referenceShape, true];
+    return shape;
+  };
   if (!validate(data)) {
-    for (const err of validate.errors ?? []) {
+    const errors = validate.errors ?? [];
+    if (errors.length > MAX_REPORTED_PROBLEMS) {
+      diagnostics.push({ file: parsed.path, line: 1, column: 1, path: '', message: `${errors.length} problems; the first ${MAX_REPORTED_PROBLEMS} are listed` });
+    }
+    for (const err of errors.slice(0, MAX_REPORTED_PROBLEMS)) {
       const { path: p, message } = describeError(err);
       let msg = message;
       if (err.keyword === 'additionalProperties') {
         const parentPath = p.slice(0, -1);
-        const hint = suggest(String(p[p.length - 1]), knownKeysAt(data, parentPath, referenceShape));
+        const hint = suggest(String(p[p.length - 1]), knownKeysAt(parentPath, reference()));
         if (hint) msg += ` (did you mean "${hint}"?)`;
       }
       const { line, column } = parsed.locate(p);

@@ -7,6 +7,8 @@ import { classifyProbe } from '../../src/inspect/inspect-input.js';
 import { parseProbeJson } from '../../src/inspect/probe-result.js';
 import type { InputConfig, Policy } from '../../src/policy/types.js';
 import { pngWithDimensions } from '../helpers/hostile-samples.js';
+import { SERIALIZERS } from '../fuzz/containers.js';
+import { ogg } from '../fuzz/seeds.js';
 
 function box(type: string, body: Buffer | number): Buffer {
   const b = typeof body === 'number' ? Buffer.alloc(body) : body;
@@ -40,7 +42,8 @@ const JPEG = Buffer.from([
 
 const EBML = (): Buffer => {
   const header = Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x80 | 4, 0x42, 0x86, 0x81, 0x01]);
-  const segment = Buffer.concat([Buffer.from([0x18, 0x53, 0x80, 0x67, 0x80 | 6]), Buffer.alloc(6)]);
+  // A Segment holding one 4-byte Void element.
+  const segment = Buffer.concat([Buffer.from([0x18, 0x53, 0x80, 0x67, 0x80 | 6, 0xec, 0x84]), Buffer.alloc(4)]);
   return Buffer.concat([header, segment]);
 };
 
@@ -54,12 +57,12 @@ function oggPage(body: number): Buffer {
 
 describe('walking the container', () => {
   it('accepts well-formed files of every walked family', async () => {
-    const mp4 = Buffer.concat([box('ftyp', 8), box('moov', 20), box('mdat', 100)]);
+    const mp4 = Buffer.concat([box('ftyp', 8), box('moov', box('mvhd', 100)), box('mdat', 100)]);
     for (const [buf, magic] of [
       [mp4, 'mp4'],
       [riff('WAVE', [['fmt ', Buffer.alloc(16)], ['data', Buffer.alloc(11)]]), 'wav'],
       [EBML(), 'mkv'],
-      [Buffer.concat([oggPage(10), oggPage(3)]), 'ogg'],
+      [SERIALIZERS.ogg(ogg()).bytes, 'ogg'],
       [pngWithDimensions(64, 48), 'png'],
       [JPEG, 'jpg'],
     ] as const) {
@@ -80,12 +83,13 @@ describe('walking the container', () => {
 
   it('finds trailing data: another file after the end (a polyglot)', async () => {
     const tail = Buffer.concat([box('ftyp', 8), box('mdat', 10)]);
+    const mp4 = Buffer.concat([box('ftyp', 8), box('moov', box('mvhd', 100))]);
     for (const [buf, magic] of [
       [Buffer.concat([pngWithDimensions(8, 8), tail]), 'png'],
       [Buffer.concat([JPEG, tail]), 'jpg'],
-      [Buffer.concat([box('ftyp', 8), Buffer.from('#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd\n')]), 'mp4'],
+      [Buffer.concat([mp4, Buffer.from('#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd\n')]), 'mp4'],
       [Buffer.concat([EBML(), tail]), 'mkv'],
-      [Buffer.concat([oggPage(4), tail]), 'ogg'],
+      [Buffer.concat([SERIALIZERS.ogg(ogg()).bytes, tail]), 'ogg'],
       [Buffer.concat([riff('AVI ', [['JUNK', Buffer.alloc(4)]]), tail]), 'avi'],
     ] as const) {
       const r = await walkBuffer(buf, magic);
@@ -100,10 +104,10 @@ describe('walking the container', () => {
     expect((await walkBuffer(JPEG, 'jpg')).declared).toEqual({ width: 32, height: 16 });
   });
 
-  it('does not walk formats without a cheap framing, and stops at unknown sizes', async () => {
-    expect(await walkBuffer(Buffer.alloc(100), 'mp3')).toEqual({ walker: undefined, problems: [], complete: false });
-    const live = Buffer.concat([EBML().subarray(0, 9), Buffer.from([0x18, 0x53, 0x80, 0x67, 0xff]), Buffer.alloc(20)]);
-    expect((await walkBuffer(live, 'mkv')).complete).toBe(false);
+  it('does not walk formats without a walker (MPEG-TS), and resolves unknown sizes by their children', async () => {
+    expect(await walkBuffer(Buffer.alloc(100), 'mts')).toEqual({ walker: undefined, problems: [], complete: false });
+    const live = Buffer.concat([EBML().subarray(0, 9), Buffer.from([0x18, 0x53, 0x80, 0x67, 0xff, 0xec, 0x90]), Buffer.alloc(16)]);
+    expect(await walkBuffer(live, 'mkv')).toMatchObject({ problems: [], complete: true });
   });
 });
 

@@ -141,7 +141,7 @@ describe('RIFF sizes real writers leave', () => {
     wav.writeUInt32LE(0x7ffff000, 40);
     const r = await walkBuffer(wav, 'wav');
     expect(r.problems).toEqual([]);
-    expect(r.tolerated?.[0]).toMatch(/streaming placeholder/);
+    expect(r.tolerated?.[0]).toMatchObject({ name: 'riff-streaming-placeholder', message: expect.stringMatching(/streaming placeholder/) });
   });
 
   it('but not when a fact chunk claims a placeholder sample count: an inconsistent size field', async () => {
@@ -155,7 +155,16 @@ describe('RIFF sizes real writers leave', () => {
   it('a RIFF size that leaves out exactly one complete chunk is tolerated', async () => {
     const r = await walkBuffer(riff([FMT, fact(200), ['data', Buffer.alloc(200)]], (n) => n - 12), 'wav');
     expect(r.problems).toEqual([]);
-    expect(r.tolerated?.[0]).toMatch(/leaves out the "fact" chunk/);
+    expect(r.tolerated?.[0]).toMatchObject({ name: 'riff-size-off-by-one-chunk', message: expect.stringMatching(/leaves out the "fact" chunk/) });
+  });
+
+  it('only a forgotten 4-byte fact chunk is tolerated: a chunk appended after the RIFF (a second file in a JUNK chunk) is refused', async () => {
+    const payload = Buffer.from('PK\x03\x04<html><script>payload</script>', 'latin1');
+    const junk = await walkBuffer(riff([FMT, ['data', Buffer.alloc(200)], ['JUNK', payload]], (n) => n - 8 - payload.length), 'wav');
+    expect(junk.problems.map((p) => p.kind)).not.toEqual([]);
+    expect(junk.tolerated ?? []).toEqual([]);
+    const lastFact = await walkBuffer(riff([FMT, ['data', Buffer.alloc(200)], fact(7)], (n) => n - 12), 'wav');
+    expect(lastFact.problems.map((p) => p.kind)).not.toEqual([]);
   });
 
   it('any other disagreement is an inconsistent size field; a cut file is truncated', async () => {
