@@ -103,6 +103,9 @@ async function setUpOptimal(): Promise<void> {
   await writeFile(path.join(keyring, 'issuer.jwks.json'), JSON.stringify({ keys: [publicJwkFromPem(await readFile(path.join(sb.dir, 'issuer', 'audit.pub'), 'utf8'))] }));
   const policy = path.join(dir, 'optimal.yaml');
   await copyFile(path.join(ROOT, 'policies', 'optimal.yaml'), policy);
+  // A signed policy pins the JWKS it relies on: policy pin fills the stage file's placeholder.
+  const pin = await sb.run(['policy', 'pin', policy]);
+  expect(pin.code, pin.stderr).toBe(0);
   const s = await sb.run(['policy', 'sign', policy, '--key', path.join(sb.dir, 'signer', 'audit.key')]);
   expect(s.code, s.stderr).toBe(0);
   optimal = { policy, keyring, auditKey: path.join(sb.dir, 'audit', 'audit.key'), issuerKey: path.join(sb.dir, 'issuer', 'audit.key') };
