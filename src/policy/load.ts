@@ -264,7 +264,7 @@ export async function loadPolicy(named: string | undefined, opts: LoadOptions = 
     if (looser.length > 0) {
       const diagnostics = looser.map((r) => {
         const { line, column } = parsed.locate(r.rule.split('.'));
-        return { file, line, column, path: r.rule, message: `${r.b} than the extended "${String(parent)}" stage: ${r.note} (set allowLoosening: true to accept)` };
+        return { file, line, column, path: r.rule, message: `${r.b === 'looser' ? 'looser than' : 'not comparable with'} the extended "${String(parent)}" stage: ${r.note} (an extending policy may only tighten; set allowLoosening: true to accept)` };
       });
       throw policyError(file, diagnostics);
     }

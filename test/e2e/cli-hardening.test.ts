@@ -170,3 +170,25 @@ describe('untrusted strings and unverified records', () => {
     expect(stats.json<{ ok: number; unverified: number; signaturesChecked: boolean }>()).toMatchObject({ ok: 1, unverified: 1, signaturesChecked: true });
   });
 });
+
+describe('posture checks a binary before it ever runs', () => {
+  it('an ffmpeg owned by another user is refused (exit 7, posture.ffmpeg.owner) and never executed, not even for --version', async () => {
+    const dir = path.join(sb.dir, 'rogue');
+    await mkdir(dir, { mode: 0o755 });
+    const ran = path.join(dir, 'it-ran');
+    const rogue = path.join(dir, 'ffmpeg');
+    // Anything that executes it leaves a mark; a real check reads only its bytes and metadata.
+    await writeFile(rogue, `#!/bin/sh\ntouch ${ran}\nexec /usr/bin/ffmpeg "$@"\n`, { mode: 0o755 });
+    const { chown } = await import('node:fs/promises');
+    await chown(rogue, 65534, 65534);
+    const policy = path.join(sb.dir, 'rogue.yaml');
+    await writeFile(policy, `apiVersion: zt-ffmpeg/v1\nextends: advanced\nallowLoosening: true\nstage: advanced\nmode: enforce\nposture:\n  binaries:\n    ffmpeg:\n      path: ${rogue}\n`);
+    const r = await sb.run(['--json', 'run', '-p', policy, '-i', input, '-o', path.join(sb.dir, 'rogue-out.mp4')]);
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.json<{ violations: Array<{ rule: string }> }>().violations.map((v) => v.rule)).toContain('posture.ffmpeg.owner');
+    expect(existsSync(ran), 'the refused binary was executed').toBe(false);
+    const d = await sb.run(['doctor', '-p', policy]);
+    expect(d.code).not.toBe(0);
+    expect(existsSync(ran), 'doctor executed the refused binary').toBe(false);
+  });
+});
