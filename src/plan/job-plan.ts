@@ -21,6 +21,8 @@ import { mib } from '../sandbox/prlimit.js';
 import { SANDBOX_INPUT_DIR, SANDBOX_JOB_DIR } from '../sandbox/bwrap.js';
 import type { SupervisedRun } from '../sandbox/supervise.js';
 import { baselineKeyString, type Baseline } from '../monitor/baseline.js';
+import { PROGRESS_FD } from '../monitor/progress.js';
+import { outputBudget, runBudget, type OutputBudget, type RunBudget } from './budget.js';
 
 export type { SandboxedInput, SandboxSite };
 
@@ -83,8 +85,11 @@ function parseSandbox(site: SandboxSite, input: SandboxedInput, command: readonl
   };
 }
 
-/** The sandbox every ffmpeg of the job runs in, under the policy's job limits and the monitor. */
-function decodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput, command: readonly string[], opts: { fileSizeBytes: number; grants: Policy['sandbox']['grants']; tmpfsBytes: number }): SupervisedRun {
+/**
+ * The sandbox every ffmpeg of the job runs in, under the policy's job limits, the job's budget
+ * (per second of the input's media) and the monitor.
+ */
+function decodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput, command: readonly string[], opts: { fileSizeBytes: number; grants: Policy['sandbox']['grants']; tmpfsBytes: number; budget: RunBudget }): SupervisedRun {
   const l = policy.limits;
   return {
     tools: site.sandbox,
@@ -96,6 +101,7 @@ function decodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput,
     grants: opts.grants,
     rlimits: { addressSpaceBytes: mib(l.addressSpaceMiB), cpuSeconds: l.cpuSeconds, fileSizeBytes: opts.fileSizeBytes, openFiles: l.openFiles },
     wallMs: l.wallSeconds * 1000,
+    budget: opts.budget,
     monitor: {
       sampleMs: policy.monitor.sampleMs,
       maxThreads: l.maxThreads,
@@ -142,9 +148,9 @@ export function planDecodeHardening(policy: Policy, caps: Capabilities, probe: P
   });
 }
 
-/** Decode every stream to null under the job's pins and limits: no output, no grants. */
-export function planDeepCheck(policy: Policy, site: SandboxSite, input: SandboxedInput, pins: InputPins): SupervisedRun {
-  return decodeSandbox(policy, site, input, buildDeepCheckArgv(pins), { fileSizeBytes: mib(1), grants: NO_GRANTS, tmpfsBytes: mib(16) });
+/** Decode every stream to null under the job's pins, limits and budget: no output, no grants. */
+export function planDeepCheck(policy: Policy, site: SandboxSite, input: SandboxedInput, pins: InputPins, probe: ProbeResult): SupervisedRun {
+  return decodeSandbox(policy, site, input, buildDeepCheckArgv(pins), { fileSizeBytes: mib(1), grants: NO_GRANTS, tmpfsBytes: mib(16), budget: runBudget(policy, probe) });
 }
 
 /** What inspect is handed: the plans above behind the interface inspect declares. */
@@ -156,7 +162,7 @@ export const jobPlanner: InspectPlanner<HardeningPlan> = {
   probe: planProbe,
   decodeHardening: planDecodeHardening,
   deepCheck(policy, site, input, probe, hardening) {
-    return planDeepCheck(policy, site, input, inputPins(policy, site, input, probe, hardening));
+    return planDeepCheck(policy, site, input, inputPins(policy, site, input, probe, hardening), probe);
   },
 };
 
@@ -171,8 +177,12 @@ export interface TranscodeRequest {
   /** The muxer raw arguments chose; the target's otherwise. */
   readonly rawMuxer: string | undefined;
   readonly raw: boolean;
-  /** Show ffmpeg's periodic stats (the progress bar). */
-  readonly stats: boolean;
+}
+
+/** What the budgets are derived from: the probed input and its size. */
+export interface BudgetSource {
+  readonly probe: ProbeResult;
+  readonly inputBytes: number;
 }
 
 export interface TranscodePlan {
@@ -183,6 +193,8 @@ export interface TranscodePlan {
   readonly outputName: string;
   /** Media seconds the job processes (capped by the policy), when the baseline applies. */
   readonly mediaSeconds: number | undefined;
+  /** What the output may be; the verification holds every job to it. */
+  readonly output: OutputBudget;
   /** What the decision record says about the sandbox. */
   readonly sandbox: Readonly<Record<string, unknown>>;
 }
@@ -203,6 +215,7 @@ export function planTranscode(
   pins: InputPins,
   req: TranscodeRequest,
   learned: { readonly baseline: Baseline | undefined; readonly mediaSeconds: number | undefined },
+  source: BudgetSource,
 ): TranscodePlan {
   const outputName = `output.${req.extension}`;
   const ffmpegArgv = buildFfmpegArgv({
@@ -210,12 +223,18 @@ export function planTranscode(
     outputPath: site.sandbox.degraded ? outputName : `${SANDBOX_JOB_DIR}/${outputName}`,
     muxer: req.rawMuxer ?? req.target.format,
     outputArgs: req.outputArgs,
-    stats: req.stats,
+    progressFd: PROGRESS_FD,
+    keepMetadata: policy.output.keepMetadata,
   });
-  const base = decodeSandbox(policy, site, input, ffmpegArgv, { fileSizeBytes: mib(policy.limits.outputMaxMiB), grants: policy.sandbox.grants, tmpfsBytes: mib(policy.sandbox.tmpfsMiB) });
+  // Raw arguments never declare a duration factor; a vetted target may.
+  const output = outputBudget(policy, source.probe, source.inputBytes, req.raw ? 1 : req.target.durationFactor ?? 1);
+  const budget = runBudget(policy, source.probe);
+  const base = decodeSandbox(policy, site, input, ffmpegArgv, { fileSizeBytes: output.bytes.limit, grants: policy.sandbox.grants, tmpfsBytes: mib(policy.sandbox.tmpfsMiB), budget });
   const { baseline, mediaSeconds } = learned;
   const run: SupervisedRun = {
     ...base,
+    progress: { output },
+    fileSizeRule: output.bytes.rule,
     ...(base.monitor && baseline && mediaSeconds !== undefined
       ? { monitor: { ...base.monitor, slowJob: { baseline, mediaSeconds, factor: policy.monitor.baselineFactor, action: policy.monitor.onSlowJob } } }
       : {}),
@@ -226,10 +245,22 @@ export function planTranscode(
     seccomp: site.seccompProfile,
     ...(site.seccompHash ? { seccompSha256: site.seccompHash } : {}),
     limits: policy.limits,
+    budget: budgetRecord(budget, output),
     grants: policy.sandbox.grants,
     ...(baseline ? { baseline } : {}),
   };
-  return { ffmpegArgv, run, outputName, mediaSeconds, sandbox };
+  return { ffmpegArgv, run, outputName, mediaSeconds, output, sandbox };
+}
+
+/** The budgets as the decision record states them: each limit with its rule and derivation. */
+function budgetRecord(b: RunBudget, o: OutputBudget): Record<string, unknown> {
+  return {
+    mediaSeconds: b.mediaSeconds,
+    cpuMs: b.cpuMs,
+    wallMs: b.wallMs,
+    stderrBytes: b.stderrBytes,
+    output: o,
+  };
 }
 
 // --- the output probe ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /** What `run --dry-run` shows: the exact command lines that would run, and the sandbox they run in. */
 import path from 'node:path';
-import { sandboxCommandLines } from '../../sandbox/supervise.js';
+import { sandboxCommandLines, sandboxFds } from '../../sandbox/supervise.js';
 import { describeProfile } from '../../sandbox/seccomp/index.js';
 import { JOB_DIR_PREFIX, type OutputTarget } from '../../publish/destination.js';
 import type { TranscodePlan } from '../../plan/job-plan.js';
@@ -8,8 +8,9 @@ import type { JobTools } from '../../posture/tools.js';
 import type { Policy } from '../../policy/types.js';
 
 export function dryRunView(policy: Policy, tools: JobTools, plan: TranscodePlan, target: OutputTarget, inputPath: string): Record<string, unknown> {
-  const fds = { input: 3, ...(tools.seccompFile ? { seccomp: 4 } : {}) };
-  const shown = sandboxCommandLines({ ...plan.run, jobDir: path.join(target.dir, `${JOB_DIR_PREFIX}XXXXXX`) }, fds);
+  const run = { ...plan.run, jobDir: path.join(target.dir, `${JOB_DIR_PREFIX}XXXXXX`) };
+  const fds = sandboxFds(run);
+  const shown = sandboxCommandLines(run, fds);
   const seccompProfile = tools.seccompFile && policy.sandbox.seccomp !== 'none' ? describeProfile(policy.sandbox.seccomp) : undefined;
   return {
     argv: shown.argv,
@@ -19,6 +20,11 @@ export function dryRunView(policy: Policy, tools: JobTools, plan: TranscodePlan,
     sandbox: plan.sandbox,
     seccompProfile: seccompProfile ?? { profile: tools.seccompProfile, note: 'no seccomp filter' },
     binaries: tools.binaries,
-    fds: { 3: inputPath, ...(tools.seccompFile ? { 4: `seccomp program (${tools.seccompProfile})` } : {}) },
+    fds: {
+      ...(fds.progress !== undefined ? { [fds.progress]: "ffmpeg's -progress report (a pipe to the monitor)" } : {}),
+      ...(fds.status !== undefined ? { [fds.status]: "bubblewrap's --json-status-fd (a pipe to the supervisor)" } : {}),
+      ...(fds.input !== undefined ? { [fds.input]: inputPath } : {}),
+      ...(fds.seccomp !== undefined ? { [fds.seccomp]: `seccomp program (${tools.seccompProfile})` } : {}),
+    },
   };
 }

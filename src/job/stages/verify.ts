@@ -11,8 +11,14 @@ import type { JobTools } from '../../posture/tools.js';
 import type { Policy } from '../../policy/types.js';
 import type { JobContext } from '../context.js';
 import type { Result } from '../failure.js';
+import type { OutputBudget } from '../../monitor/budget.js';
+import { OUTPUT_BOUND_RULES } from '../../verify/rule-ids.js';
+import type { RuleId } from '../../rule-id.js';
 import type { CheckedRequest } from './request.js';
 import type { InspectedInput } from './inspect.js';
+
+/** Rules of the output budget; the size budget may name limits.outputMaxMiB when that is lower. */
+const BOUND_RULES: ReadonlySet<RuleId> = new Set<RuleId>([...OUTPUT_BOUND_RULES, 'limits.outputMaxMiB']);
 
 async function inputUnchanged(i: InspectedInput): Promise<boolean> {
   const st = await i.report.input.handle.stat();
@@ -21,7 +27,7 @@ async function inputUnchanged(i: InspectedInput): Promise<boolean> {
   return again.sha256 === i.digest.sha256;
 }
 
-export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, output: { jobDir: string; name: string }): Promise<Result<OutputCheck & { file: string }>> {
+export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, output: { jobDir: string; name: string; budget: OutputBudget }): Promise<Result<OutputCheck & { file: string }>> {
   return ctx.stage('verify', async () => {
     const file = path.join(output.jobDir, output.name);
     const expectedDuration = input.probe.duration !== undefined ? Math.min(input.probe.duration, policy.input.maxDurationSeconds) : undefined;
@@ -35,13 +41,19 @@ export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobToo
         probeTimeoutSeconds: policy.input.probe.timeoutSeconds,
         stateDir: tools.stateDir,
         ...(tools.binaries.ffprobe ? { ffprobeSha256: tools.binaries.ffprobe.sha256 } : {}),
-      }),
+      }, output.budget),
     ]);
     if (!still) {
       throw new ZtError('input-refused', 'the input changed while the job ran; the output is discarded', {
         hint: 'do not modify files while zt-ffmpeg processes them',
         violations: [{ rule: 'input.unchanged', actual: 'modified during the job', limit: 'the validated bytes', message: 'inode, size, times or sha256 of the input changed after inspection' }],
       });
+    }
+    // An output past its budget is a breached limit (exit 5), whatever made it; anything else
+    // wrong with it means ffmpeg did not produce what was promised (exit 6).
+    const overBudget = verified.violations.filter((v) => BOUND_RULES.has(v.rule));
+    if (overBudget.length > 0) {
+      throw new ZtError('limit-breached', `the output is over its budget: ${overBudget.map((v) => v.message).join('; ')}`, { hint: overBudget[0]?.hint, violations: verified.violations });
     }
     if (verified.violations.length > 0) {
       throw new ZtError('ffmpeg-failed', `the output failed verification: ${verified.violations.map((v) => v.message).join('; ')}`, { hint: 'the output was not published', violations: verified.violations });
