@@ -74,51 +74,81 @@ export class BoundedCapture {
   }
 }
 
-/** Length of one pacing window. */
-const WINDOW_MS = 100;
-
 export interface Drain {
   /** Resolves when the stream has ended (or errored): every byte was read. */
   readonly done: Promise<void>;
+  /** Stop reading (only for a writer the kill path could not reach: see supervise.ts). */
+  stop(): void;
+}
+
+/** How fast a stream is read: bytes per second on average, and a pause after every read. */
+export interface Pace {
+  readonly bytesPerSecond: number;
+  /**
+   * Least time between two reads. A writer that sends many tiny writes (ffmpeg logs one line
+   * per write) would otherwise cost a wakeup per line; with a gap, the stream's buffer collects
+   * them and one read takes them all, so the reads per second are bounded.
+   */
+  readonly minGapMs: number;
 }
 
 /**
- * Read `stream` until it ends, handing every chunk to `onChunk`, at most `bytesPerSecond` on
- * average: when a window's share is spent, the stream is paused (not closed) until the next.
+ * Read `stream` until it ends, in paused mode: on 'readable', take what is buffered (at most a
+ * gap's share of bytesPerSecond), hand it to `onChunk` as one chunk, then wait minGapMs (or as
+ * long as the share took) before reading again. Meanwhile the stream's buffer fills to its
+ * high-water mark, Node stops reading the pipe, the pipe fills, and a faster writer blocks on
+ * its write: the reader's cost is bounded however fast the writer writes, and the pipe is
+ * never closed.
  */
-export function drainPaced(stream: Readable, bytesPerSecond: number, onChunk: (chunk: Buffer) => void): Drain {
-  const perWindow = Math.max(1, Math.floor((bytesPerSecond * WINDOW_MS) / 1000));
-  let windowStart = performance.now();
-  let used = 0;
+export function drainPaced(stream: Readable, pace: Pace, onChunk: (chunk: Buffer) => void): Drain {
+  const gapMs = Math.max(1, pace.minGapMs);
+  const share = Math.max(1, Math.floor((pace.bytesPerSecond * gapMs) / 1000));
   let timer: NodeJS.Timeout | undefined;
+  let finished = false;
+  let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((resolve) => {
-    const finish = (): void => {
-      if (timer) clearTimeout(timer);
-      resolve();
-    };
-    stream.on('end', finish);
-    stream.on('close', finish);
-    stream.on('error', finish);
+    resolveDone = resolve;
   });
-  stream.on('data', (c: Buffer | string) => {
-    const chunk = typeof c === 'string' ? Buffer.from(c) : c;
-    onChunk(chunk);
-    const now = performance.now();
-    if (now - windowStart >= WINDOW_MS) {
-      windowStart = now;
-      used = 0;
+  const finish = (): void => {
+    finished = true;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    resolveDone();
+  };
+  const pull = (): void => {
+    if (finished || timer) return;
+    const parts: Buffer[] = [];
+    let got = 0;
+    while (got < share) {
+      const c = stream.read() as Buffer | string | null;
+      if (c === null) break;
+      const b = typeof c === 'string' ? Buffer.from(c) : c;
+      parts.push(b);
+      got += b.length;
     }
-    used += chunk.length;
-    if (used < perWindow || timer) return;
-    stream.pause();
-    // Resume when the debt is paid: a chunk larger than the window's share waits longer.
-    const waitMs = Math.max(0, WINDOW_MS - (now - windowStart)) + (WINDOW_MS * Math.max(0, used - perWindow)) / perWindow;
+    if (got === 0) return; // wait for the next 'readable' (or 'end')
+    onChunk(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+    const waitMs = Math.max(gapMs, (got * 1000) / pace.bytesPerSecond);
     timer = setTimeout(() => {
       timer = undefined;
-      windowStart = performance.now();
-      used = 0;
-      stream.resume();
+      pull();
     }, waitMs);
+  };
+  stream.on('readable', pull);
+  stream.on('end', finish);
+  stream.on('close', () => {
+    // A closed stream may still hold what was read before it closed.
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    pull();
+    finish();
   });
-  return { done };
+  stream.on('error', finish);
+  return {
+    done,
+    stop(): void {
+      finish();
+      stream.destroy();
+    },
+  };
 }

@@ -17,7 +17,7 @@ import { exec, type ExecStreams } from '../util/exec.js';
 import type { RuleId } from '../rule-id.js';
 import { buildBwrapArgs, sandboxEnv, FONT_DIRS, type BwrapSpec } from './bwrap.js';
 import { buildPrlimitArgs, type RlimitSpec } from './prlimit.js';
-import { BoundedCapture, drainPaced, type Drain } from './drain.js';
+import { BoundedCapture, drainPaced, type Drain, type Pace } from './drain.js';
 import { commandEnd, limitFromExit, parseBwrapStatus, MAX_STATUS_BYTES, type BwrapStatus, type CommandEnd, type ExitLimit } from './exit-status.js';
 import { startMonitor, emptyPeaks, type Anomaly, type Breach, type MonitorLimits, type Peaks } from '../monitor/monitor.js';
 import { DiagnosticsScanner } from '../monitor/diagnostics.js';
@@ -170,12 +170,19 @@ function bwrapSpec(run: SupervisedRun, fds: SandboxFds): BwrapSpec {
   };
 }
 
-/** How much of each stream is kept, and how fast each is read (bytes per second). */
+/** How much of stderr is kept, and how fast each stream is read (see drain.ts). */
 export const STDERR_HEAD_BYTES = 64 * 1024;
 export const STDERR_TAIL_BYTES = 64 * 1024;
-export const STDERR_DRAIN_RATE = 8 * 1024 * 1024;
-export const STDOUT_DRAIN_RATE = 64 * 1024 * 1024;
-export const PROGRESS_DRAIN_RATE = 256 * 1024;
+/**
+ * Diagnostics: one read of at most 16 KiB (Node's buffer of a pipe holds about that much) every
+ * 16 ms, about 1 MiB/s: ten thousand lines a second, far above any honest ffmpeg's warnings,
+ * and a flood costs the wrapper a few percent of a core (npm run bench, case flood).
+ */
+export const STDERR_PACE: Pace = { bytesPerSecond: 1024 * 1024, minGapMs: 16 };
+/** A probe's JSON: fast, it is what the caller waits for. */
+export const STDOUT_PACE: Pace = { bytesPerSecond: 64 * 1024 * 1024, minGapMs: 0 };
+/** ffmpeg's progress report (a few hundred bytes every 0.5 s) and bwrap's two status lines. */
+export const PROGRESS_PACE: Pace = { bytesPerSecond: 256 * 1024, minGapMs: 50 };
 export const DEFAULT_MAX_STDOUT_BYTES = 1024 * 1024;
 /** The stderr bound of a run given no budget (a probe): the advanced stage's. */
 export const DEFAULT_STDERR_BOUND: Bound = { limit: 16 * 1024 * 1024, rule: 'budget.maxStderrMiB', basis: 'the default of 16 MiB' };
@@ -248,6 +255,8 @@ class RunWatch {
     });
     await Promise.race([Promise.all(this.drains.map((d) => d.done)), late]);
     clearTimeout(timer);
+    // Whatever has not ended by now is held open by a survivor (leftBehind): stop reading it.
+    for (const d of this.drains) d.stop();
   }
 
   kill(b: Breach): void {
@@ -258,13 +267,13 @@ class RunWatch {
   }
 
   attach(s: ExecStreams, fds: SandboxFds): void {
-    const drain = (stream: Readable | undefined, rate: number, onChunk: (c: Buffer) => void): void => {
-      if (stream) this.drains.push(drainPaced(stream, rate, onChunk));
+    const drain = (stream: Readable | undefined, pace: Pace, onChunk: (c: Buffer) => void): void => {
+      if (stream) this.drains.push(drainPaced(stream, pace, onChunk));
     };
-    drain(s.stdout, STDOUT_DRAIN_RATE, (c) => this.onStdout(c));
-    drain(s.stderr, STDERR_DRAIN_RATE, (c) => this.onStderr(c));
-    if (fds.progress !== undefined) drain(s.pipes.get(fds.progress), PROGRESS_DRAIN_RATE, (c) => this.onProgress(c));
-    if (fds.status !== undefined) drain(s.pipes.get(fds.status), PROGRESS_DRAIN_RATE, (c) => this.status.push(c));
+    drain(s.stdout, STDOUT_PACE, (c) => this.onStdout(c));
+    drain(s.stderr, STDERR_PACE, (c) => this.onStderr(c));
+    if (fds.progress !== undefined) drain(s.pipes.get(fds.progress), PROGRESS_PACE, (c) => this.onProgress(c));
+    if (fds.status !== undefined) drain(s.pipes.get(fds.status), PROGRESS_PACE, (c) => this.status.push(c));
   }
 
   private onStdout(c: Buffer): void {
