@@ -303,5 +303,5 @@ export function planOutputProbe(site: SandboxSite, output: SandboxedInput, targe
     analyzeDurationUs: 5_000_000,
     ...(hardening ? { hardening } : {}),
   });
-  return parseSandbox(site, output, argv, { addressSpaceMiB: 1024, seconds: timeoutSeconds });
+  return parseSandbox(site, output, argv, { addressSpaceMiB: 1024, seconds: timeoutSeconds, maxStdoutBytes: 16 * 1024 * 1024 });
 }

@@ -3,7 +3,7 @@
  * every job of this policy runs under, and its seccomp profile. Pure; for `policy explain`.
  */
 import type { Policy } from './types.js';
-import { sandboxCommandLines } from '../sandbox/supervise.js';
+import { sandboxCommandLines, sandboxFds, type SupervisedRun } from '../sandbox/supervise.js';
 import { describeProfile, type ProfileDescription } from '../sandbox/seccomp/index.js';
 import { mib } from '../sandbox/prlimit.js';
 
@@ -17,20 +17,21 @@ export interface SandboxPreview {
 export function sandboxPreview(policy: Policy): SandboxPreview {
   const l = policy.limits;
   const seccomp = policy.sandbox.seccomp;
-  const shown = sandboxCommandLines(
-    {
-      tools: { bwrap: policy.posture.binaries.bwrap.path ?? '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false },
-      command: [policy.posture.binaries.ffmpeg.path ?? '/usr/bin/ffmpeg', '…'],
-      inputFd: 3,
-      inputName: 'input.EXT',
-      jobDir: 'OUTPUT_DIR/.zt-ffmpeg-job-PID-XXXXXX',
-      tmpfsBytes: mib(policy.sandbox.tmpfsMiB),
-      grants: policy.sandbox.grants,
-      rlimits: { addressSpaceBytes: mib(l.addressSpaceMiB), cpuSeconds: l.cpuSeconds, fileSizeBytes: mib(l.outputMaxMiB), openFiles: l.openFiles },
-      wallMs: l.wallSeconds * 1000,
-    },
-    { input: 3, ...(seccomp !== 'none' ? { seccomp: 4 } : {}) },
-  );
+  const run: SupervisedRun = {
+    tools: { bwrap: policy.posture.binaries.bwrap.path ?? '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false },
+    command: [policy.posture.binaries.ffmpeg.path ?? '/usr/bin/ffmpeg', '…'],
+    inputFd: 3,
+    inputName: 'input.EXT',
+    jobDir: 'OUTPUT_DIR/.zt-ffmpeg-job-PID-XXXXXX',
+    ...(seccomp !== 'none' ? { seccompFile: 'SECCOMP_PROGRAM' } : {}),
+    tmpfsBytes: mib(policy.sandbox.tmpfsMiB),
+    grants: policy.sandbox.grants,
+    rlimits: { addressSpaceBytes: mib(l.addressSpaceMiB), cpuSeconds: l.cpuSeconds, fileSizeBytes: mib(l.outputMaxMiB), openFiles: l.openFiles },
+    wallMs: l.wallSeconds * 1000,
+    // A transcode's layout: ffmpeg's progress pipe, bwrap's status pipe, the input, the program.
+    progress: {},
+  };
+  const shown = sandboxCommandLines(run, sandboxFds(run));
   return {
     prlimit: shown.prlimit,
     bwrap: shown.bwrap ?? [],

@@ -7,21 +7,9 @@
 import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { supervise, type SupervisedRun } from '../../src/sandbox/supervise.js';
+import { MiB, sandboxSpec } from '../helpers/supervise.js';
 
-const MiB = 1048576;
-const tools = { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false };
-
-function spec(command: string[], o: Partial<SupervisedRun> = {}): SupervisedRun {
-  return {
-    tools,
-    command,
-    tmpfsBytes: 8 * MiB,
-    grants: { fonts: false, gpu: false },
-    rlimits: { addressSpaceBytes: 256 * MiB, cpuSeconds: 30, fileSizeBytes: MiB, openFiles: 64 },
-    wallMs: 20_000,
-    ...o,
-  };
-}
+const spec = (command: string[], o: Partial<SupervisedRun> = {}): SupervisedRun => sandboxSpec(command, o);
 
 const monitor = { sampleMs: 100, maxThreads: 64, addressSpaceBytes: 256 * MiB, onMemorySpike: 'warn' as const, onEscapeAttempt: 'kill' as const };
 

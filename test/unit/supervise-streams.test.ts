@@ -9,22 +9,10 @@
 import { describe, it, expect } from 'vitest';
 import { supervise, type SupervisedRun } from '../../src/sandbox/supervise.js';
 import type { Bound, OutputBudget, RunBudget } from '../../src/monitor/budget.js';
+import { MiB, sandboxSpec } from '../helpers/supervise.js';
 
-const MiB = 1048576;
-const tools = { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false };
 const monitor = { sampleMs: 100, maxThreads: 64, addressSpaceBytes: 256 * MiB, onMemorySpike: 'warn' as const, onEscapeAttempt: 'kill' as const };
-
-function spec(command: string[], o: Partial<SupervisedRun> = {}): SupervisedRun {
-  return {
-    tools,
-    command,
-    tmpfsBytes: 8 * MiB,
-    grants: { fonts: false, gpu: false },
-    rlimits: { addressSpaceBytes: 256 * MiB, cpuSeconds: 60, fileSizeBytes: MiB, openFiles: 64 },
-    wallMs: 60_000,
-    ...o,
-  };
-}
+const spec = (command: string[], o: Partial<SupervisedRun> = {}): SupervisedRun => sandboxSpec(command, o, { cpuSeconds: 60, wallMs: 60_000 });
 
 const bound = (limit: number, rule: Bound['rule']): Bound => ({ limit, rule, basis: 'test' });
 const budget = (o: Partial<RunBudget> = {}): RunBudget => ({
