@@ -1,6 +1,6 @@
 /**
- * ffmpeg's `-progress` report, read from a pipe of its own (fd PROGRESS_FD in the sandbox, never
- * mixed with the diagnostics): blocks of `key=value` lines ended by `progress=continue|end`.
+ * ffmpeg's `-progress` report, read from a pipe of its own (CHILD_FD.progress, see
+ * src/sandbox/supervise.ts; never mixed with the diagnostics): blocks of `key=value` lines ended by `progress=continue|end`.
  * It drives the progress bar, and the monitor kills a job whose output runs past its budget:
  * longer than the input allows (out_time), more frames than the frame-rate limit allows for
  * that time (frame), or bigger than the size budget (total_size).
@@ -11,9 +11,6 @@
  */
 import type { Breach } from './monitor.js';
 import type { OutputBudget } from './budget.js';
-
-/** The child's fd ffmpeg writes its progress report to (`-progress pipe:3`). */
-export const PROGRESS_FD = 3;
 
 export interface ProgressSnapshot {
   /** Video frames sent to the encoder so far (absent for audio-only outputs). */

@@ -19,9 +19,8 @@ import type { Capabilities } from '../posture/capabilities/listing.js';
 import type { OperationTarget, Policy } from '../policy/types.js';
 import { mib } from '../sandbox/prlimit.js';
 import { SANDBOX_INPUT_DIR, SANDBOX_JOB_DIR } from '../sandbox/bwrap.js';
-import type { SupervisedRun } from '../sandbox/supervise.js';
+import { CHILD_FD, type SupervisedRun } from '../sandbox/supervise.js';
 import { baselineKeyString, type Baseline } from '../monitor/baseline.js';
-import { PROGRESS_FD } from '../monitor/progress.js';
 import { outputBudget, runBudget, type OutputBudget, type RunBudget } from './budget.js';
 
 export type { SandboxedInput, SandboxSite };
@@ -223,7 +222,7 @@ export function planTranscode(
     outputPath: site.sandbox.degraded ? outputName : `${SANDBOX_JOB_DIR}/${outputName}`,
     muxer: req.rawMuxer ?? req.target.format,
     outputArgs: req.outputArgs,
-    progressFd: PROGRESS_FD,
+    progressFd: CHILD_FD.progress,
     keepMetadata: policy.output.keepMetadata,
   });
   // Raw arguments never declare a duration factor; a vetted target may.

@@ -21,7 +21,7 @@ import { BoundedCapture, drainPaced, type Drain, type Pace } from './drain.js';
 import { commandEnd, limitFromExit, parseBwrapStatus, MAX_STATUS_BYTES, type BwrapStatus, type CommandEnd, type ExitLimit } from './exit-status.js';
 import { startMonitor, emptyPeaks, type Anomaly, type Breach, type MonitorLimits, type Peaks } from '../monitor/monitor.js';
 import { DiagnosticsScanner } from '../monitor/diagnostics.js';
-import { ProgressParser, judgeProgress, PROGRESS_FD, type ProgressSnapshot } from '../monitor/progress.js';
+import { ProgressParser, judgeProgress, type ProgressSnapshot } from '../monitor/progress.js';
 import type { Bound, OutputBudget, RunBudget } from '../monitor/budget.js';
 import { judgeFinishedJob } from '../monitor/baseline.js';
 import { ProcessTree } from '../monitor/proc.js';
@@ -51,7 +51,7 @@ export interface SupervisedRun {
   readonly monitor?: MonitorLimits;
   /** The job's cost budget (CPU and wall per media-second, the stderr flood bound). */
   readonly budget?: RunBudget;
-  /** Open ffmpeg's -progress pipe (fd PROGRESS_FD) and hold the output to this budget. */
+  /** Open ffmpeg's -progress pipe (fd CHILD_FD.progress) and hold the output to this budget. */
   readonly progress?: { readonly output?: OutputBudget };
   readonly onProgress?: (p: ProgressSnapshot) => void;
   /** The rule the file-size limit (rlimits.fileSizeBytes) stands for; default limits.outputMaxMiB. */
@@ -113,19 +113,26 @@ export interface SandboxFds {
 const sandboxed = (run: SupervisedRun): boolean => !run.tools.degraded && run.tools.bwrap !== undefined;
 
 /**
- * Pure: where each descriptor goes. The progress pipe first, at PROGRESS_FD, because ffmpeg's
- * argv (`-progress pipe:3`) is built before the run; then bwrap's status pipe, the input and
- * the seccomp program, which only bwrap reads.
+ * The fixed child descriptor slots, so that a plan can name them before the run (ffmpeg's argv
+ * says `-progress pipe:7`). 3 to 6 are the sandbox's own: the input (3) and the seccomp program
+ * (5) here, 4 and 6 kept for the output and binary descriptors of the host side of the
+ * sandbox; ffmpeg's progress pipe and bwrap's status pipe come after them. A slot a run does not
+ * use is passed as 'ignore' (nothing there in the child).
+ */
+export const CHILD_FD = { input: 3, seccomp: 5, progress: 7, status: 8 } as const;
+
+/**
+ * Pure: which slots a run uses. Without bwrap (degraded) there is no status pipe, and prlimit
+ * runs ffmpeg directly on the input's host path with no seccomp program.
  */
 export function sandboxFds(run: SupervisedRun): SandboxFds {
-  let next = 3;
-  const take = (): number => next++;
-  const progress = run.progress ? take() : undefined;
-  if (progress !== undefined && progress !== PROGRESS_FD) throw new Error('internal error: the progress pipe must be fd 3');
-  const status = sandboxed(run) ? take() : undefined;
-  const input = run.inputFd !== undefined && !run.tools.degraded ? take() : undefined;
-  const seccomp = run.seccompFile !== undefined && !run.tools.degraded ? take() : undefined;
-  return { ...(progress !== undefined ? { progress } : {}), ...(status !== undefined ? { status } : {}), ...(input !== undefined ? { input } : {}), ...(seccomp !== undefined ? { seccomp } : {}) };
+  const inBwrap = !run.tools.degraded;
+  return {
+    ...(run.inputFd !== undefined && inBwrap ? { input: CHILD_FD.input } : {}),
+    ...(run.seccompFile !== undefined && inBwrap ? { seccomp: CHILD_FD.seccomp } : {}),
+    ...(run.progress ? { progress: CHILD_FD.progress } : {}),
+    ...(sandboxed(run) ? { status: CHILD_FD.status } : {}),
+  };
 }
 
 /** Build the full argv (prlimit … bwrap … command) for display and for running. */
@@ -187,14 +194,19 @@ export const DEFAULT_MAX_STDOUT_BYTES = 1024 * 1024;
 /** The stderr bound of a run given no budget (a probe): the advanced stage's. */
 export const DEFAULT_STDERR_BOUND: Bound = { limit: 16 * 1024 * 1024, rule: 'budget.maxStderrMiB', basis: 'the default of 16 MiB' };
 
-/** The descriptors a run passes (prlimit and bwrap inherit them; bwrap consumes all but progress). */
-function extraFds(run: SupervisedRun, fds: SandboxFds, seccompFd: number | undefined): Array<number | 'pipe'> {
-  const out: Array<number | 'pipe'> = [];
-  if (fds.progress !== undefined) out.push('pipe');
-  if (fds.status !== undefined) out.push('pipe');
-  if (fds.input !== undefined && run.inputFd !== undefined) out.push(run.inputFd);
-  if (fds.seccomp !== undefined && seccompFd !== undefined) out.push(seccompFd);
-  return out;
+/**
+ * The descriptors a run passes, in child slot order from 3 ('ignore' fills a gap): prlimit and
+ * bwrap inherit them; bwrap consumes the input, the program and its status pipe, and ffmpeg
+ * inherits the progress pipe.
+ */
+function extraFds(run: SupervisedRun, fds: SandboxFds, seccompFd: number | undefined): Array<number | 'pipe' | 'ignore'> {
+  const at = new Map<number, number | 'pipe'>();
+  if (fds.input !== undefined && run.inputFd !== undefined) at.set(fds.input, run.inputFd);
+  if (fds.seccomp !== undefined && seccompFd !== undefined) at.set(fds.seccomp, seccompFd);
+  if (fds.progress !== undefined) at.set(fds.progress, 'pipe');
+  if (fds.status !== undefined) at.set(fds.status, 'pipe');
+  const last = Math.max(2, ...at.keys());
+  return Array.from({ length: last - 2 }, (_, i) => at.get(i + 3) ?? 'ignore');
 }
 
 /** The wall-clock limit: the job's wall budget, else the absolute limit. */

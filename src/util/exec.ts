@@ -25,9 +25,9 @@ export interface ExecOptions {
   readonly maxBuffer?: number;
   /**
    * Extra fds to pass: index in this array + 3 is the child's fd number. 'pipe' opens a pipe the
-   * child writes to (handed over by onStreams, never buffered here).
+   * child writes to (handed over by onStreams, never buffered here); 'ignore' leaves a slot empty.
    */
-  readonly extraFds?: ReadonlyArray<number | 'pipe'>;
+  readonly extraFds?: ReadonlyArray<number | 'pipe' | 'ignore'>;
   /**
    * Streams the caller drains itself (onStreams), neither buffered nor capped here: the caller
    * must read them to the end, for as long as the child runs.

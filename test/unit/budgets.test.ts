@@ -20,6 +20,7 @@ import { commandEnd, parseBwrapStatus } from '../../src/sandbox/exit-status.js';
 import { scanDiagnostics, DiagnosticsScanner } from '../../src/monitor/diagnostics.js';
 import { BoundedCapture, drainPaced } from '../../src/sandbox/drain.js';
 import { buildFfmpegArgv } from '../../src/plan/ffmpeg-argv.js';
+import { sandboxCommandLines, sandboxFds } from '../../src/sandbox/supervise.js';
 
 const MiB = 1048576;
 
@@ -165,10 +166,10 @@ describe('what the firewall reads in the arguments', () => {
   });
 
   it("the wrapper strips metadata globally, per stream and per chapter unless the policy keeps it", () => {
-    const base = { ffmpegPath: '/usr/bin/ffmpeg', inputPath: '/in/i.mp4', outputPath: '/job/o.mp4', demuxer: 'mov', codecs: ['h264'], maxPixels: 1, maxDurationSeconds: 1, threads: 1, probesize: 1, analyzeDurationUs: 1, muxer: 'mp4', outputArgs: [], progressFd: 3 };
+    const base = { ffmpegPath: '/usr/bin/ffmpeg', inputPath: '/in/i.mp4', outputPath: '/job/o.mp4', demuxer: 'mov', codecs: ['h264'], maxPixels: 1, maxDurationSeconds: 1, threads: 1, probesize: 1, analyzeDurationUs: 1, muxer: 'mp4', outputArgs: [], progressFd: 7 };
     const a = buildFfmpegArgv(base).join(' ');
     expect(a).toContain('-map_metadata -1 -map_metadata:s -1 -map_metadata:c -1 -map_chapters -1');
-    expect(a).toContain('-nostats -progress pipe:3');
+    expect(a).toContain('-nostats -progress pipe:7');
     expect(buildFfmpegArgv({ ...base, keepMetadata: true }).join(' ')).not.toContain('-map_metadata');
   });
 });
@@ -208,6 +209,17 @@ describe("bubblewrap's status, not the command's words", () => {
     expect(commandEnd({ degraded: false, spawnFailed: false, exitCode: 1, signal: undefined, status: { childPid: 42 } })).toEqual({ kind: 'not-run' });
     expect(commandEnd({ degraded: false, spawnFailed: false, exitCode: 137, signal: undefined, status: { exitCode: 137 } })).toEqual({ kind: 'signaled', signal: 'SIGKILL' });
     expect(commandEnd({ degraded: true, spawnFailed: false, exitCode: 1, signal: undefined, status: {} })).toEqual({ kind: 'exited', code: 1 });
+  });
+
+  it('the descriptors sit in fixed slots: input 3, seccomp program 5, progress pipe 7, status pipe 8', () => {
+    const run = { tools: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false }, command: ['/usr/bin/ffmpeg'], inputFd: 20, seccompFile: '/p', tmpfsBytes: 1, grants: { fonts: false, gpu: false }, rlimits: { addressSpaceBytes: 1, cpuSeconds: 1, fileSizeBytes: 1, openFiles: 1 }, wallMs: 1, progress: {} };
+    expect(sandboxFds(run)).toEqual({ input: 3, seccomp: 5, progress: 7, status: 8 });
+    const bwrap = sandboxCommandLines(run, sandboxFds(run)).bwrap?.join(' ') ?? '';
+    expect(bwrap).toContain('--ro-bind-fd 3 /in/input');
+    expect(bwrap).toContain('--seccomp 5');
+    expect(bwrap).toContain('--json-status-fd 8');
+    // Degraded: no bwrap, so no status pipe, no bound input, no program; the progress pipe stays.
+    expect(sandboxFds({ ...run, tools: { ...run.tools, degraded: true } })).toEqual({ progress: 7 });
   });
 });
 

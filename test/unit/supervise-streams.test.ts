@@ -87,16 +87,16 @@ describe('budgets while it runs', () => {
   });
 
   it('the progress report past the output budget kills: duration, then frames for the time written', async () => {
-    const long = await supervise(spec(['/usr/bin/sh', '-c', 'printf "frame=10\\nout_time_us=9000000\\nprogress=continue\\n" >&3; exec /usr/bin/sleep 600'], { progress: { output }, monitor }));
+    const long = await supervise(spec(['/usr/bin/sh', '-c', 'printf "frame=10\\nout_time_us=9000000\\nprogress=continue\\n" >&7; exec /usr/bin/sleep 600'], { progress: { output }, monitor }));
     expect(long.killedFor).toMatchObject({ rule: 'output.maxDuration', actual: 9, limit: 3 });
-    const many = await supervise(spec(['/usr/bin/sh', '-c', 'printf "frame=100000\\nout_time_us=500000\\nprogress=continue\\n" >&3; exec /usr/bin/sleep 600'], { progress: { output }, monitor }));
+    const many = await supervise(spec(['/usr/bin/sh', '-c', 'printf "frame=100000\\nout_time_us=500000\\nprogress=continue\\n" >&7; exec /usr/bin/sleep 600'], { progress: { output }, monitor }));
     expect(many.killedFor?.rule).toBe('output.maxFrameRate');
     expect(many.leftBehind).toBe(0);
   });
 
   it('a report within the budget is passed on and kills nothing', async () => {
     const seen: number[] = [];
-    const r = await supervise(spec(['/usr/bin/sh', '-c', 'printf "frame=25\\nout_time_us=1000000\\nspeed=2.0x\\nprogress=end\\n" >&3'], { progress: { output }, onProgress: (p) => seen.push(p.outSeconds ?? -1), monitor }));
+    const r = await supervise(spec(['/usr/bin/sh', '-c', 'printf "frame=25\\nout_time_us=1000000\\nspeed=2.0x\\nprogress=end\\n" >&7'], { progress: { output }, onProgress: (p) => seen.push(p.outSeconds ?? -1), monitor }));
     expect(r.end).toEqual({ kind: 'exited', code: 0 });
     expect(r.killedFor).toBeUndefined();
     expect(seen).toEqual([1]);
