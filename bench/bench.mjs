@@ -17,6 +17,7 @@ import { timedRun, failureOf, GNU_TIME } from './lib/proc.mjs';
 import { ensureInput, RECIPES } from './lib/inputs.mjs';
 import { auditBench } from './lib/audit-bench.mjs';
 import { parsersBench } from './lib/parsers-bench.mjs';
+import { floodBench, renderFlood } from './lib/stderr-flood.mjs';
 import {
   summarize, pairRatios, median, meetsTarget, fmtSeconds, fmtRatio, fmtMiB, renderTable, shellQuote, substituteSandboxPaths, sandboxEnv,
 } from './lib/stats.mjs';
@@ -93,6 +94,7 @@ async function main() {
     rss: undefined,
     audit: undefined,
     parsers: undefined,
+    flood: undefined,
     errors: [],
   };
 
@@ -375,6 +377,18 @@ async function main() {
     }
   }
 
+  // --- the wrapper's own RSS and CPU while ffmpeg floods its stderr ----------------------------
+  if (wanted(opts, 'flood')) {
+    try {
+      result.flood = await floodBench(DIST, { log });
+    } catch (e) {
+      const msg = `flood: ${e instanceof Error ? e.message : String(e)}`;
+      result.errors.push(msg);
+      result.flood = { error: msg };
+      log(`FAILED ${msg}`);
+    }
+  }
+
   result.machine.loadAfter = loadavg();
   result.finishedAt = new Date().toISOString();
   if (opts.keep) result.workDir = work;
@@ -516,6 +530,12 @@ function renderReport(r) {
         ),
       );
     }
+    out.push('');
+  }
+
+  if (r.flood) {
+    if (r.flood.error) out.push(`Flood: ERROR: ${r.flood.error}`);
+    else out.push(...renderFlood(r.flood, { renderTable, fmtMiB, fmtSeconds }));
     out.push('');
   }
 

@@ -3,12 +3,14 @@
  * owns the rule, so the folder names say where a rule lives:
  *
  *   input.*          src/inspect/rule-ids.ts      the input and what the probe found
- *   output.* (file)  src/verify/rule-ids.ts       the output, verified before publishing
+ *   output.* (file)  src/verify/rule-ids.ts       the output, verified before publishing, and its
+ *                                                bounds (checked before, during and after the run)
  *   output.* (path)  src/publish/rule-ids.ts      where the output may be written
  *   firewall.*       src/plan/firewall/rule-ids.ts raw passthrough arguments
  *   operations.*     src/plan/operation.ts        the vetted operation and its targets
  *   limits.*         src/sandbox/rule-ids.ts      resource limits of a sandboxed run
  *   monitor.*        src/monitor/rule-ids.ts      anomalies seen while it runs
+ *   budget.*         src/monitor/rule-ids.ts      cost per second of media, enforced while it runs
  *   posture.*        src/posture/rule-ids.ts      the binaries and their hardening
  *   identity.*, authorization.*  src/identity/rule-ids.ts
  *   policy.*         src/policy/rule-ids.ts       the policy file itself

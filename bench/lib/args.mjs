@@ -1,6 +1,6 @@
 /** Command-line flags of `npm run bench` (pure). */
 
-export const CASES = ['1s-320x240', '10s-720p', '60s-1080p', '30s-wav', 'check', 'version', 'batch', 'rss', 'audit', 'parsers'];
+export const CASES = ['1s-320x240', '10s-720p', '60s-1080p', '30s-wav', 'check', 'version', 'batch', 'rss', 'audit', 'parsers', 'flood'];
 /** Cases --quick drops: the slow ones. */
 export const SLOW = new Set(['60s-1080p']);
 

@@ -67,6 +67,9 @@ export interface RunRecord {
   /** Media seconds processed and the baseline key, for the learned baseline (src/monitor/baseline.ts). */
   readonly mediaSeconds?: number;
   readonly baselineKey?: string;
+  /** Bytes ffmpeg wrote to stderr in all (only a bounded head and tail are ever kept). */
+  readonly stderrBytes?: number;
+  /** The end of ffmpeg's diagnostics: its words (untrusted data), never a verdict. */
   readonly stderrTail?: string;
 }
 

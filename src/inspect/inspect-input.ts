@@ -20,7 +20,7 @@ import { walkStructure, type StructureReport } from './structure.js';
 import { detectCapabilities } from '../posture/capabilities/detect.js';
 import { decoderStreamType, type Capabilities } from '../posture/capabilities/listing.js';
 import type { InjectedHardening, InspectPlanner, SandboxedInput, SandboxSite } from './planner.js';
-import { supervise, limitFromExit, type SandboxTools, type SupervisedRun } from '../sandbox/supervise.js';
+import { supervise, type SandboxTools, type SupervisedRun } from '../sandbox/supervise.js';
 import { firstLine } from '../util/text.js';
 import { classifyDiagnostics } from './probe-diagnostics.js';
 
@@ -208,7 +208,7 @@ async function runProbe(run: SupervisedRun, policy: Policy, caps: Capabilities):
 
 /** Pure: what a finished probe means. A crash, a kill, an error exit or bad JSON is a refusal, never a pass. */
 export function classifyProbe(
-  r: { exitCode: number | undefined; signal: string | undefined; stdout: string; stderr: string; killedFor?: { actual: unknown; limit: unknown; message: string } },
+  r: { exitCode: number | undefined; signal: string | undefined; stdout: string; stderr: string; killedFor?: { actual: unknown; limit: unknown; message: string }; limit?: { message: string } },
   policy: Policy,
   caps: Capabilities | undefined,
 ): ProbeOutcome {
@@ -242,7 +242,7 @@ export function classifyProbe(
   }
   if (r.exitCode !== 0) {
     if (enforced.length > 0) return { violations: enforced, warnings: [] };
-    const lim = limitFromExit(r.exitCode, r.signal, r.stderr);
+    const lim = r.limit;
     const why = lim ? lim.message : firstLine(r.stderr) || `exit ${r.exitCode ?? r.signal}`;
     return {
       violations: [{
@@ -293,7 +293,7 @@ export async function deepCheck<H extends InjectedHardening>(report: InspectRepo
   if (r.sandboxFailed || r.spawnFailed) throw new ZtError('sandbox-unavailable', `the sandbox could not start the deep check: ${firstLine(r.stderr)}`, { hint: 'run `zt-ffmpeg doctor`' });
   if (r.killedFor) return [{ rule: 'input.deepCheck', actual: r.killedFor.message, limit: r.killedFor.limit, message: `decoding the file breached ${r.killedFor.rule}: ${r.killedFor.message}`, hint: 'the file is a decoder bomb or too heavy for this policy' }];
   if (r.exitCode !== 0) {
-    const lim = limitFromExit(r.exitCode, r.signal, r.stderr);
+    const lim = r.limit;
     return [{ rule: 'input.deepCheck', actual: lim?.message ?? firstLine(r.stderr), limit: 'every stream decodes cleanly', message: `decoding the file failed: ${lim?.message ?? firstLine(r.stderr)}`, hint: 'the file is corrupt or truncated' }];
   }
   return [];

@@ -34,7 +34,7 @@ export interface RunRequest extends RequestArgs {
   readonly now?: Date;
   /** Live events for the terminal (progress, warnings); the renderer is one more consumer. */
   readonly onEvent?: JobListener;
-  /** Ask ffmpeg for periodic stats so that `progress` events flow (a TTY progress bar). */
+  /** Emit `progress` events from ffmpeg's progress report (a TTY progress bar). */
   readonly progress?: boolean;
   /** For batch: an audit writer shared by the jobs of one process. */
   readonly audit?: AuditWriter;
@@ -91,13 +91,13 @@ async function runStages(ctx: JobContext, req: RunRequest): Promise<JobEnd> {
   const input = await inspectStage(ctx, policy, tools.value, req.input, identified.value.boundDigest, request.value.outputArgs);
   if (sig?.aborted) return cancelled(sig);
   if (!input.ok) return ended(input);
-  const plan = await planStage(ctx, policy, tools.value, request.value, input.value, { stats: req.progress === true });
+  const plan = await planStage(ctx, policy, tools.value, request.value, input.value);
   if (!plan.ok) return ended(plan);
   if (ctx.dryRun) return { verdict: 'ok', dryRun: dryRunView(policy, tools.value, plan.value, target, input.value.report.input.path) };
   if (sig?.aborted) return cancelled(sig);
-  const ran = await runStage(ctx, policy.limits, tools.value, plan.value, { target, authzRule: identified.value.authzRule, mediaTotal: input.value.probe.duration, progress: req.progress === true });
+  const ran = await runStage(ctx, tools.value, plan.value, { target, authzRule: identified.value.authzRule, mediaTotal: input.value.probe.duration, progress: req.progress === true });
   if (!ran.ok) return ended(ran);
-  const verified = await verifyStage(ctx, policy, tools.value, request.value, input.value, ran.value);
+  const verified = await verifyStage(ctx, policy, tools.value, request.value, input.value, ran.value, plan.value.output);
   if (sig?.aborted) return cancelled(sig);
   if (!verified.ok) return ended(verified);
   // Past this point the job completes: publishing is a few atomic steps.

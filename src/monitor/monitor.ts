@@ -7,9 +7,10 @@
  * - limits.maxThreads: RLIMIT_NPROC is useless for our tree. It counts per real uid of the
  *   caller outside the user namespace and is not enforced at all for root-owned processes, so a
  *   root caller would get no limit. The monitor counts the threads of the whole tree instead.
- * - limits.cpuSeconds over the whole tree: RLIMIT_CPU (set by prlimit) is per process and
- *   ffmpeg catches the SIGXCPU it sends, so the monitor also kills when the tree's CPU time
- *   reaches the limit and names the rule itself.
+ * - the CPU budget over the whole tree: the job's budget per media-second (budget.*), or
+ *   limits.cpuSeconds where that is lower. RLIMIT_CPU (set by prlimit to limits.cpuSeconds) is
+ *   per process and ffmpeg catches the SIGXCPU it sends, so the monitor also kills when the
+ *   tree's CPU time reaches the budget and names the rule itself.
  * - the slow-job deadline from the learned baseline (see baseline.ts).
  */
 import type { RuleId } from '../rule-id.js';
@@ -20,6 +21,8 @@ import type { AnomalyAction } from '../policy/types.js';
 export interface Peaks {
   cpuMs: number;
   rssBytes: number;
+  /** Largest address space (VmSize) of one process: RLIMIT_AS is per process. */
+  vmBytes: number;
   threads: number;
   processes: number;
   readBytes: number;
@@ -31,7 +34,10 @@ export interface Anomaly {
   readonly kind: 'memory-spike' | 'thread-limit' | 'escape-attempt' | 'slow-job';
   readonly message: string;
   readonly action: AnomalyAction;
+  /** What was seen; for escape signs, the line ffmpeg printed, quoted (JSON string syntax). */
   readonly evidence?: string;
+  /** Set when the evidence is the words of the sandboxed process, not a measurement. */
+  readonly untrusted?: 'ffmpeg-stderr';
 }
 
 export interface Breach {
@@ -47,8 +53,11 @@ export interface MonitorLimits {
   readonly addressSpaceBytes: number;
   readonly onMemorySpike: AnomalyAction;
   readonly onEscapeAttempt: AnomalyAction;
-  /** CPU time of the whole tree (ms); supervise fills it from limits.cpuSeconds when absent. */
+  /** CPU time of the whole tree (ms); supervise fills it from the job's budget or limits.cpuSeconds. */
   readonly cpuMs?: number;
+  /** The rule cpuMs stands for (default limits.cpuSeconds) and how it was derived. */
+  readonly cpuRule?: RuleId;
+  readonly cpuBasis?: string;
   /** The learned baseline of this operation, when there is one. */
   readonly slowJob?: SlowJobWatch;
 }
@@ -59,7 +68,7 @@ export const MEMORY_SPIKE_SHARE = 0.9;
 export const MEMORY_JUMP_SHARE = 0.25;
 
 export function emptyPeaks(): Peaks {
-  return { cpuMs: 0, rssBytes: 0, threads: 0, processes: 0, readBytes: 0, writeBytes: 0, samples: 0 };
+  return { cpuMs: 0, rssBytes: 0, vmBytes: 0, threads: 0, processes: 0, readBytes: 0, writeBytes: 0, samples: 0 };
 }
 
 export interface SampleContext {
@@ -82,6 +91,7 @@ export function evaluateSample(
   const threads = tree.reduce((s, p) => s + p.threads, 0);
   peaks.cpuMs = Math.max(peaks.cpuMs, cpuMs);
   peaks.rssBytes = Math.max(peaks.rssBytes, rss);
+  peaks.vmBytes = Math.max(peaks.vmBytes, ...tree.map((p) => p.vsizeBytes));
   peaks.threads = Math.max(peaks.threads, threads);
   peaks.processes = Math.max(peaks.processes, tree.length);
   peaks.readBytes = Math.max(peaks.readBytes, io.readBytes);
@@ -97,8 +107,9 @@ export function evaluateSample(
     first({ rule: 'limits.maxThreads', actual: threads, limit: limits.maxThreads, message: `the sandboxed tree ran ${threads} threads, over the limit of ${limits.maxThreads}` });
   }
   if (limits.cpuMs !== undefined && cpuMs >= limits.cpuMs) {
-    const s = Math.round(limits.cpuMs / 1000);
-    first({ rule: 'limits.cpuSeconds', actual: Math.round(cpuMs) / 1000, limit: s, message: `the sandboxed tree used ${(cpuMs / 1000).toFixed(1)} s of CPU time, reaching the limit of ${s} s` });
+    const s = Math.round(limits.cpuMs) / 1000;
+    const basis = limits.cpuBasis !== undefined ? ` (${limits.cpuBasis})` : '';
+    first({ rule: limits.cpuRule ?? 'limits.cpuSeconds', actual: Math.round(cpuMs) / 1000, limit: s, message: `the sandboxed tree used ${(cpuMs / 1000).toFixed(1)} s of CPU time, reaching its budget of ${s} s${basis}` });
   }
 
   const mib = (b: number): number => Math.round(b / 1048576);
@@ -126,23 +137,7 @@ export function evaluateSample(
   return { ...(breach ? { breach } : {}), anomalies, rssBytes: rss };
 }
 
-/** Signs in ffmpeg's diagnostics of an attempt to reach the network or a path outside the sandbox. */
-const ESCAPE_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
-  [/Protocol '([^']+)' not on whitelist/i, 'a protocol off the whitelist was requested'],
-  [/(?:Connection refused|Network is unreachable|Address family not supported|Failed to resolve hostname|Name or service not known|Temporary failure in name resolution)/i, 'a network connection was attempted'],
-  [/(?:tcp|udp|http|https|rtmp|rtmps|rtsp|rtp|srt|ftp|tls|unix|sftp|gopher|mms|icecast):\/\/[^\s'"]+/i, 'a network URL appeared in the diagnostics'],
-  [/Impossible to open '(\/(?!in\/|job\/|tmp\/)[^']*)'/i, 'a path outside the sandbox was opened'],
-  [/(?:\/etc\/(?:passwd|shadow|hosts|resolv\.conf)|\/proc\/self\/environ|\/root\/|\/home\/)/, 'a sensitive host path appeared in the diagnostics'],
-];
-
-export function scanDiagnostics(text: string, action: AnomalyAction): Anomaly[] {
-  const found: Anomaly[] = [];
-  for (const [re, what] of ESCAPE_PATTERNS) {
-    const m = re.exec(text);
-    if (m) found.push({ kind: 'escape-attempt', action, message: what, evidence: m[0].slice(0, 200) });
-  }
-  return found;
-}
+export { scanDiagnostics, DiagnosticsScanner } from './diagnostics.js';
 
 export interface RunningMonitor {
   readonly peaks: Peaks;

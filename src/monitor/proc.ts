@@ -18,6 +18,8 @@ export interface ProcStat {
   readonly cpuTicks: number;
   readonly threads: number;
   readonly rssPages: number;
+  /** Virtual memory size in bytes (what RLIMIT_AS bounds). */
+  readonly vsizeBytes: number;
   readonly state: string;
   /** Start time after boot in clock ticks: with pid, identifies a process across pid reuse. */
   readonly startTicks: number;
@@ -43,6 +45,7 @@ export function parseStat(text: string): ProcStat | undefined {
     cpuTicks: num(14) + num(15) + num(16) + num(17),
     threads: num(20),
     startTicks: num(22),
+    vsizeBytes: num(23),
     rssPages: num(24),
   };
 }

@@ -4,7 +4,9 @@
  *   -nostdin, -y into the one output file the host made, the protocol whitelist "file", the demuxer pinned to the format
  *   ffprobe saw (-f and -format_whitelist), decoders limited to those of the codecs ffprobe saw
  *   (-codec_whitelist, by decoder name), -max_pixels, a duration cap (-t), bounded threads,
- *   metadata stripped; and every further hardening option this build was found to have
+ *   metadata stripped (global, per stream, per chapter: the firewall refuses raw -map_metadata,
+ *   which would map it back, since ffmpeg applies explicit mappings whatever follows them),
+ *   ffmpeg's progress report on a pipe of its own; and every further hardening option this build was found to have
  *   (-max_streams, -max_alloc, -max_samples, demuxer-private options such as mov's
  *   enable_drefs=0; see plan/hardening/).
  * Pure: paths are where the files are seen from inside the sandbox.
@@ -31,8 +33,13 @@ export interface FfmpegPlanInput {
   readonly muxer: string;
   /** Operation template or firewall-approved raw arguments. */
   readonly outputArgs: readonly string[];
-  /** Show ffmpeg's periodic stats on stderr (for the progress bar). */
-  readonly stats: boolean;
+  /**
+   * The fd ffmpeg writes its -progress report to (the monitor's output budget, the progress
+   * bar); its stats line on stderr is always off, so stderr carries diagnostics only.
+   */
+  readonly progressFd?: number;
+  /** output.keepMetadata: keep the input's tags (ffmpeg's default) instead of stripping them. */
+  readonly keepMetadata?: boolean;
   /** Run-time detected hardening (InspectReport.decodeHardening); its decoders replace the codec names. */
   readonly hardening?: HardeningArgs;
 }
@@ -49,6 +56,9 @@ function codecWhitelist(codecs: readonly string[], h: HardeningArgs | undefined)
   const decoders = h && h.decoders.length > 0 ? h.decoders : decodersFor(codecs, undefined);
   return decoders.length > 0 ? ['-codec_whitelist', decoders.join(',')] : [];
 }
+
+/** No automatic copy of the input's global, stream or chapter tags, nor of its chapters. */
+const STRIP_METADATA = ['-map_metadata', '-1', '-map_metadata:s', '-1', '-map_metadata:c', '-1', '-map_chapters', '-1'];
 
 /**
  * How the input may be opened and parsed: only the file protocol, the demuxer ffprobe found
@@ -78,7 +88,8 @@ export function buildFfmpegArgv(p: FfmpegPlanInput): string[] {
     // The output path is the empty file the host made for this job, never anything else.
     '-y',
     '-loglevel', 'level+warning',
-    ...(p.stats ? ['-stats', '-stats_period', '0.5'] : ['-nostats']),
+    '-nostats',
+    ...(p.progressFd !== undefined ? ['-progress', `pipe:${p.progressFd}`, '-stats_period', '0.5'] : []),
     ...(p.hardening?.globalArgs ?? []),
     '-threads', String(p.threads),
     '-filter_threads', String(p.threads),
@@ -89,8 +100,7 @@ export function buildFfmpegArgv(p: FfmpegPlanInput): string[] {
     // ffmpeg keeps the last value it sees, so none of these can be lifted by an argument.
     ...p.outputArgs,
     '-t', String(p.maxDurationSeconds),
-    '-map_metadata', '-1',
-    '-map_chapters', '-1',
+    ...(p.keepMetadata === true ? [] : STRIP_METADATA),
     '-threads', String(p.threads),
     '-f', p.muxer,
     p.outputPath,
@@ -133,7 +143,7 @@ export function buildProbeArgv(p: ProbePlanInput): string[] {
 }
 
 /** Pure: decode every stream to null (the deep check), under the same pins as the real job. */
-export function buildDeepCheckArgv(p: Omit<FfmpegPlanInput, 'outputPath' | 'muxer' | 'outputArgs' | 'stats'>): string[] {
+export function buildDeepCheckArgv(p: Omit<FfmpegPlanInput, 'outputPath' | 'muxer' | 'outputArgs' | 'progressFd' | 'keepMetadata'>): string[] {
   return [
     p.ffmpegPath,
     '-hide_banner', '-nostdin', '-nostats',

@@ -19,8 +19,9 @@ import type { Capabilities } from '../posture/capabilities/listing.js';
 import { unusedStreamAction, type OperationTarget, type Policy } from '../policy/types.js';
 import { mib } from '../sandbox/prlimit.js';
 import { SANDBOX_INPUT_DIR } from '../sandbox/bwrap.js';
-import { INHERITED_INPUT_PATH, SANDBOX_OUTPUT_PATH, type SupervisedRun } from '../sandbox/supervise.js';
+import { CHILD_FD, INHERITED_INPUT_PATH, SANDBOX_OUTPUT_PATH, type SupervisedRun } from '../sandbox/supervise.js';
 import { baselineKeyString, type Baseline } from '../monitor/baseline.js';
+import { outputBudget, runBudget, type OutputBudget, type RunBudget } from './budget.js';
 
 export type { SandboxedInput, SandboxSite };
 
@@ -92,8 +93,11 @@ function parseSandbox(site: SandboxSite, input: SandboxedInput, command: readonl
   };
 }
 
-/** The sandbox every ffmpeg of the job runs in, under the policy's job limits and the monitor. */
-function decodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput, command: readonly string[], opts: { fileSizeBytes: number; grants: Policy['sandbox']['grants']; tmpfsBytes: number }): SupervisedRun {
+/**
+ * The sandbox every ffmpeg of the job runs in, under the policy's job limits, the job's budget
+ * (per second of the input's media) and the monitor.
+ */
+function decodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput, command: readonly string[], opts: { fileSizeBytes: number; grants: Policy['sandbox']['grants']; tmpfsBytes: number; budget?: RunBudget }): SupervisedRun {
   const l = policy.limits;
   return {
     tools: site.sandbox,
@@ -106,6 +110,7 @@ function decodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput,
     grants: opts.grants,
     rlimits: { addressSpaceBytes: mib(l.addressSpaceMiB), cpuSeconds: l.cpuSeconds, fileSizeBytes: opts.fileSizeBytes, openFiles: l.openFiles },
     wallMs: l.wallSeconds * 1000,
+    ...(opts.budget ? { budget: opts.budget } : {}),
     monitor: {
       sampleMs: policy.monitor.sampleMs,
       maxThreads: l.maxThreads,
@@ -167,9 +172,9 @@ export function planDecodeHardening(policy: Policy, caps: Capabilities, probe: P
   });
 }
 
-/** Decode every stream to null under the job's pins and limits: no output, no grants. */
-export function planDeepCheck(policy: Policy, site: SandboxSite, input: SandboxedInput, pins: InputPins): SupervisedRun {
-  return decodeSandbox(policy, site, input, buildDeepCheckArgv(pins), { fileSizeBytes: mib(1), grants: NO_GRANTS, tmpfsBytes: mib(16) });
+/** Decode every stream to null under the job's pins, limits and budget: no output, no grants. */
+export function planDeepCheck(policy: Policy, site: SandboxSite, input: SandboxedInput, pins: InputPins, probe: ProbeResult): SupervisedRun {
+  return decodeSandbox(policy, site, input, buildDeepCheckArgv(pins), { fileSizeBytes: mib(1), grants: NO_GRANTS, tmpfsBytes: mib(16), budget: runBudget(policy, probe) });
 }
 
 /** What inspect is handed: the plans above behind the interface inspect declares. */
@@ -181,7 +186,7 @@ export const jobPlanner: InspectPlanner<HardeningPlan> = {
   probe: planProbe,
   decodeHardening: planDecodeHardening,
   deepCheck(policy, site, input, probe, hardening, used) {
-    return planDeepCheck(policy, site, input, inputPins(policy, site, input, probe, hardening, used));
+    return planDeepCheck(policy, site, input, inputPins(policy, site, input, probe, hardening, used), probe);
   },
 };
 
@@ -196,8 +201,12 @@ export interface TranscodeRequest {
   /** The muxer raw arguments chose; the target's otherwise. */
   readonly rawMuxer: string | undefined;
   readonly raw: boolean;
-  /** Show ffmpeg's periodic stats (the progress bar). */
-  readonly stats: boolean;
+}
+
+/** What the budgets are derived from: the probed input and its size. */
+export interface BudgetSource {
+  readonly probe: ProbeResult;
+  readonly inputBytes: number;
 }
 
 export interface TranscodePlan {
@@ -208,6 +217,8 @@ export interface TranscodePlan {
   readonly outputName: string;
   /** Media seconds the job processes (capped by the policy), when the baseline applies. */
   readonly mediaSeconds: number | undefined;
+  /** What the output may be; the verification holds every job to it. */
+  readonly output: OutputBudget;
   /** What the decision record says about the sandbox. */
   readonly sandbox: Readonly<Record<string, unknown>>;
 }
@@ -222,8 +233,8 @@ export function baselineMediaSeconds(policy: Policy, probe: ProbeResult, req: { 
 }
 
 /** The transcode's sandbox: the policy's grants and tmpfs, its output-size limit, the monitor. */
-export function transcodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput, command: readonly string[]): SupervisedRun {
-  return decodeSandbox(policy, site, input, command, { fileSizeBytes: mib(policy.limits.outputMaxMiB), grants: policy.sandbox.grants, tmpfsBytes: mib(policy.sandbox.tmpfsMiB) });
+export function transcodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput, command: readonly string[], opts: { fileSizeBytes?: number; budget?: RunBudget } = {}): SupervisedRun {
+  return decodeSandbox(policy, site, input, command, { fileSizeBytes: opts.fileSizeBytes ?? mib(policy.limits.outputMaxMiB), grants: policy.sandbox.grants, tmpfsBytes: mib(policy.sandbox.tmpfsMiB), ...(opts.budget ? { budget: opts.budget } : {}) });
 }
 
 export function planTranscode(
@@ -233,6 +244,7 @@ export function planTranscode(
   pins: InputPins,
   req: TranscodeRequest,
   learned: { readonly baseline: Baseline | undefined; readonly mediaSeconds: number | undefined },
+  source: BudgetSource,
 ): TranscodePlan {
   const outputName = `output.${/^[a-z0-9]{1,16}$/.test(req.extension) ? req.extension : 'bin'}`;
   const ffmpegArgv = buildFfmpegArgv({
@@ -241,12 +253,18 @@ export function planTranscode(
     outputPath: SANDBOX_OUTPUT_PATH,
     muxer: req.rawMuxer ?? req.target.format,
     outputArgs: req.outputArgs,
-    stats: req.stats,
+    progressFd: CHILD_FD.progress,
+    keepMetadata: policy.output.keepMetadata,
   });
-  const base = transcodeSandbox(policy, site, input, ffmpegArgv);
+  // Raw arguments never declare a duration factor; a vetted target may.
+  const output = outputBudget(policy, source.probe, source.inputBytes, req.raw ? 1 : req.target.durationFactor ?? 1);
+  const budget = runBudget(policy, source.probe);
+  const base = transcodeSandbox(policy, site, input, ffmpegArgv, { fileSizeBytes: output.bytes.limit, budget });
   const { baseline, mediaSeconds } = learned;
   const run: SupervisedRun = {
     ...base,
+    progress: { output },
+    fileSizeRule: output.bytes.rule,
     ...(base.monitor && baseline && mediaSeconds !== undefined
       ? { monitor: { ...base.monitor, slowJob: { baseline, mediaSeconds, factor: policy.monitor.baselineFactor, action: policy.monitor.onSlowJob } } }
       : {}),
@@ -257,10 +275,22 @@ export function planTranscode(
     seccomp: site.seccompProfile,
     ...(site.seccompHash ? { seccompSha256: site.seccompHash } : {}),
     limits: policy.limits,
+    budget: budgetRecord(budget, output),
     grants: policy.sandbox.grants,
     ...(baseline ? { baseline } : {}),
   };
-  return { ffmpegArgv, run, outputName, mediaSeconds, sandbox };
+  return { ffmpegArgv, run, outputName, mediaSeconds, output, sandbox };
+}
+
+/** The budgets as the decision record states them: each limit with its rule and derivation. */
+function budgetRecord(b: RunBudget, o: OutputBudget): Record<string, unknown> {
+  return {
+    mediaSeconds: b.mediaSeconds,
+    cpuMs: b.cpuMs,
+    wallMs: b.wallMs,
+    stderrBytes: b.stderrBytes,
+    output: o,
+  };
 }
 
 // --- the output probe ---------------------------------------------------------------------------
@@ -304,5 +334,5 @@ export function planOutputProbe(site: SandboxSite, output: SandboxedInput, targe
     ...(hardening ? { hardening } : {}),
   });
   // The output lies in the private job directory, which the sandbox user may not enter: inherited, not bound.
-  return { ...parseSandbox(site, output, argv, { addressSpaceMiB: 1024, seconds: timeoutSeconds }), inputInherited: true };
+  return { ...parseSandbox(site, output, argv, { addressSpaceMiB: 1024, seconds: timeoutSeconds, maxStdoutBytes: 16 * 1024 * 1024 }), inputInherited: true };
 }

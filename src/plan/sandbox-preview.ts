@@ -4,7 +4,7 @@
  * transcode sandbox, so the preview cannot drift from what runs.
  */
 import type { Policy } from '../policy/types.js';
-import { sandboxCommandLines } from '../sandbox/supervise.js';
+import { sandboxCommandLines, sandboxFds } from '../sandbox/supervise.js';
 import { describeProfile, type ProfileDescription } from '../sandbox/seccomp/index.js';
 import { transcodeSandbox } from './job-plan.js';
 
@@ -23,8 +23,9 @@ export function sandboxPreview(policy: Policy): SandboxPreview {
     binary: policy.posture.binaries.ffmpeg.path ?? '/usr/bin/ffmpeg',
     binaryFd: -1,
   };
-  const run = transcodeSandbox(policy, site, { fd: 3, name: 'input.EXT' }, [site.binary, '…']);
-  const shown = sandboxCommandLines({ ...run, output: { fd: -1, name: 'output.EXT' } }, { input: 3, output: 4, ...(seccomp !== 'none' ? { seccomp: 5 } : {}), binary: 6 });
+  // A transcode's layout: the input, its output file, the program, the binary, ffmpeg's progress pipe, bwrap's status pipe.
+  const run = { ...transcodeSandbox(policy, site, { fd: 3, name: 'input.EXT' }, [site.binary, '…']), output: { fd: -1, name: 'output.EXT' }, progress: {} };
+  const shown = sandboxCommandLines(run, sandboxFds(run));
   return {
     prlimit: shown.prlimit,
     bwrap: shown.bwrap ?? [],

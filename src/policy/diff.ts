@@ -320,7 +320,7 @@ function diffWorkloads(c: Collector, a: Policy, b: Policy): void {
     for (const [ext, tb] of Object.entries(ob.targets)) {
       const ta = oa.targets[ext];
       if (!ta) continue;
-      const same = sameJson({ f: ta.format, a: ta.args, s: ta.still ?? false }, { f: tb.format, a: tb.args, s: tb.still ?? false });
+      const same = sameJson({ f: ta.format, a: ta.args, s: ta.still ?? false, d: ta.durationFactor ?? 1 }, { f: tb.format, a: tb.args, s: tb.still ?? false, d: tb.durationFactor ?? 1 });
       c.add(`operations.list.${name}.targets.${ext}.args`, 'applications', same ? 'same' : 'incomparable', [ta.format, ...ta.args].join(' '), [tb.format, ...tb.args].join(' '), same ? undefined : 'the vetted argument template changed: review it');
       c.list(`operations.list.${name}.targets.${ext}.expect.formats`, 'applications', ta.expect.formats, tb.expect.formats);
       for (const kind of ['video', 'audio'] as const) {
@@ -333,6 +333,21 @@ function diffWorkloads(c: Collector, a: Policy, b: Policy): void {
     }
   }
   for (const k of ['options', 'encoders', 'muxers', 'filters'] as const) c.list(`firewall.${k}`, 'applications', a.firewall[k], b.firewall[k]);
+}
+
+/** Applications & workloads: what a job may cost per second of its media (lower is stricter). */
+function diffBudget(c: Collector, a: Policy, b: Policy): void {
+  for (const k of ['cpuSecondsPerMediaSecond', 'wallSecondsPerMediaSecond', 'minCpuSeconds', 'minWallSeconds', 'maxStderrMiB'] as const) {
+    c.num(`budget.${k}`, 'applications', a.budget[k], b.budget[k]);
+  }
+}
+
+/** Data: what an output may be (lower is stricter; keeping the input's metadata is looser). */
+function diffOutput(c: Collector, a: Policy, b: Policy): void {
+  for (const k of ['durationToleranceSeconds', 'maxFrameRate', 'maxWidth', 'maxHeight', 'maxPixels', 'maxSizeFactor', 'minSizeMiB'] as const) {
+    c.num(`output.${k}`, 'data', a.output[k], b.output[k]);
+  }
+  c.bool('output.keepMetadata', 'data', a.output.keepMetadata, b.output.keepMetadata, false);
 }
 
 /** Data: what an input must be. */
@@ -380,7 +395,9 @@ export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
   diffAuthorization(c, a, b);
   diffDevices(c, a, b);
   diffWorkloads(c, a, b);
+  diffBudget(c, a, b);
   diffData(c, a, b);
+  diffOutput(c, a, b);
   diffVisibility(c, a, b);
   diffGovernance(c, a, b);
 

@@ -121,6 +121,11 @@ function explainWorkloads(p: Policy, add: AddPillar): void {
     `a job running longer than ${duration(l.wallSeconds)} wall clock or ${duration(l.cpuSeconds)} CPU, using more than ${bytes(l.addressSpaceMiB * 1024 * 1024)} of address space, ` +
       `writing more than ${bytes(l.outputMaxMiB * 1024 * 1024)}, opening more than ${l.openFiles} files or running more than ${l.maxThreads} threads (it is killed)`,
   );
+  const b = p.budget;
+  refuses.push(
+    `a job costing more than ${b.cpuSecondsPerMediaSecond} CPU-seconds or ${b.wallSecondsPerMediaSecond} wall-seconds per second of its input media ` +
+      `(at least ${b.minCpuSeconds} s CPU and ${b.minWallSeconds} s wall for short and still inputs), or printing more than ${b.maxStderrMiB} MiB of diagnostics (it is killed)`,
+  );
   const ops = Object.entries(p.operations.list).map(([n, o]) => `${n} (${Object.keys(o.targets).join(', ')})`);
   allows.push(`operations ${ops.join('; ')}; default "${p.operations.default}"`);
   if (p.operations.allowRawArgs) {
@@ -157,6 +162,13 @@ function explainData(p: Policy, add: AddPillar): void {
     ...(i.deepCheck ? ['a file that does not decode cleanly end to end in the sandbox (deep check)'] : []),
     `a probe that takes longer than ${duration(i.probe.timeoutSeconds)} or more than ${bytes(i.probe.addressSpaceMiB * 1024 * 1024)}`,
   ];
+  const o = p.output;
+  refuses.push(
+    `an output longer than its input plus ${o.durationToleranceSeconds} s (unless its operation declares a factor), over ${o.maxFrameRate} frames/s, ${o.maxWidth}x${o.maxHeight} or ${o.maxPixels} pixels, ` +
+      `or larger than ${o.maxSizeFactor}x its input (at least ${bytes(o.minSizeMiB * 1024 * 1024)} allowed), whatever the arguments`,
+  );
+  if (o.keepMetadata) allows.push("the input's metadata (tags, chapter titles) in the output");
+  else refuses.push("the input's metadata (global, stream and chapter tags) in the output, whatever the arguments");
   add('data', allows, refuses);
 }
 

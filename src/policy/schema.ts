@@ -56,8 +56,9 @@ const operationTarget = obj(
       ['video', 'audio'],
     ),
     still: bool('The output is one still image: no duration is compared.'),
+    durationFactor: posNum('How much longer than the input this output may legitimately be (default 1): its duration budget is input × factor + output.durationToleranceSeconds.'),
   },
-  ['still'],
+  ['still', 'durationFactor'],
 );
 
 export const policySchema: JsonSchema = {
@@ -69,7 +70,7 @@ export const policySchema: JsonSchema = {
   additionalProperties: false,
   required: [
     'apiVersion', 'stage', 'mode', 'identity', 'authorization', 'posture', 'sandbox', 'limits',
-    'input', 'operations', 'firewall', 'monitor', 'audit', 'signature',
+    'budget', 'input', 'output', 'operations', 'firewall', 'monitor', 'audit', 'signature',
   ],
   properties: {
     apiVersion: { const: 'zt-ffmpeg/v1', description: 'Policy format version. Must be "zt-ffmpeg/v1".' },
@@ -109,6 +110,23 @@ export const policySchema: JsonSchema = {
       openFiles: posInt('Open file descriptors (RLIMIT_NOFILE).'),
       maxThreads: posInt('Threads of the whole sandboxed tree, enforced by the monitor.'),
       ffmpegThreads: posInt('Value of ffmpeg -threads.', 64),
+    }),
+    budget: obj('Cost budgets proportional to the input, enforced on every job by the monitor (exit 5); limits.cpuSeconds and limits.wallSeconds are the absolute caps above them.', {
+      cpuSecondsPerMediaSecond: posNum('CPU seconds of the whole sandboxed tree per second of input media.'),
+      wallSecondsPerMediaSecond: posNum('Wall-clock seconds of the transcode per second of input media.'),
+      minCpuSeconds: posNum('CPU budget of short and still inputs (the floor of the per-media-second budget).'),
+      minWallSeconds: posNum('Wall-clock budget of short and still inputs (the floor of the per-media-second budget).'),
+      maxStderrMiB: posNum('ffmpeg diagnostics past this many MiB are a flood: the job is killed. Only a bounded head and tail are kept in memory whatever the limit.'),
+    }),
+    output: obj('What an output may be, whatever the arguments: checked before the run (arguments), during it (ffmpeg -progress) and at verification.', {
+      durationToleranceSeconds: posNum('Output duration at most the input\'s × the target\'s durationFactor (default 1) + this many seconds.'),
+      maxFrameRate: posNum('Highest output frame rate (-r, fps=, and frames written per second of output).'),
+      maxWidth: posInt('Widest output video in pixels.'),
+      maxHeight: posInt('Tallest output video in pixels.'),
+      maxPixels: posInt('Largest output width × height.'),
+      maxSizeFactor: posNum('Largest output as a multiple of the input\'s size (bounded below by minSizeMiB, above by limits.outputMaxMiB).'),
+      minSizeMiB: posNum('Output size budget of small inputs (the floor of maxSizeFactor × input).'),
+      keepMetadata: bool('Keep the input\'s metadata (global, stream and chapter tags). false strips it; raw arguments cannot map it back.'),
     }),
     input: obj('Data pillar: what an input must be before anything decodes it.', {
       maxBytes: posInt('Largest input file in bytes.'),

@@ -47,6 +47,35 @@ export interface LimitsConfig {
   readonly ffmpegThreads: number;
 }
 
+/**
+ * Cost budgets proportional to the input (src/plan/budget.ts): CPU and wall seconds per second
+ * of input media, with a floor for short and still inputs; limits.cpuSeconds and
+ * limits.wallSeconds stay the absolute caps above them.
+ */
+export interface BudgetConfig {
+  readonly cpuSecondsPerMediaSecond: number;
+  readonly wallSecondsPerMediaSecond: number;
+  readonly minCpuSeconds: number;
+  readonly minWallSeconds: number;
+  /** ffmpeg's diagnostics past this many MiB are a flood: the job is killed. */
+  readonly maxStderrMiB: number;
+}
+
+/** What an output may be, whatever the arguments: bounded by the input and by these limits. */
+export interface OutputConfig {
+  /** Output duration at most input duration × the target's durationFactor + this. */
+  readonly durationToleranceSeconds: number;
+  readonly maxFrameRate: number;
+  readonly maxWidth: number;
+  readonly maxHeight: number;
+  readonly maxPixels: number;
+  /** Output bytes at most max(minSizeMiB, maxSizeFactor × input bytes), and limits.outputMaxMiB. */
+  readonly maxSizeFactor: number;
+  readonly minSizeMiB: number;
+  /** Keep the input's metadata (global, stream and chapter tags). Raw arguments cannot. */
+  readonly keepMetadata: boolean;
+}
+
 export interface CodecAllowList {
   readonly video: readonly string[];
   readonly audio: readonly string[];
@@ -122,6 +151,12 @@ export interface OperationTarget {
   };
   /** Single image outputs have no duration to compare. */
   readonly still?: boolean;
+  /**
+   * How much longer than its input this target's output may legitimately be (slow motion,
+   * loops): the output duration budget is input × factor + output.durationToleranceSeconds.
+   * Default 1. Raw arguments can never declare one.
+   */
+  readonly durationFactor?: number;
 }
 
 export interface Operation {
@@ -178,7 +213,9 @@ export interface Policy {
   readonly posture: PostureConfig;
   readonly sandbox: SandboxConfig;
   readonly limits: LimitsConfig;
+  readonly budget: BudgetConfig;
   readonly input: InputConfig;
+  readonly output: OutputConfig;
   readonly operations: OperationsConfig;
   readonly firewall: FirewallConfig;
   readonly monitor: MonitorConfig;

@@ -38,6 +38,12 @@ export interface BwrapSpec {
   readonly seccompFd?: number;
   /** fd (in the child) bwrap writes {"child-pid": N} to. */
   readonly infoFd?: number;
+  /**
+   * fd (in the child) bwrap writes its status to as JSON lines: `{"child-pid": N, …}` once the
+   * sandbox exists and `{"exit-code": N}` once the command, actually executed, has ended
+   * (src/sandbox/exit-status.ts). bwrap closes it in the sandbox: the command cannot write it.
+   */
+  readonly jsonStatusFd?: number;
   /** Size of /tmp, and of /dev/shm. */
   readonly tmpfsBytes: number;
   readonly grants: { readonly fonts: boolean; readonly gpu: boolean };
@@ -124,6 +130,7 @@ export function buildBwrapArgs(spec: BwrapSpec): string[] {
   for (const [k, v] of Object.entries(spec.env)) a.push('--setenv', k, v);
   if (spec.seccompFd !== undefined) a.push('--seccomp', String(spec.seccompFd));
   if (spec.infoFd !== undefined) a.push('--info-fd', String(spec.infoFd));
+  if (spec.jsonStatusFd !== undefined) a.push('--json-status-fd', String(spec.jsonStatusFd));
   a.push('--', ...spec.command);
   return a;
 }

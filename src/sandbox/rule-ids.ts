@@ -7,4 +7,8 @@ export const LIMIT_RULES = ['limits.wallSeconds', 'limits.cpuSeconds', 'limits.a
 
 export type LimitRuleId = (typeof LIMIT_RULES)[number];
 
-export type SandboxRuleId = LimitRuleId | 'sandbox.required' | 'sandbox.tmpfsMiB';
+/**
+ * `sandbox.stdoutBytes`: a sandboxed command wrote more to stdout than its run's fixed cap (the
+ * probes' JSON); it is killed rather than buffered without bound.
+ */
+export type SandboxRuleId = LimitRuleId | 'sandbox.required' | 'sandbox.tmpfsMiB' | 'sandbox.stdoutBytes';

@@ -1,19 +1,37 @@
 /**
  * Run one command inside the sandbox: prlimit → bwrap → command, with the input bound from an
  * open descriptor, an optional seccomp program passed by descriptor, live monitoring of the
- * tree, a wall-clock limit, and a kill path that always ends in SIGKILL of every process of
- * the tree. Returns what happened as a value; the caller decides what it means.
+ * tree, the job's budgets, and a kill path that always ends in SIGKILL of every process of the
+ * tree. Returns what happened as a value; the caller decides what it means.
+ *
+ * Everything the sandbox writes is data from a hostile writer (src/sandbox/drain.ts): stdout,
+ * stderr and ffmpeg's progress pipe are drained for the whole run at a bounded pace into a
+ * fixed amount of memory; a flood is a breach that kills, never a closed pipe. Whether the
+ * sandbox itself failed, and how the command ended, comes from bubblewrap's structured status
+ * (src/sandbox/exit-status.ts), never from what the command printed.
+ *
+ * As root, the tree runs as the dedicated sandbox user (SandboxTools.runAs); the output is a
+ * file the host made, inherited at /proc/self/fd/4; the binary posture checked is bound from
+ * its descriptor; a cancelled job (SandboxTools.signal) is killed and says `interrupted`.
  */
 import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { exec } from '../util/exec.js';
-import type { LimitRuleId } from './rule-ids.js';
+import type { Readable } from 'node:stream';
+import { exec, type ExecStreams } from '../util/exec.js';
+import type { RuleId } from '../rule-id.js';
 import { buildBwrapArgs, sandboxEnv, FONT_DIRS, PROC_MASKED_DIRS, PROC_MASKED_FILES, type BwrapSpec } from './bwrap.js';
 import { buildPrlimitArgs, type RlimitSpec } from './prlimit.js';
-import { startMonitor, scanDiagnostics, emptyPeaks, type Anomaly, type Breach, type MonitorLimits, type Peaks } from '../monitor/monitor.js';
+import { BoundedCapture, drainPaced, type Drain, type Pace } from './drain.js';
+import { commandEnd, limitFromExit, parseBwrapStatus, MAX_STATUS_BYTES, type BwrapStatus, type CommandEnd, type ExitLimit } from './exit-status.js';
+import { startMonitor, emptyPeaks, type Anomaly, type Breach, type MonitorLimits, type Peaks } from '../monitor/monitor.js';
+import { DiagnosticsScanner } from '../monitor/diagnostics.js';
+import { ProgressParser, judgeProgress, type ProgressSnapshot } from '../monitor/progress.js';
+import type { Bound, OutputBudget, RunBudget } from '../monitor/budget.js';
 import { judgeFinishedJob } from '../monitor/baseline.js';
 import { ProcessTree } from '../monitor/proc.js';
 import { watchTmpfs } from '../monitor/tmpfs-watch.js';
+
+export { limitFromExit } from './exit-status.js';
 
 export interface SandboxTools {
   readonly bwrap: string | undefined;
@@ -60,29 +78,42 @@ export interface SupervisedRun {
   readonly tmpfsBytes: number;
   readonly grants: { readonly fonts: boolean; readonly gpu: boolean };
   readonly rlimits: RlimitSpec;
+  /** The absolute wall-clock limit (limits.wallSeconds, or a probe's timeout). */
   readonly wallMs: number;
   readonly monitor?: MonitorLimits;
+  /** The job's cost budget (CPU and wall per media-second, the stderr flood bound). */
+  readonly budget?: RunBudget;
+  /** Open ffmpeg's -progress pipe (fd CHILD_FD.progress) and hold the output to this budget. */
+  readonly progress?: { readonly output?: OutputBudget };
+  readonly onProgress?: (p: ProgressSnapshot) => void;
+  /** The rule the file-size limit (rlimits.fileSizeBytes) stands for; default limits.outputMaxMiB. */
+  readonly fileSizeRule?: RuleId;
   /** The media this job processes, for the learned baseline (echoed into the outcome). */
   readonly media?: { readonly seconds: number; readonly baselineKey: string };
+  /** Most bytes of stdout kept (a probe's JSON); past it the tree is killed. Default 1 MiB. */
   readonly maxOutputBytes?: number;
-  readonly onStderr?: (chunk: string) => void;
   /** The sandboxed tree as soon as it exists (doctor reads its members' host credentials). */
   readonly onTree?: (tree: ProcessTree) => void;
 }
 
 export interface SupervisedOutcome {
+  /** How the command ended, as prlimit/bwrap reported it (bwrap: 128+N for signal N). */
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
+  /** The same, from structured facts only (bwrap's status report). */
+  readonly end: CommandEnd;
   readonly stdout: string;
+  /** What was kept of the diagnostics: the head and the tail (see stderrBytes for all of it). */
   readonly stderr: string;
+  readonly stderrBytes: number;
   readonly wallMs: number;
   readonly peaks: Peaks;
   readonly anomalies: readonly Anomaly[];
   /** Set when the supervisor killed the tree, with the rule that caused it. */
   readonly killedFor?: Breach;
   /** A kernel resource limit that stopped the command (RLIMIT_*), read from how it ended. */
-  readonly limit?: { readonly rule: LimitRuleId; readonly message: string };
-  /** bwrap itself could not build the sandbox. */
+  readonly limit?: ExitLimit;
+  /** bwrap itself could not build the sandbox or execute the command (its status says so). */
   readonly sandboxFailed: boolean;
   readonly spawnFailed: boolean;
   /** Processes of the tree still alive after the kill path (should always be 0). */
@@ -107,64 +138,63 @@ export interface SandboxCommandLines {
   readonly shell: string;
 }
 
-/** Child fd numbers of what a run passes (fixed slots, so plans can name them). */
-export interface FdLayout {
+/** The child's descriptors beyond stdio: each the fd number the sandboxed side sees. */
+export interface SandboxFds {
   readonly input?: number;
   readonly output?: number;
   readonly seccomp?: number;
   readonly binary?: number;
+  readonly progress?: number;
+  readonly status?: number;
 }
 
+const sandboxed = (run: SupervisedRun): boolean => !run.tools.degraded && run.tools.bwrap !== undefined;
+
 /**
- * The fixed slots. The input and the output are inherited by the sandboxed command itself:
- * ffmpeg writes its output through /proc/self/fd/4, a file the host made in the private job
- * directory, which the sandbox has no path to (so it can write into that one inode and do
- * nothing else on the host's file system). bwrap reads the seccomp program from 5 and binds
- * the binary from 6 over its own path.
+ * The fixed child descriptor slots, so that a plan can name them before the run (ffmpeg writes
+ * to /proc/self/fd/4 and reports to `-progress pipe:7`). The input (3) and the output (4) are
+ * inherited by the sandboxed command itself: the output is a file the host made in the private
+ * job directory, which the sandbox has no path to, so it can write into that one inode and do
+ * nothing else on the host's file system. bwrap reads the seccomp program from 5, binds the
+ * binary from 6 over its own path and writes its status to 8. A slot a run does not use is
+ * passed as 'ignore' (nothing there in the child).
  */
-export const CHILD_FD = { input: 3, output: 4, seccomp: 5, binary: 6 } as const;
+export const CHILD_FD = { input: 3, output: 4, seccomp: 5, binary: 6, progress: 7, status: 8 } as const;
 export const SANDBOX_OUTPUT_PATH = `/proc/self/fd/${CHILD_FD.output}`;
 /** The input as an inherited descriptor: always in degraded mode, and for inputInherited runs. */
 export const INHERITED_INPUT_PATH = `/proc/self/fd/${CHILD_FD.input}`;
 
 /**
- * Pure: which child fd each passed descriptor gets, and the host descriptors in slot order
- * ('ignore' fills a gap). Without bwrap there is no seccomp program and no binary to bind.
+ * Pure: which slots a run uses. Without bwrap (degraded) there is no seccomp program, no binary
+ * to bind and no status pipe: prlimit runs the command directly, which inherits the input and
+ * the output.
  */
-export function fdLayout(run: Pick<SupervisedRun, 'tools' | 'inputFd' | 'output' | 'binaryFd' | 'seccompFile'>, seccompFd = -1): { layout: FdLayout; host: Array<number | 'ignore'> } {
-  const degraded = run.tools.degraded || run.tools.bwrap === undefined;
-  const slots: Array<[keyof FdLayout, number | undefined]> = [
-    ['input', run.inputFd],
-    ['output', run.output?.fd],
-    ['seccomp', degraded || run.seccompFile === undefined ? undefined : seccompFd],
-    ['binary', degraded ? undefined : run.binaryFd],
-  ];
-  const last = slots.reduce((n, [, fd], i) => (fd !== undefined ? i + 1 : n), 0);
-  const layout: { -readonly [K in keyof FdLayout]: FdLayout[K] } = {};
-  const host: Array<number | 'ignore'> = [];
-  slots.slice(0, last).forEach(([k, fd]) => {
-    host.push(fd ?? 'ignore');
-    if (fd !== undefined) layout[k] = CHILD_FD[k];
-  });
-  return { layout, host };
+export function sandboxFds(run: SupervisedRun): SandboxFds {
+  const inBwrap = sandboxed(run);
+  return {
+    ...(run.inputFd !== undefined ? { input: CHILD_FD.input } : {}),
+    ...(run.output !== undefined ? { output: CHILD_FD.output } : {}),
+    ...(run.seccompFile !== undefined && inBwrap ? { seccomp: CHILD_FD.seccomp } : {}),
+    ...(run.binaryFd !== undefined && inBwrap ? { binary: CHILD_FD.binary } : {}),
+    ...(run.progress ? { progress: CHILD_FD.progress } : {}),
+    ...(inBwrap ? { status: CHILD_FD.status } : {}),
+  };
 }
 
 /** Build the full argv (prlimit … bwrap … command) for display and for running. */
-export function sandboxArgv(run: SupervisedRun, fds: FdLayout = fdLayout(run).layout): { file: string; args: string[] } {
-  const inner: string[] = run.tools.degraded || run.tools.bwrap === undefined
-    ? [...run.command]
-    : [run.tools.bwrap, ...buildBwrapArgs(bwrapSpec(run, fds))];
+export function sandboxArgv(run: SupervisedRun, fds: SandboxFds = sandboxFds(run)): { file: string; args: string[] } {
+  const inner: string[] = sandboxed(run) && run.tools.bwrap !== undefined ? [run.tools.bwrap, ...buildBwrapArgs(bwrapSpec(run, fds))] : [...run.command];
   return { file: run.tools.prlimit, args: [...buildPrlimitArgs(run.rlimits), ...inner] };
 }
 
 /** The exact command lines `supervise` would spawn, split by stage. */
-export function sandboxCommandLines(run: SupervisedRun, fds: FdLayout = fdLayout(run).layout): SandboxCommandLines {
+export function sandboxCommandLines(run: SupervisedRun, fds: SandboxFds = sandboxFds(run)): SandboxCommandLines {
   const { file, args } = sandboxArgv(run, fds);
   const argv = [file, ...args];
   const prlimitEnd = argv.indexOf('--') + 1;
   const prlimit = argv.slice(0, prlimitEnd);
   const rest = argv.slice(prlimitEnd);
-  const bwrapEnd = run.tools.degraded || run.tools.bwrap === undefined ? 0 : rest.length - run.command.length;
+  const bwrapEnd = sandboxed(run) ? rest.length - run.command.length : 0;
   return {
     prlimit,
     ...(bwrapEnd > 0 ? { bwrap: rest.slice(0, bwrapEnd) } : {}),
@@ -184,11 +214,12 @@ export function shellQuote(w: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 
-function bwrapSpec(run: SupervisedRun, fds: FdLayout): BwrapSpec {
+function bwrapSpec(run: SupervisedRun, fds: SandboxFds): BwrapSpec {
   return {
     ...(fds.input !== undefined && run.inputInherited !== true ? { inputFd: fds.input, inputName: run.inputName ?? 'input' } : {}),
     ...(fds.binary !== undefined ? { binaryFd: fds.binary } : {}),
     ...(fds.seccomp !== undefined ? { seccompFd: fds.seccomp } : {}),
+    ...(fds.status !== undefined ? { jsonStatusFd: fds.status } : {}),
     tmpfsBytes: run.tmpfsBytes,
     grants: run.grants,
     hideFontDirs: run.grants.fonts ? [] : (run.tools.fontDirs ?? FONT_DIRS.filter((d) => existsSync(d))),
@@ -199,143 +230,263 @@ function bwrapSpec(run: SupervisedRun, fds: FdLayout): BwrapSpec {
   };
 }
 
+/** How much of stderr is kept, and how fast each stream is read (see drain.ts). */
+export const STDERR_HEAD_BYTES = 64 * 1024;
+export const STDERR_TAIL_BYTES = 64 * 1024;
+/**
+ * Diagnostics: one read of at most 16 KiB (Node's buffer of a pipe holds about that much) every
+ * 16 ms, about 1 MiB/s: ten thousand lines a second, far above any honest ffmpeg's warnings,
+ * and a flood costs the wrapper a few percent of a core (npm run bench, case flood).
+ */
+export const STDERR_PACE: Pace = { bytesPerSecond: 1024 * 1024, minGapMs: 16 };
+/** A probe's JSON: fast, it is what the caller waits for. */
+export const STDOUT_PACE: Pace = { bytesPerSecond: 64 * 1024 * 1024, minGapMs: 0 };
+/** ffmpeg's progress report (a few hundred bytes every 0.5 s) and bwrap's two status lines. */
+export const PROGRESS_PACE: Pace = { bytesPerSecond: 256 * 1024, minGapMs: 50 };
+export const DEFAULT_MAX_STDOUT_BYTES = 1024 * 1024;
+/** The stderr bound of a run given no budget (a probe): the advanced stage's. */
+export const DEFAULT_STDERR_BOUND: Bound = { limit: 16 * 1024 * 1024, rule: 'budget.maxStderrMiB', basis: 'the default of 16 MiB' };
+
+/**
+ * The descriptors a run passes, in child slot order from 3 ('ignore' fills a gap): prlimit and
+ * bwrap inherit them; bwrap consumes the input, the program and its status pipe, and ffmpeg
+ * inherits the progress pipe.
+ */
+export function childDescriptors(run: SupervisedRun, fds: SandboxFds, seccompFd: number | undefined): Array<number | 'pipe' | 'ignore'> {
+  const at = new Map<number, number | 'pipe'>();
+  if (fds.input !== undefined && run.inputFd !== undefined) at.set(fds.input, run.inputFd);
+  if (fds.output !== undefined && run.output !== undefined) at.set(fds.output, run.output.fd);
+  if (fds.binary !== undefined && run.binaryFd !== undefined) at.set(fds.binary, run.binaryFd);
+  if (fds.seccomp !== undefined && seccompFd !== undefined) at.set(fds.seccomp, seccompFd);
+  if (fds.progress !== undefined) at.set(fds.progress, 'pipe');
+  if (fds.status !== undefined) at.set(fds.status, 'pipe');
+  const last = Math.max(2, ...at.keys());
+  return Array.from({ length: last - 2 }, (_, i) => at.get(i + 3) ?? 'ignore');
+}
+
+/** The wall-clock limit: the job's wall budget, else the absolute limit. */
+function wallBound(run: SupervisedRun): Bound {
+  const cap: Bound = { limit: run.wallMs, rule: 'limits.wallSeconds', basis: `limits.wallSeconds ${Math.round(run.wallMs / 1000)} s` };
+  const b = run.budget?.wallMs;
+  return b && b.limit < run.wallMs ? b : cap;
+}
+
+/** Monitor limits with the CPU budget of the whole tree (RLIMIT_CPU is per process). */
+function monitorLimits(run: SupervisedRun): MonitorLimits | undefined {
+  if (!run.monitor) return undefined;
+  const b = run.budget?.cpuMs;
+  const capMs = run.rlimits.cpuSeconds * 1000;
+  if (run.monitor.cpuMs !== undefined) return run.monitor;
+  if (b && b.limit < capMs) return { ...run.monitor, cpuMs: b.limit, cpuRule: b.rule, cpuBasis: b.basis };
+  return { ...run.monitor, cpuMs: capMs };
+}
+
 /** An outcome for a run that never started because the job was already cancelled. */
 function notStarted(run: SupervisedRun, signal: InterruptSignal): SupervisedOutcome {
-  return { exitCode: undefined, signal: undefined, stdout: '', stderr: '', wallMs: 0, peaks: emptyPeaks(), anomalies: [], sandboxFailed: false, spawnFailed: false, leftBehind: 0, interrupted: signal, ...(run.media ? { mediaSeconds: run.media.seconds, baselineKey: run.media.baselineKey } : {}) };
+  return {
+    exitCode: undefined,
+    signal: undefined,
+    end: { kind: 'not-run' },
+    stdout: '',
+    stderr: '',
+    stderrBytes: 0,
+    wallMs: 0,
+    peaks: emptyPeaks(),
+    anomalies: [],
+    sandboxFailed: false,
+    spawnFailed: false,
+    leftBehind: 0,
+    interrupted: signal,
+    ...(run.media ? { mediaSeconds: run.media.seconds, baselineKey: run.media.baselineKey } : {}),
+  };
 }
 
 export async function supervise(run: SupervisedRun): Promise<SupervisedOutcome> {
   const cancel = run.tools.signal;
   if (cancel?.aborted) return notStarted(run, interruptSignalOf(cancel.reason));
   let seccompHandle: FileHandle | undefined;
-  let interrupted: InterruptSignal | undefined;
-  let onAbort: (() => void) | undefined;
   try {
-    if (!run.tools.degraded && run.tools.bwrap !== undefined && run.seccompFile !== undefined) seccompHandle = await open(run.seccompFile, 'r');
-    const { layout: fds, host: extraFds } = fdLayout(run, seccompHandle?.fd);
-    const { file, args } = sandboxArgv(run, fds);
-    const anomalies: Anomaly[] = [];
-    let killedFor: Breach | undefined;
-    let tree: ProcessTree | undefined;
-    let monitor: ReturnType<typeof startMonitor> | undefined;
-    let tmpfs: ReturnType<typeof watchTmpfs> | undefined;
-    let stderrTail = '';
-    // The CPU limit also holds for the tree as a whole (RLIMIT_CPU is per process).
-    const monitorLimits: MonitorLimits | undefined = run.monitor ? { ...run.monitor, cpuMs: run.monitor.cpuMs ?? run.rlimits.cpuSeconds * 1000 } : undefined;
-    const kill = (b: Breach): void => {
-      if (killedFor || interrupted) return;
-      killedFor = b;
-      // bwrap --new-session: ffmpeg is not in our process group, so walk the tree.
-      tree?.killOnce();
-    };
-    onAbort = (): void => {
-      if (interrupted || killedFor) return;
-      interrupted = interruptSignalOf(cancel?.reason);
-      tree?.killOnce();
-    };
-    cancel?.addEventListener('abort', onAbort, { once: true });
-    const wallS = Math.round(run.wallMs / 1000);
-    const wallTimer = setTimeout(() => {
-      kill({ rule: 'limits.wallSeconds', actual: `>${wallS}`, limit: wallS, message: `the job ran longer than the wall-clock limit of ${wallS} s` });
-    }, run.wallMs);
-    const escapeAction = run.monitor?.onEscapeAttempt ?? 'warn';
-    const seenEscape = new Set<string>();
-    const r = await exec(file, args, {
-      // A backstop only: the wall timer above kills first and records why.
-      timeoutMs: run.wallMs + 10_000,
-      env: {},
-      extraFds,
-      // A root caller's sandbox runs as the dedicated sandbox user: bwrap then maps to it.
-      ...(run.tools.runAs ? { uid: run.tools.runAs.uid, gid: run.tools.runAs.gid } : {}),
-      maxBuffer: run.maxOutputBytes ?? 64 * 1024 * 1024,
-      onSpawn: (pid) => {
-        tree = new ProcessTree(pid);
-        tree.scan();
-        if (interrupted) tree.killOnce();
-        run.onTree?.(tree);
-        if (monitorLimits) {
-          monitor = startMonitor(tree, monitorLimits, kill, (a) => anomalies.push(a));
-          if (!run.tools.degraded) tmpfs = watchTmpfs(tree, run.tmpfsBytes, monitorLimits.sampleMs, kill);
-        }
-      },
-      onStderr: (chunk) => {
-        run.onStderr?.(chunk);
-        stderrTail = (stderrTail + chunk).slice(-8192);
-        for (const a of scanDiagnostics(stderrTail, escapeAction)) {
-          if (seenEscape.has(a.message)) continue;
-          seenEscape.add(a.message);
-          anomalies.push(a);
-          if (a.action === 'kill') kill({ rule: 'monitor.escape-attempt', actual: a.evidence ?? a.message, limit: 'no network, no paths outside the sandbox', message: a.message });
-        }
-      },
-    });
-    clearTimeout(wallTimer);
-    monitor?.stop();
-    tmpfs?.stop();
-    // Whatever happened, nothing of the tree may outlive the job.
-    const leftBehind = tree ? await tree.killAll() : 0;
-    const peaks = monitor?.peaks ?? emptyPeaks();
-    const slow = run.monitor?.slowJob;
-    if (slow && !killedFor && r.exitCode === 0 && !anomalies.some((a) => a.kind === 'slow-job')) {
-      const j = judgeFinishedJob(slow, { wallMs: r.wallMs, cpuMs: peaks.cpuMs });
-      if (j) anomalies.push({ kind: 'slow-job', action: 'warn', message: j.message, evidence: j.evidence });
-    }
-    const sandboxFailed = !run.tools.degraded && /^bwrap: /m.test(r.stderr) && !killedFor && !interrupted;
-    const limit = killedFor || interrupted || r.exitCode === 0 ? undefined : limitFromExit(r.exitCode, r.signal, r.stderr, { cpuMs: peaks.cpuMs, cpuLimitMs: run.rlimits.cpuSeconds * 1000 });
-    return {
-      exitCode: r.exitCode,
-      signal: r.signal,
-      stdout: r.stdout,
-      stderr: r.stderr,
-      wallMs: r.wallMs,
-      peaks,
-      anomalies,
-      ...(killedFor ? { killedFor } : {}),
-      ...(limit ? { limit } : {}),
-      sandboxFailed,
-      spawnFailed: r.spawnFailed,
-      leftBehind,
-      ...(run.media ? { mediaSeconds: run.media.seconds, baselineKey: run.media.baselineKey } : {}),
-      ...(interrupted ? { interrupted } : {}),
-    };
+    const fds = sandboxFds(run);
+    if (fds.seccomp !== undefined && run.seccompFile !== undefined) seccompHandle = await open(run.seccompFile, 'r');
+    return await superviseSpawned(run, fds, seccompHandle?.fd);
   } finally {
-    if (onAbort) cancel?.removeEventListener('abort', onAbort);
     await seccompHandle?.close();
   }
 }
 
-/**
- * What an exit status or signal says about the kernel's resource limits. bwrap reports a
- * command killed by signal N as exit 128+N. ffmpeg catches SIGXCPU and stops in an orderly way
- * with status 255 (123 after more than three signals); nothing else signals it inside the
- * sandbox (the supervisor only ever sends SIGKILL, and records why). With `ctx` (the tree's CPU
- * time from the monitor), a SIGKILL nobody here sent is attributed to the CPU hard limit when
- * the CPU time is near it.
- */
-export function limitFromExit(
-  exitCode: number | undefined,
-  signal: string | undefined,
-  stderr: string,
-  ctx?: { cpuMs: number; cpuLimitMs: number },
-): { rule: LimitRuleId; message: string } | undefined {
-  const sig = signal ?? (exitCode !== undefined && exitCode > 128 && exitCode < 160 ? signalName(exitCode - 128) : undefined);
-  const nearCpuLimit = ctx === undefined || ctx.cpuMs >= 0.5 * ctx.cpuLimitMs;
-  if (sig === 'SIGXCPU') return { rule: 'limits.cpuSeconds', message: 'the CPU-time limit was reached (SIGXCPU)' };
-  if (sig === 'SIGXFSZ') return { rule: 'limits.outputMaxMiB', message: 'the output file-size limit was reached (SIGXFSZ)' };
-  if (/File too large/i.test(stderr)) return { rule: 'limits.outputMaxMiB', message: 'the output file-size limit was reached (EFBIG)' };
-  if (MEMORY_FAILURE.test(stderr)) return { rule: 'limits.addressSpaceMiB', message: 'the address-space (memory) limit was reached' };
-  if ((exitCode === 255 || exitCode === 123) && signal === undefined && nearCpuLimit) {
-    return { rule: 'limits.cpuSeconds', message: 'the CPU-time limit was reached (SIGXCPU; ffmpeg stopped)' };
+/** The live side of one run: the streams, the monitor, the timers, the kill path. */
+class RunWatch {
+  readonly anomalies: Anomaly[] = [];
+  killedFor: Breach | undefined;
+  interrupted: InterruptSignal | undefined;
+  tree: ProcessTree | undefined;
+  monitor: ReturnType<typeof startMonitor> | undefined;
+  readonly stdout: BoundedCapture;
+  readonly stderr = new BoundedCapture(STDERR_HEAD_BYTES, STDERR_TAIL_BYTES);
+  readonly status = new BoundedCapture(MAX_STATUS_BYTES, 0);
+  readonly drains: Drain[] = [];
+  private readonly scanner: DiagnosticsScanner;
+  private readonly progress = new ProgressParser();
+
+  constructor(private readonly run: SupervisedRun) {
+    this.stdout = new BoundedCapture(run.maxOutputBytes ?? DEFAULT_MAX_STDOUT_BYTES, 0);
+    this.scanner = new DiagnosticsScanner(run.monitor?.onEscapeAttempt ?? 'warn', run.command);
   }
-  if (sig === 'SIGKILL' && ctx !== undefined && ctx.cpuMs >= 0.8 * ctx.cpuLimitMs) {
-    return { rule: 'limits.cpuSeconds', message: 'the CPU-time hard limit was reached (SIGKILL by the kernel)' };
+
+  /**
+   * Wait until every stream has ended (the tree is dead, so they end as soon as the last bytes
+   * are read). Bounded: a writer the kill path could not reach (counted in leftBehind) may keep
+   * a pipe open, and the job must still end.
+   */
+  async drained(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.all(this.drains.map((d) => d.done)), late]);
+    clearTimeout(timer);
+    // Whatever has not ended by now is held open by a survivor (leftBehind): stop reading it.
+    for (const d of this.drains) d.stop();
   }
-  return undefined;
+
+  kill(b: Breach): void {
+    if (this.killedFor || this.interrupted) return;
+    this.killedFor = b;
+    // bwrap --new-session: ffmpeg is not in our process group, so walk the tree.
+    this.tree?.killOnce();
+  }
+
+  /** Cancelled: kill the tree; the outcome says `interrupted`, not a breach. */
+  interrupt(signal: InterruptSignal): void {
+    if (this.interrupted || this.killedFor) return;
+    this.interrupted = signal;
+    this.tree?.killOnce();
+  }
+
+  attach(s: ExecStreams, fds: SandboxFds): void {
+    const drain = (stream: Readable | undefined, pace: Pace, onChunk: (c: Buffer) => void): void => {
+      if (stream) this.drains.push(drainPaced(stream, pace, onChunk));
+    };
+    drain(s.stdout, STDOUT_PACE, (c) => this.onStdout(c));
+    drain(s.stderr, STDERR_PACE, (c) => this.onStderr(c));
+    if (fds.progress !== undefined) drain(s.pipes.get(fds.progress), PROGRESS_PACE, (c) => this.onProgress(c));
+    if (fds.status !== undefined) drain(s.pipes.get(fds.status), PROGRESS_PACE, (c) => this.status.push(c));
+  }
+
+  private onStdout(c: Buffer): void {
+    this.stdout.push(c);
+    const max = this.run.maxOutputBytes ?? DEFAULT_MAX_STDOUT_BYTES;
+    if (this.stdout.bytes > max) this.kill({ rule: 'sandbox.stdoutBytes', actual: this.stdout.bytes, limit: max, message: `the sandboxed command wrote more than ${max} bytes to stdout` });
+  }
+
+  private onStderr(c: Buffer): void {
+    this.stderr.push(c);
+    const bound = this.run.budget?.stderrBytes ?? DEFAULT_STDERR_BOUND;
+    if (this.stderr.bytes > bound.limit) {
+      this.kill({ rule: bound.rule, actual: this.stderr.bytes, limit: bound.limit, message: `ffmpeg flooded its diagnostics: more than ${bound.limit} bytes (${bound.basis})` });
+      return;
+    }
+    if (this.killedFor) return;
+    for (const a of this.scanner.push(c.toString('utf8'))) {
+      this.anomalies.push(a);
+      if (a.action === 'kill') this.kill({ rule: 'monitor.escape-attempt', actual: a.evidence ?? a.message, limit: 'no network, no paths outside the sandbox', message: `${a.message}; ffmpeg printed (untrusted): ${a.evidence ?? ''}` });
+    }
+  }
+
+  private onProgress(c: Buffer): void {
+    for (const p of this.progress.push(c.toString('utf8'))) {
+      this.run.onProgress?.(p);
+      const out = this.run.progress?.output;
+      const b = out ? judgeProgress(p, out) : undefined;
+      if (b) this.kill(b);
+    }
+  }
 }
 
-/** Signs that an allocation failed (RLIMIT_AS): from ffmpeg, its libraries, or the dynamic loader. */
-const MEMORY_FAILURE = /Cannot allocate memory|out of memory|std::bad_alloc|malloc[^\n]*failed|failed to map segment from shared object|cannot allocate memory in static TLS block|mmap[^\n]*failed/i;
+async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, seccompFd: number | undefined): Promise<SupervisedOutcome> {
+  const { file, args } = sandboxArgv(run, fds);
+  const w = new RunWatch(run);
+  const limits = monitorLimits(run);
+  const wall = wallBound(run);
+  const wallS = Math.round(wall.limit / 100) / 10;
+  const wallTimer = setTimeout(() => {
+    w.kill({ rule: wall.rule, actual: `>${wallS}`, limit: wallS, message: `the job ran longer than its wall-clock budget of ${wallS} s (${wall.basis})` });
+  }, wall.limit);
+  const cancel = run.tools.signal;
+  const onAbort = (): void => w.interrupt(interruptSignalOf(cancel?.reason));
+  cancel?.addEventListener('abort', onAbort, { once: true });
+  let tmpfs: ReturnType<typeof watchTmpfs> | undefined;
+  try {
+    const r = await exec(file, args, {
+      // A backstop only: the wall timer above kills first and records why.
+      timeoutMs: wall.limit + 10_000,
+      env: {},
+      extraFds: childDescriptors(run, fds, seccompFd),
+      // A root caller's sandbox runs as the dedicated sandbox user: bwrap then maps to it.
+      ...(run.tools.runAs ? { uid: run.tools.runAs.uid, gid: run.tools.runAs.gid } : {}),
+      unbuffered: { stdout: true, stderr: true },
+      onSpawn: (pid) => {
+        w.tree = new ProcessTree(pid);
+        w.tree.scan();
+        if (w.interrupted) w.tree.killOnce();
+        run.onTree?.(w.tree);
+        if (limits) {
+          w.monitor = startMonitor(w.tree, limits, (b) => w.kill(b), (a) => w.anomalies.push(a));
+          if (sandboxed(run)) tmpfs = watchTmpfs(w.tree, run.tmpfsBytes, limits.sampleMs, (b) => w.kill(b));
+        }
+      },
+      onStreams: (s) => w.attach(s, fds),
+    });
+    clearTimeout(wallTimer);
+    w.monitor?.stop();
+    tmpfs?.stop();
+    // Whatever happened, nothing of the tree may outlive the job; then every stream has ended.
+    const leftBehind = w.tree ? await w.tree.killAll() : 0;
+    await w.drained(leftBehind === 0 ? 10_000 : 1000);
+    return outcomeOf(run, r, w, leftBehind);
+  } finally {
+    clearTimeout(wallTimer);
+    tmpfs?.stop();
+    cancel?.removeEventListener('abort', onAbort);
+  }
+}
 
-function signalName(n: number): string | undefined {
-  return ({ 9: 'SIGKILL', 24: 'SIGXCPU', 25: 'SIGXFSZ', 31: 'SIGSYS', 11: 'SIGSEGV', 6: 'SIGABRT' } as Record<number, string>)[n];
+function outcomeOf(run: SupervisedRun, r: Awaited<ReturnType<typeof exec>>, w: RunWatch, leftBehind: number): SupervisedOutcome {
+  const peaks = w.monitor?.peaks ?? emptyPeaks();
+  const status: BwrapStatus = parseBwrapStatus(w.status.text());
+  const end = commandEnd({ degraded: !sandboxed(run), spawnFailed: r.spawnFailed, exitCode: r.exitCode, signal: r.signal, status });
+  const ok = end.kind === 'exited' && end.code === 0;
+  const slow = run.monitor?.slowJob;
+  if (slow && !w.killedFor && ok && !w.anomalies.some((a) => a.kind === 'slow-job')) {
+    const j = judgeFinishedJob(slow, { wallMs: r.wallMs, cpuMs: peaks.cpuMs });
+    if (j) w.anomalies.push({ kind: 'slow-job', action: 'warn', message: j.message, evidence: j.evidence });
+  }
+  const limit = w.killedFor || w.interrupted || ok
+    ? undefined
+    : limitFromExit(end, {
+        cpuMs: peaks.cpuMs,
+        cpuLimitMs: run.rlimits.cpuSeconds * 1000,
+        vmPeakBytes: peaks.vmBytes,
+        addressSpaceBytes: run.rlimits.addressSpaceBytes,
+        fileSizeBytes: run.rlimits.fileSizeBytes,
+        fileSizeRule: run.fileSizeRule ?? 'limits.outputMaxMiB',
+      });
+  return {
+    exitCode: end.kind === 'exited' ? end.code : r.exitCode,
+    signal: end.kind === 'signaled' ? end.signal : r.signal,
+    end,
+    stdout: w.stdout.text(),
+    stderr: w.stderr.text(),
+    stderrBytes: w.stderr.bytes,
+    wallMs: r.wallMs,
+    peaks,
+    anomalies: w.anomalies,
+    ...(w.killedFor ? { killedFor: w.killedFor } : {}),
+    ...(limit ? { limit } : {}),
+    sandboxFailed: sandboxed(run) && !w.killedFor && !w.interrupted && !r.spawnFailed && end.kind === 'not-run',
+    spawnFailed: r.spawnFailed,
+    leftBehind,
+    ...(run.media ? { mediaSeconds: run.media.seconds, baselineKey: run.media.baselineKey } : {}),
+    ...(w.interrupted ? { interrupted: w.interrupted } : {}),
+  };
 }

@@ -3,7 +3,16 @@
  * (only what the caller passes); a timeout whose reason is recorded; the whole
  * process group killed (SIGTERM, then SIGKILL) when it fires.
  */
+import type { Readable } from 'node:stream';
 import { execa, type Options } from 'execa';
+
+/** The child's streams a caller reads itself (see ExecOptions.unbuffered and extraFds 'pipe'). */
+export interface ExecStreams {
+  readonly stdout: Readable | undefined;
+  readonly stderr: Readable | undefined;
+  /** Extra pipes, by the child's fd number. */
+  readonly pipes: ReadonlyMap<number, Readable>;
+}
 
 export interface ExecOptions {
   /** Wall-clock limit in milliseconds. Required: nothing we spawn may hang. */
@@ -14,12 +23,20 @@ export interface ExecOptions {
   readonly input?: string | Uint8Array;
   /** Cap on captured stdout/stderr (bytes); the child is killed past it. */
   readonly maxBuffer?: number;
-  /** Extra fds to pass: index in this array + 3 is the child's fd number ('ignore' leaves a gap). */
-  readonly extraFds?: ReadonlyArray<number | 'ignore'>;
+  /**
+   * Extra fds to pass: index in this array + 3 is the child's fd number. 'pipe' opens a pipe the
+   * child writes to (handed over by onStreams, never buffered here); 'ignore' leaves a slot empty.
+   */
+  readonly extraFds?: ReadonlyArray<number | 'pipe' | 'ignore'>;
+  /**
+   * Streams the caller drains itself (onStreams), neither buffered nor capped here: the caller
+   * must read them to the end, for as long as the child runs.
+   */
+  readonly unbuffered?: { readonly stdout?: boolean; readonly stderr?: boolean };
   /** Called with the child's pid as soon as it is known. */
   readonly onSpawn?: (pid: number) => void;
-  /** Called with each chunk of stderr as it arrives (for progress and live diagnostics). */
-  readonly onStderr?: (chunk: string) => void;
+  /** Called once, right after the spawn, with the streams the caller drains itself. */
+  readonly onStreams?: (streams: ExecStreams) => void;
   readonly signal?: AbortSignal;
   /** Run the child as this uid/gid, supplementary groups dropped (only a root parent can). */
   readonly uid?: number;
@@ -40,7 +57,14 @@ export interface ExecResult {
 
 export async function exec(file: string, args: readonly string[], opts: ExecOptions): Promise<ExecResult> {
   const started = performance.now();
-  const stdio = [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.extraFds ?? [])] as Options['stdio'];
+  const extra = opts.extraFds ?? [];
+  const stdio = [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...extra] as Options['stdio'];
+  const pipeFds = extra.flatMap((f, i) => (f === 'pipe' ? [i + 3] : []));
+  const buffer = {
+    stdout: opts.unbuffered?.stdout !== true,
+    stderr: opts.unbuffered?.stderr !== true,
+    ...Object.fromEntries(pipeFds.map((fd) => [`fd${fd}`, false])),
+  } as Options['buffer'];
   const child = execa(file, [...args], {
     env: { ...(opts.env ?? {}) },
     extendEnv: false,
@@ -56,13 +80,21 @@ export async function exec(file: string, args: readonly string[], opts: ExecOpti
     stripFinalNewline: false,
     maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024,
     encoding: 'utf8',
+    buffer,
     cancelSignal: opts.signal,
     // libuv calls setgroups(0, NULL) before setgid/setuid: no group of the parent survives.
     ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
     ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
   if (child.pid !== undefined) opts.onSpawn?.(child.pid);
-  if (opts.onStderr && child.stderr) child.stderr.on('data', (b: Buffer) => opts.onStderr?.(b.toString('utf8')));
+  opts.onStreams?.({
+    stdout: opts.unbuffered?.stdout === true ? (child.stdout ?? undefined) : undefined,
+    stderr: opts.unbuffered?.stderr === true ? (child.stderr ?? undefined) : undefined,
+    pipes: new Map(pipeFds.flatMap((fd) => {
+      const s = child.stdio[fd];
+      return s && 'on' in s ? [[fd, s as Readable] as const] : [];
+    })),
+  });
   const r = await child;
   const wallMs = performance.now() - started;
   // Kill whatever the child left in its process group (it ran detached, so it leads one).

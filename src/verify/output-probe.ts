@@ -1,7 +1,8 @@
 /**
  * Re-validate the output before it is published: a sandboxed ffprobe (the output was written
  * by a process that parsed hostile bytes) must find the container and codecs the operation
- * promises and a duration consistent with the input's; then it is hashed.
+ * promises and a duration consistent with the input's, and every output (raw arguments
+ * included) must be within its budget (checkOutputBudget); then it is hashed.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -12,6 +13,8 @@ import { supervise, type SandboxTools } from '../sandbox/supervise.js';
 import { parseProbeJson, type ProbeResult } from '../inspect/probe-result.js';
 import { demuxerNames } from '../media/formats.js';
 import { detectCapabilities } from '../posture/capabilities/detect.js';
+import type { OutputBudget } from '../monitor/budget.js';
+import type { Bound } from '../monitor/budget.js';
 
 export interface OutputCheck {
   readonly violations: Violation[];
@@ -43,12 +46,39 @@ export function checkOutputProbe(p: ProbeResult, target: OperationTarget | undef
     v.push({ rule: 'output.streamType', actual: stray.map((s) => `#${s.index} ${s.codecType}`).join(', '), limit: ['video', 'audio'], message: `the output carries ${stray.length} stream(s) that are neither video nor audio`, hint: 'the output was not published; check the operation template' });
   }
   if (!target?.still && expectedDuration !== undefined && expectedDuration > 0) {
-    const d = p.duration ?? Math.max(0, ...p.streams.map((s) => s.duration ?? 0));
+    const d = probedDuration(p);
     const tolerance = Math.max(1, expectedDuration * 0.05);
     if (!(Math.abs(d - expectedDuration) <= tolerance)) {
       v.push({ rule: 'output.duration', actual: d, limit: `${expectedDuration} ± ${tolerance.toFixed(2)} s`, message: `the output lasts ${d} s but the input ${expectedDuration} s`, hint: 'the input may be truncated or its header may lie about its duration' });
     }
   }
+  return v;
+}
+
+/** The duration the probe found: the container's, else the longest stream's. */
+function probedDuration(p: ProbeResult): number {
+  return p.duration ?? Math.max(0, ...p.streams.map((s) => s.duration ?? 0));
+}
+
+function past(b: Bound, actual: number, what: string): Violation {
+  return { rule: b.rule, actual, limit: b.limit, message: `the output's ${what} is ${actual}, over its budget of ${b.limit} (${b.basis})`, hint: 'the arguments make the output longer, faster or bigger than the input and the policy allow; it was not published' };
+}
+
+/**
+ * Pure: the output against its budget (src/plan/budget.ts), for every job, raw arguments
+ * included: duration, frame rate, picture size of every video stream, and file size.
+ */
+export function checkOutputBudget(p: ProbeResult, size: number, b: OutputBudget): Violation[] {
+  const v: Violation[] = [];
+  const d = probedDuration(p);
+  if (d > b.seconds.limit) v.push(past(b.seconds, d, 'duration (s)'));
+  for (const s of p.streams.filter((x) => x.codecType === 'video')) {
+    if (s.frameRate !== undefined && s.frameRate > b.frameRate.limit) v.push(past(b.frameRate, Math.round(s.frameRate * 1000) / 1000, `stream #${s.index} frame rate`));
+    if (s.width !== undefined && s.width > b.width.limit) v.push(past(b.width, s.width, `stream #${s.index} width`));
+    if (s.height !== undefined && s.height > b.height.limit) v.push(past(b.height, s.height, `stream #${s.index} height`));
+    if (s.width !== undefined && s.height !== undefined && s.width * s.height > b.pixels.limit) v.push(past(b.pixels, s.width * s.height, `stream #${s.index} width × height`));
+  }
+  if (size > b.bytes.limit) v.push(past(b.bytes, size, 'size (bytes)'));
   return v;
 }
 
@@ -61,6 +91,7 @@ export async function verifyOutput(
   target: OperationTarget | undefined,
   expectedDuration: number | undefined,
   tools: { sandbox: SandboxTools; ffprobe: string; ffprobeFd?: number; seccompFile: string | undefined; probeTimeoutSeconds: number; stateDir?: string; ffprobeSha256?: string },
+  budget?: OutputBudget,
 ): Promise<OutputCheck> {
   {
     const st = await handle.stat();
@@ -91,6 +122,6 @@ export async function verifyOutput(
     } catch {
       return { violations: [{ rule: 'output.probe', actual: 'invalid JSON', limit: 'valid ffprobe JSON', message: 'the output probe printed invalid JSON' }], probe: undefined, sha256, size: st.size };
     }
-    return { violations: checkOutputProbe(probe, target, expectedDuration), probe, sha256, size: st.size };
+    return { violations: [...checkOutputProbe(probe, target, expectedDuration), ...(budget ? checkOutputBudget(probe, st.size, budget) : [])], probe, sha256, size: st.size };
   }
 }

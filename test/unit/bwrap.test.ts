@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import { existsSync } from 'node:fs';
 import { buildBwrapArgs, sandboxEnv, FONT_DIRS, PROC_MASKED_DIRS, SYSFS_TOPOLOGY, type BwrapSpec } from '../../src/sandbox/bwrap.js';
-import { fdLayout, supervise, sandboxCommandLines, shellQuote, CHILD_FD, type SupervisedRun } from '../../src/sandbox/supervise.js';
+import { sandboxFds, childDescriptors, supervise, sandboxCommandLines, shellQuote, CHILD_FD, type SupervisedRun } from '../../src/sandbox/supervise.js';
 
 const MiB = 1048576;
 const base: BwrapSpec = {
@@ -109,14 +109,18 @@ describe('the command lines shown by --dry-run', () => {
     wallMs: 1000,
   };
   it('puts the input, the output, the seccomp program and the binary on fixed child fds (gaps left empty)', () => {
-    const full = fdLayout({ ...run, inputFd: 20, output: { fd: 21, name: 'output.mp4' }, seccompFile: '/x', binaryFd: 22 }, 23);
-    expect(full.layout).toEqual(CHILD_FD);
-    expect(full.host).toEqual([20, 21, 23, 22]);
-    const noOutput = fdLayout({ ...run, inputFd: 20, seccompFile: '/x' }, 23);
-    expect(noOutput).toEqual({ layout: { input: 3, seccomp: 5 }, host: [20, 'ignore', 23] });
-    // Degraded: no seccomp program and no binary bind; the input and the output stay on 3 and 4.
-    const degraded = fdLayout({ ...run, tools: { bwrap: undefined, prlimit: '/usr/bin/prlimit', degraded: true }, inputFd: 20, output: { fd: 21, name: 'o' }, seccompFile: '/x', binaryFd: 22 }, 23);
-    expect(degraded).toEqual({ layout: { input: 3, output: 4 }, host: [20, 21] });
+    const fullRun = { ...run, inputFd: 20, output: { fd: 21, name: 'output.mp4' }, seccompFile: '/x', binaryFd: 22 };
+    const full = sandboxFds(fullRun);
+    expect(full).toEqual({ input: 3, output: 4, seccomp: 5, binary: 6, status: 8 });
+    expect(childDescriptors(fullRun, full, 23)).toEqual([20, 21, 23, 22, 'ignore', 'pipe']);
+    const noOutput = { ...run, inputFd: 20, seccompFile: '/x' };
+    expect(sandboxFds(noOutput)).toEqual({ input: 3, seccomp: 5, status: 8 });
+    expect(childDescriptors(noOutput, sandboxFds(noOutput), 23)).toEqual([20, 'ignore', 23, 'ignore', 'ignore', 'pipe']);
+    // Degraded: no seccomp program, no binary bind, no status pipe; the input and the output stay on 3 and 4.
+    const degraded = { ...run, tools: { bwrap: undefined, prlimit: '/usr/bin/prlimit', degraded: true }, inputFd: 20, output: { fd: 21, name: 'o' }, seccompFile: '/x', binaryFd: 22 };
+    expect(sandboxFds(degraded)).toEqual({ input: 3, output: 4 });
+    expect(childDescriptors(degraded, sandboxFds(degraded), 23)).toEqual([20, 21]);
+    expect(CHILD_FD).toEqual({ input: 3, output: 4, seccomp: 5, binary: 6, progress: 7, status: 8 });
   });
   it('splits prlimit, bwrap and the command, and together they are the exact argv', () => {
     const l = sandboxCommandLines(run, { input: 3, seccomp: 5 });

@@ -7,21 +7,9 @@
 import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { supervise, type SupervisedRun } from '../../src/sandbox/supervise.js';
+import { MiB, sandboxSpec } from '../helpers/supervise.js';
 
-const MiB = 1048576;
-const tools = { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false };
-
-function spec(command: string[], o: Partial<SupervisedRun> = {}): SupervisedRun {
-  return {
-    tools,
-    command,
-    tmpfsBytes: 8 * MiB,
-    grants: { fonts: false, gpu: false },
-    rlimits: { addressSpaceBytes: 256 * MiB, cpuSeconds: 30, fileSizeBytes: MiB, openFiles: 64 },
-    wallMs: 20_000,
-    ...o,
-  };
-}
+const spec = (command: string[], o: Partial<SupervisedRun> = {}): SupervisedRun => sandboxSpec(command, o);
 
 const monitor = { sampleMs: 100, maxThreads: 64, addressSpaceBytes: 256 * MiB, onMemorySpike: 'warn' as const, onEscapeAttempt: 'kill' as const };
 
@@ -78,10 +66,15 @@ describe('supervise: limits and the kill path', () => {
   });
 
   it('an escape attempt in the diagnostics kills when the policy says kill', async () => {
-    const r = await supervise(spec(['/usr/bin/sh', '-c', `echo "[tcp @ 0x1] Protocol 'tcp' not on whitelist 'file'!" >&2; exec /usr/bin/sleep 20`], { monitor }));
+    // The line comes from the child, not from its argv (an echo of the argv is not evidence).
+    const line = Buffer.from("[tcp @ 0x1] Protocol 'tcp' not on whitelist 'file'!\n").toString('base64');
+    const r = await supervise(spec(['/usr/bin/sh', '-c', `echo ${line} | /usr/bin/base64 -d >&2; exec /usr/bin/sleep 20`], { monitor }));
     expect(r.killedFor?.rule).toBe('monitor.escape-attempt');
-    expect(r.anomalies.map((a) => a.kind)).toContain('escape-attempt');
-    expect(r.wallMs).toBeLessThan(15_000);
+    const a = r.anomalies.find((x) => x.kind === 'escape-attempt');
+    // Recorded as what the child printed: quoted, escaped, marked untrusted.
+    expect(a?.untrusted).toBe('ffmpeg-stderr');
+    expect(JSON.parse(a?.evidence ?? '""')).toBe("[tcp @ 0x1] Protocol 'tcp' not on whitelist 'file'!");
+    expect(r.leftBehind).toBe(0);
   });
 
   it('a clean run: exit 0, peaks recorded, nothing killed, the media echoed for the baseline', async () => {
@@ -99,8 +92,9 @@ describe('supervise: limits and the kill path', () => {
     const baseline = { key: 'transcode.mp4', samples: 5, wallMsPerMediaSecond: 100, cpuMsPerMediaSecond: 100 };
     const r = await supervise(spec(['/usr/bin/sleep', '20'], { monitor: { ...monitor, slowJob: { baseline, mediaSeconds: 1, factor: 2, action: 'kill' } } }));
     expect(r.killedFor?.rule).toBe('monitor.slow-job');
-    // The floor (MIN_SLOW_KILL_MS) holds even though 2 × 100 ms × 1 s is smaller.
+    // The floor (MIN_SLOW_KILL_MS) holds even though 2 × 100 ms × 1 s is smaller: the kill
+    // cannot come before it (a lower bound the clock guarantees, not a race).
     expect(r.wallMs).toBeGreaterThanOrEqual(2000);
-    expect(r.wallMs).toBeLessThan(15_000);
+    expect(r.leftBehind).toBe(0);
   });
 });

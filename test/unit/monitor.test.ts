@@ -26,7 +26,7 @@ const MiB = 1048576;
 const limits: MonitorLimits = { sampleMs: 200, maxThreads: 8, addressSpaceBytes: 1024 * MiB, onMemorySpike: 'warn', onEscapeAttempt: 'kill' };
 
 function proc(pid: number, ppid: number, o: Partial<ProcStat> = {}): ProcStat {
-  return { pid, ppid, cpuTicks: 0, threads: 1, rssPages: 0, state: 'S', startTicks: 1000 + pid, ...o };
+  return { pid, ppid, cpuTicks: 0, threads: 1, rssPages: 0, vsizeBytes: 0, state: 'S', startTicks: 1000 + pid, ...o };
 }
 
 describe('parsing /proc', () => {
@@ -35,7 +35,7 @@ describe('parsing /proc', () => {
     //         utime stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss
     const line = '4242 (ff (mpeg) x) R 4200 4242 4242 0 -1 4194304 100 0 0 0 150 50 7 3 20 0 6 0 987654 123456789 2500 18446744073709551615';
     const s = parseStat(line);
-    expect(s).toEqual({ pid: 4242, ppid: 4200, state: 'R', cpuTicks: 210, threads: 6, startTicks: 987654, rssPages: 2500 });
+    expect(s).toEqual({ pid: 4242, ppid: 4200, state: 'R', cpuTicks: 210, threads: 6, startTicks: 987654, vsizeBytes: 123456789, rssPages: 2500 });
   });
   it('refuses garbage', () => {
     expect(parseStat('nonsense')).toBeUndefined();
@@ -62,11 +62,12 @@ describe('parsing /proc', () => {
 describe('one sample of the tree', () => {
   it('folds CPU, RSS, threads and I/O of the whole tree into the peaks', () => {
     const peaks = emptyPeaks();
-    const tree = [proc(10, 1, { cpuTicks: 5, threads: 1, rssPages: 100 }), proc(11, 10, { cpuTicks: 120, threads: 5, rssPages: 1000 })];
+    const tree = [proc(10, 1, { cpuTicks: 5, threads: 1, rssPages: 100, vsizeBytes: 10 * MiB }), proc(11, 10, { cpuTicks: 120, threads: 5, rssPages: 1000, vsizeBytes: 300 * MiB })];
     const r = evaluateSample(tree, { readBytes: 1000, writeBytes: 500 }, peaks, limits);
     expect(r.breach).toBeUndefined();
     expect(r.anomalies).toEqual([]);
-    expect(peaks).toEqual({ cpuMs: 1250, rssBytes: 1100 * 4096, threads: 6, processes: 2, readBytes: 1000, writeBytes: 500, samples: 1 });
+    // vmBytes is the largest single process (RLIMIT_AS is per process), not the sum.
+    expect(peaks).toEqual({ cpuMs: 1250, rssBytes: 1100 * 4096, vmBytes: 300 * MiB, threads: 6, processes: 2, readBytes: 1000, writeBytes: 500, samples: 1 });
     // A later, smaller sample does not lower the peaks.
     evaluateSample([proc(10, 1)], { readBytes: 10, writeBytes: 10 }, peaks, limits);
     expect(peaks.threads).toBe(6);
@@ -135,26 +136,30 @@ describe("ffmpeg's diagnostics", () => {
 });
 
 describe('what an exit status says about the limits', () => {
-  it('maps the kernel signals (directly, or as bwrap reports them: 128+N)', () => {
-    expect(limitFromExit(undefined, 'SIGXCPU', '')?.rule).toBe('limits.cpuSeconds');
-    expect(limitFromExit(152, undefined, '')?.rule).toBe('limits.cpuSeconds');
-    expect(limitFromExit(153, undefined, '')?.rule).toBe('limits.outputMaxMiB');
-    expect(limitFromExit(1, undefined, 'av_interleaved_write_frame(): File too large')?.rule).toBe('limits.outputMaxMiB');
+  const ctx = { cpuMs: 0, cpuLimitMs: 1000, vmPeakBytes: 0, addressSpaceBytes: 1024 * MiB, fileSizeBytes: MiB, fileSizeRule: 'limits.outputMaxMiB' as const };
+  const exited = (code: number) => ({ kind: 'exited' as const, code });
+  const signaled = (signal: string) => ({ kind: 'signaled' as const, signal });
+  it('maps the kernel signals, and names the rule the file-size limit stands for', () => {
+    expect(limitFromExit(signaled('SIGXCPU'), ctx)?.rule).toBe('limits.cpuSeconds');
+    expect(limitFromExit(signaled('SIGXFSZ'), ctx)).toMatchObject({ rule: 'limits.outputMaxMiB', limit: MiB });
+    expect(limitFromExit(signaled('SIGXFSZ'), { ...ctx, fileSizeRule: 'output.maxBytes' })?.rule).toBe('output.maxBytes');
   });
-  it('reads allocation failures, including the dynamic loader failing to map a library', () => {
-    expect(limitFromExit(127, undefined, '/usr/bin/ffmpeg: error while loading shared libraries: libx.so.1: failed to map segment from shared object')?.rule).toBe('limits.addressSpaceMiB');
-    expect(limitFromExit(1, undefined, 'Error while decoding stream #0:0: Cannot allocate memory')?.rule).toBe('limits.addressSpaceMiB');
-    expect(limitFromExit(1, undefined, 'x264 [error]: malloc of size 123 failed')?.rule).toBe('limits.addressSpaceMiB');
+  it('reads the address-space limit from measurements and the loader status, never from text', () => {
+    expect(limitFromExit(exited(127), ctx)?.rule).toBe('limits.addressSpaceMiB');
+    expect(limitFromExit(exited(1), { ...ctx, vmPeakBytes: 1000 * MiB })?.rule).toBe('limits.addressSpaceMiB');
+    // An ENOMEM far from the limit (a -max_alloc refusal, a forged line) is ffmpeg's own failure.
+    expect(limitFromExit(exited(1), { ...ctx, vmPeakBytes: 200 * MiB })).toBeUndefined();
   });
   it("maps ffmpeg's orderly stop on SIGXCPU (status 255) only when the CPU time was near the limit", () => {
-    expect(limitFromExit(255, undefined, '', { cpuMs: 990, cpuLimitMs: 1000 })?.rule).toBe('limits.cpuSeconds');
-    expect(limitFromExit(255, undefined, '', { cpuMs: 10, cpuLimitMs: 1000 })).toBeUndefined();
-    expect(limitFromExit(137, undefined, '', { cpuMs: 2900, cpuLimitMs: 1000 })?.rule).toBe('limits.cpuSeconds');
-    expect(limitFromExit(137, undefined, '', { cpuMs: 100, cpuLimitMs: 1000 })).toBeUndefined();
+    expect(limitFromExit(exited(255), { ...ctx, cpuMs: 990 })?.rule).toBe('limits.cpuSeconds');
+    expect(limitFromExit(exited(255), { ...ctx, cpuMs: 10 })).toBeUndefined();
+    expect(limitFromExit(signaled('SIGKILL'), { ...ctx, cpuMs: 2900 })?.rule).toBe('limits.cpuSeconds');
+    expect(limitFromExit(signaled('SIGKILL'), { ...ctx, cpuMs: 100 })).toBeUndefined();
   });
-  it('does not invent a limit for an ordinary failure', () => {
-    expect(limitFromExit(1, undefined, 'Invalid data found when processing input')).toBeUndefined();
-    expect(limitFromExit(159, undefined, '')).toBeUndefined();
+  it('does not invent a limit for an ordinary failure, nor for a command that never ran', () => {
+    expect(limitFromExit(exited(1), ctx)).toBeUndefined();
+    expect(limitFromExit(signaled('SIGSYS'), ctx)).toBeUndefined();
+    expect(limitFromExit({ kind: 'not-run' }, ctx)).toBeUndefined();
   });
   it('prlimit gets a CPU soft limit (SIGXCPU) below the hard one (SIGKILL), no core dumps, and no NPROC', () => {
     const a = buildPrlimitArgs({ addressSpaceBytes: 64 * MiB, cpuSeconds: 7, fileSizeBytes: MiB, openFiles: 32 });

@@ -53,6 +53,7 @@ const COVERED_BY: Readonly<Record<string, RegExp>> = {
   'operations.list.*.targets.*.format': /^operations\.list\..+\.targets\..+\.args$/,
   'operations.list.*.targets.*.args': /^operations\.list\..+\.targets\..+\.args$/,
   'operations.list.*.targets.*.still': /^operations\.list\..+\.targets\..+\.args$/,
+  'operations.list.*.targets.*.durationFactor': /^operations\.list\..+\.targets\..+\.args$/,
   'operations.list.*.targets.*.expect.*': /^operations\.list\..+\.targets\..+\.expect\.(formats|video|audio)$/,
 };
 

@@ -1,5 +1,5 @@
 /** What `run --dry-run` shows: the exact command lines that would run, and the sandbox they run in. */
-import { fdLayout, sandboxCommandLines } from '../../sandbox/supervise.js';
+import { sandboxCommandLines, sandboxFds } from '../../sandbox/supervise.js';
 import { describeProfile } from '../../sandbox/seccomp/index.js';
 import type { OutputTarget } from '../../publish/destination.js';
 import type { TranscodePlan } from '../../plan/job-plan.js';
@@ -9,8 +9,8 @@ import type { Policy } from '../../policy/types.js';
 export function dryRunView(policy: Policy, tools: JobTools, plan: TranscodePlan, target: OutputTarget, inputPath: string): Record<string, unknown> {
   // The output file is made just before the run; any descriptor stands for it here.
   const run = { ...plan.run, output: { fd: -1, name: plan.outputName } };
-  const { layout } = fdLayout(run);
-  const shown = sandboxCommandLines(run, layout);
+  const fds = sandboxFds(run);
+  const shown = sandboxCommandLines(run, fds);
   const seccompProfile = tools.seccompFile && policy.sandbox.seccomp !== 'none' ? describeProfile(policy.sandbox.seccomp) : undefined;
   return {
     argv: shown.argv,
@@ -21,10 +21,12 @@ export function dryRunView(policy: Policy, tools: JobTools, plan: TranscodePlan,
     seccompProfile: seccompProfile ?? { profile: tools.seccompProfile, note: 'no seccomp filter' },
     binaries: tools.binaries,
     fds: {
-      ...(layout.input !== undefined ? { [layout.input]: inputPath } : {}),
-      ...(layout.seccomp !== undefined ? { [layout.seccomp]: `seccomp program (${tools.seccompProfile})` } : {}),
-      ...(layout.output !== undefined ? { [layout.output]: `${target.dir}/.zt-ffmpeg-job-…/${plan.outputName} (made for this job, owned by uid ${tools.identity.uid})` } : {}),
-      ...(layout.binary !== undefined ? { [layout.binary]: `${plan.ffmpegArgv[0] ?? 'ffmpeg'} (as posture checked it)` } : {}),
+      ...(fds.progress !== undefined ? { [fds.progress]: "ffmpeg's -progress report (a pipe to the monitor)" } : {}),
+      ...(fds.status !== undefined ? { [fds.status]: "bubblewrap's --json-status-fd (a pipe to the supervisor)" } : {}),
+      ...(fds.input !== undefined ? { [fds.input]: inputPath } : {}),
+      ...(fds.seccomp !== undefined ? { [fds.seccomp]: `seccomp program (${tools.seccompProfile})` } : {}),
+      ...(fds.output !== undefined ? { [fds.output]: `${target.dir}/.zt-ffmpeg-job-…/${plan.outputName} (made for this job, owned by uid ${tools.identity.uid})` } : {}),
+      ...(fds.binary !== undefined ? { [fds.binary]: `${plan.ffmpegArgv[0] ?? 'ffmpeg'} (as posture checked it)` } : {}),
     },
     sandboxUser: { uid: tools.identity.uid, gid: tools.identity.gid, ...(tools.identity.dropped ? { user: tools.identity.user } : {}) },
   };

@@ -1,7 +1,8 @@
 /**
  * Stage 6, plan: the ffmpeg command line and its sandbox, from the operation (or the
  * firewall-approved raw arguments), the probe and the pins the inspection established
- * (src/plan/job-plan.ts, pure), plus the learned baseline of this operation from the log.
+ * (src/plan/job-plan.ts, pure), the budgets derived from the input (src/plan/budget.ts), plus
+ * the learned baseline of this operation from the log.
  */
 import { readBaseline } from '../../monitor/baseline.js';
 import { planTranscode, inputPins, baselineMediaSeconds, type TranscodePlan } from '../../plan/job-plan.js';
@@ -13,7 +14,7 @@ import type { Result } from '../failure.js';
 import type { CheckedRequest } from './request.js';
 import type { InspectedInput } from './inspect.js';
 
-export async function planStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, opts: { stats: boolean }): Promise<Result<TranscodePlan>> {
+export async function planStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput): Promise<Result<TranscodePlan>> {
   return ctx.stage('plan', async () => {
     const { chosen } = request;
     const site = { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary: tools.ffmpeg, ...(tools.ffmpegFd !== undefined ? { binaryFd: tools.ffmpegFd } : {}), seccompProfile: tools.seccompProfile, seccompHash: tools.seccompHash };
@@ -30,7 +31,6 @@ export async function planStage(ctx: JobContext, policy: Policy, tools: JobTools
       outputArgs: request.outputArgs,
       rawMuxer: request.rawMuxer,
       raw: request.raw,
-      stats: opts.stats,
-    }, { baseline, mediaSeconds });
+    }, { baseline, mediaSeconds }, { probe: input.probe, inputBytes: input.report.input.stat.size });
   });
 }

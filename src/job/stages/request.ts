@@ -92,7 +92,7 @@ export async function requestStage(ctx: JobContext, policy: Policy, args: Reques
         violations: [{ rule: 'operations.allowRawArgs', actual: rawArgs.join(' '), limit: false, message: 'the policy allows only vetted operations' }],
       });
     }
-    const fw = checkPassthroughArgs(rawArgs, policy.firewall, { jobDir: SANDBOX_SCRATCH_DIR, grants: policy.sandbox.grants });
+    const fw = checkPassthroughArgs(rawArgs, policy.firewall, { jobDir: SANDBOX_SCRATCH_DIR, grants: policy.sandbox.grants, output: policy.output });
     if (!fw.ok) {
       throw new ZtError('args-refused', `raw ffmpeg arguments refused by the argument firewall: ${fw.violations.map((v) => v.message).join('; ')}`, {
         hint: fw.violations[0]?.hint ?? 'use a named operation (--operation)',

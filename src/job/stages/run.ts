@@ -8,12 +8,10 @@
 import type { OutputTarget } from '../../publish/destination.js';
 import { createJobDir, removeJobDir, sweepStaleJobDirs, type JobDir } from '../../publish/job-dir.js';
 import { supervise, type SupervisedOutcome } from '../../sandbox/supervise.js';
-import { parseStatsLine } from '../../monitor/progress.js';
+import type { ProgressSnapshot } from '../../monitor/progress.js';
 import type { RunRecord } from '../../audit/job-records.js';
 import type { TranscodePlan } from '../../plan/job-plan.js';
 import type { JobTools } from '../../posture/tools.js';
-import type { LimitsConfig } from '../../policy/types.js';
-import { firstLine } from '../../util/text.js';
 import type { JobContext } from '../context.js';
 import { breachFailure, fail, interruptedFailure, ok, type Failure, type Result } from '../failure.js';
 
@@ -33,49 +31,68 @@ export function runRecord(r: SupervisedOutcome): RunRecord {
     leftBehind: r.leftBehind,
     ...(r.mediaSeconds !== undefined ? { mediaSeconds: r.mediaSeconds } : {}),
     ...(r.baselineKey !== undefined ? { baselineKey: r.baselineKey } : {}),
+    stderrBytes: r.stderrBytes,
+    // ffmpeg's own words (untrusted): kept as data, quoted wherever a message shows them.
     ...(r.exitCode !== 0 ? { stderrTail: r.stderr.slice(-2000) } : {}),
   };
 }
 
-function ruleLimit(rule: string, l: LimitsConfig): string {
-  if (rule === 'limits.cpuSeconds') return `${l.cpuSeconds} s`;
-  if (rule === 'limits.outputMaxMiB') return `${l.outputMaxMiB} MiB`;
-  if (rule === 'limits.addressSpaceMiB') return `${l.addressSpaceMiB} MiB`;
-  return rule;
+/** The last lines of ffmpeg's diagnostics, quoted and escaped: its words, never ours. */
+function quoted(s: string): string {
+  return JSON.stringify(s.trim().split('\n').slice(-3).join(' | ').slice(0, 600));
 }
 
-function lastLines(s: string): string {
-  return s.trim().split('\n').slice(-3).join(' | ').slice(0, 600);
+/** ffmpeg's diagnostics as the failure's details: data, marked as the sandboxed process's words. */
+function diagnostics(r: SupervisedOutcome): Readonly<Record<string, unknown>> {
+  return { diagnostics: { source: 'ffmpeg-stderr', untrusted: true, bytes: r.stderrBytes, tail: r.stderr.trim().split('\n').slice(-12).map((l) => l.slice(0, 400)) } };
 }
 
-/** Pure: what a finished sandboxed ffmpeg means; undefined when it succeeded. */
-export function classifyRun(r: SupervisedOutcome, limits: LimitsConfig): Failure | undefined {
+/** What to do about a breach, by the kind of rule it names. */
+function breachHint(rule: string): string {
+  if (rule === 'limits.wallSeconds') return 'the input is too heavy for this policy; raise limits.wallSeconds or use a smaller input';
+  if (rule.startsWith('budget.')) return 'the job cost far more than its media: the arguments (an expression, a filter, an encoder preset) make it too expensive for this policy';
+  if (rule.startsWith('output.')) return 'the arguments make the output longer, faster or bigger than the input and the policy allow';
+  return 'the job broke a limit of the policy; it was killed with its whole process tree';
+}
+
+/**
+ * Pure: what a finished sandboxed ffmpeg means; undefined when it succeeded. Only structured
+ * facts decide: bwrap's status (the sandbox failed, or the command ran and ended so), the
+ * supervisor's own kills, the kernel's limit signals. ffmpeg's diagnostics are quoted in the
+ * message as its words and decide nothing; an escape sign in them may have killed the job, but
+ * the job is then an ffmpeg failure (exit 6), never a limit or a sandbox failure.
+ */
+export function classifyRun(r: SupervisedOutcome): Failure | undefined {
   if (r.interrupted) return interruptedFailure(r.interrupted);
   if (r.sandboxFailed || r.spawnFailed) {
-    return { reason: 'sandbox-unavailable', message: `the sandbox could not start ffmpeg: ${firstLine(r.stderr)}`, hint: 'run `zt-ffmpeg doctor`', violations: [] };
+    return { reason: 'sandbox-unavailable', message: `the sandbox could not start ffmpeg (bubblewrap reported no exit of the command); it printed: ${quoted(r.stderr)}`, hint: 'run `zt-ffmpeg doctor`', violations: [] };
+  }
+  const ffmpeg = { exitCode: r.exitCode, signal: r.signal };
+  if (r.killedFor?.rule === 'monitor.escape-attempt') {
+    const b = r.killedFor;
+    return { reason: 'ffmpeg-failed', message: `ffmpeg was stopped: ${b.message}`, hint: 'the input or the arguments made ffmpeg try to reach something outside the sandbox; the output was discarded', violations: [{ rule: b.rule, actual: b.actual, limit: b.limit, message: b.message }], details: diagnostics(r), ffmpeg };
   }
   if (r.killedFor) {
     const b = r.killedFor;
-    return breachFailure(b.rule.startsWith('monitor.') ? 'killed-by-monitor' : 'limit-breached', b, `job killed: ${b.message}`,
-      b.rule === 'limits.wallSeconds' ? 'the input is too heavy for this policy; raise limits.wallSeconds or use a smaller input' : 'the job broke a limit of the policy; it was killed with its whole process tree');
+    return breachFailure(b.rule.startsWith('monitor.') ? 'killed-by-monitor' : 'limit-breached', b, `job killed: ${b.message}`, breachHint(b.rule));
   }
   if (r.exitCode === 0) return undefined;
   if (r.limit) {
-    const breach = { rule: r.limit.rule, actual: r.signal ?? r.exitCode ?? 'unknown', limit: ruleLimit(r.limit.rule, limits), message: r.limit.message };
+    const breach = { rule: r.limit.rule, actual: r.signal ?? r.exitCode ?? 'unknown', limit: r.limit.limit, message: r.limit.message };
     return breachFailure('limit-breached', breach, `job stopped by a resource limit: ${r.limit.message}`, 'the input needs more than this policy allows');
   }
   return {
     reason: 'ffmpeg-failed',
-    message: `ffmpeg failed (${r.signal ?? `exit ${r.exitCode}`}): ${lastLines(r.stderr)}`,
+    message: `ffmpeg failed (${r.signal ?? `exit ${r.exitCode}`}); it printed (untrusted): ${quoted(r.stderr)}`,
     hint: 'the input may be corrupt, or the arguments wrong for it; the diagnostics are in the audit record',
     violations: [],
-    ffmpeg: { exitCode: r.exitCode, signal: r.signal },
+    details: diagnostics(r),
+    ffmpeg,
   };
 }
 
 export async function runStage(
   ctx: JobContext,
-  limits: LimitsConfig,
   tools: JobTools,
   plan: TranscodePlan,
   decision: { target: OutputTarget; authzRule: string; mediaTotal: number | undefined; progress: boolean },
@@ -98,21 +115,20 @@ export async function runStage(
     }),
   );
   if (!decided.ok) return decided;
-  let last = 0;
-  const onStderr = decision.progress
-    ? (chunk: string): void => {
-        const s = parseStatsLine(chunk);
-        if (!s || s.seconds === last) return;
-        last = s.seconds;
-        void ctx.events.emit({ type: 'progress', progress: { seconds: s.seconds, speed: s.speed, total: decision.mediaTotal } });
+  let last = -1;
+  const onProgress = decision.progress
+    ? (p: ProgressSnapshot): void => {
+        if (p.outSeconds === undefined || p.outSeconds === last) return;
+        last = p.outSeconds;
+        void ctx.events.emit({ type: 'progress', progress: { seconds: p.outSeconds, speed: p.speed, total: decision.mediaTotal } });
       }
     : undefined;
   const output = { fd: jobDir.output.handle.fd, name: jobDir.output.name };
-  const ran = await ctx.stage('run', () => supervise({ ...plan.run, output, ...(onStderr ? { onStderr } : {}) }));
+  const ran = await ctx.stage('run', () => supervise({ ...plan.run, output, ...(onProgress ? { onProgress } : {}) }));
   if (!ran.ok) return ran;
   const outcome = ran.value;
-  for (const a of outcome.anomalies) await ctx.warn({ rule: `monitor.${a.kind}`, actual: a.evidence ?? a.message, limit: a.action, message: `anomaly: ${a.message}` });
+  for (const a of outcome.anomalies) await ctx.warn({ rule: `monitor.${a.kind}`, actual: a.evidence ?? a.message, limit: a.action, message: `anomaly: ${a.message}${a.untrusted ? " (ffmpeg's words, untrusted)" : ''}` });
   await ctx.events.emit({ type: 'run', run: runRecord(outcome) });
-  const failure = classifyRun(outcome, limits);
+  const failure = classifyRun(outcome);
   return failure ? fail(failure) : ok({ jobDir, outcome });
 }

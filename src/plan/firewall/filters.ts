@@ -11,6 +11,7 @@ import { filtersOf, parseFilterGraph, type FilterArg, type ParsedFilter } from '
 import { FIREWALL_RULES } from './rule-ids.js';
 import type { FirewallContext, FirewallRules } from './types.js';
 import { looksLikeUrl } from './url.js';
+import { checkExpression, checkFilterBounds } from './output-bounds.js';
 import { HINT_NEVER, list, neverAllowed, notInPolicy, ref, show } from './violation.js';
 
 /** Where the graph was written: the argument index of its value and the option (`-vf`). */
@@ -28,7 +29,7 @@ interface FilterSite {
 }
 
 type FilterRules = Pick<FirewallRules, 'filters'>;
-type FilterContext = Pick<FirewallContext, 'grants'>;
+type FilterContext = Pick<FirewallContext, 'grants' | 'output'>;
 
 /**
  * Filters that may be allowed but have options naming files. `keys`: the file
@@ -147,6 +148,9 @@ function checkFilter(f: ParsedFilter, rules: FilterRules, ctx: FilterContext, wh
       notInPolicy(FIREWALL_RULES.filter, filterRef, rules.filters, `${at}: filter not allowed by the policy (allowed: ${list(rules.filters)})`),
     );
   }
+  // Every option value may be an expression (and `enable=` is one on every filter).
+  for (const a of f.args) checkExpression(a.value, filterRef, `${at}${a.key !== undefined ? `, option ${a.key}` : ''}`, out);
+  if (ctx.output) checkFilterBounds(f, filterRef, ctx.output, out);
   const fileOpts = Object.hasOwn(FILTER_FILE_OPTIONS, f.name) ? FILTER_FILE_OPTIONS[f.name] : undefined;
   let keyedSeen = false;
   f.args.forEach((a, n) => {

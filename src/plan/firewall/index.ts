@@ -12,14 +12,16 @@
  *   filtergraph.ts the filtergraph parser, faithful to libavfilter
  *   denials.ts     everything refused whatever the policy says
  *   rule-ids.ts    the rule ids violations carry
- *   limits.ts      size bounds
+ *   limits.ts      size bounds of the arguments themselves
+ *   output-bounds.ts rates and sizes the arguments give the output, expressions, metadata
  */
 export { checkPassthroughArgs } from './scan.js';
 export { checkFilterGraph, type GraphSite } from './filters.js';
 export { looksLikeUrl } from './url.js';
 export { FIREWALL_RULES, type FirewallRuleId } from './rule-ids.js';
 export { DEFAULT_MAX_THREADS, MAX_ARG_LENGTH, MAX_ARGS, MAX_METADATA_VALUE_LENGTH } from './limits.js';
-export type { AcceptedOption, ArgRef, FirewallAccepted, FirewallContext, FirewallResult, FirewallRules } from './types.js';
+export type { AcceptedOption, ArgRef, FirewallAccepted, FirewallContext, FirewallResult, FirewallRules, OutputBounds } from './types.js';
+export { readLiteral, readRate, readSize } from './output-bounds.js';
 export {
   ALIASES,
   NEGATION_PREFIX,

@@ -28,6 +28,8 @@ export const FIREWALL_RULES = {
   /** A filter, or a filter option, that reads or writes a file. */
   filterFile: 'firewall.filter-file',
   unparseableFiltergraph: 'firewall.unparseable-filtergraph',
+  /** An expression that never ends (while) or floods the diagnostics (print). */
+  expression: 'firewall.expression',
   // Reasons an option is refused whatever the policy says (see denials.ts).
   fileOption: 'firewall.file-option',
   networkOption: 'firewall.network-option',

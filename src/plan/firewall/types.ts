@@ -21,6 +21,16 @@ export interface FirewallContext {
   };
   /** Upper bound for -threads (the wrapper bounds threads itself). Default 16. */
   readonly maxThreads?: number;
+  /** The policy's output limits (output.*): literal rates and sizes past them are refused. */
+  readonly output?: OutputBounds;
+}
+
+/** What an output may be, as far as the arguments can say it (policy `output` section). */
+export interface OutputBounds {
+  readonly maxFrameRate: number;
+  readonly maxWidth: number;
+  readonly maxHeight: number;
+  readonly maxPixels: number;
 }
 
 /** An option that passed, as ffmpeg will read it. */

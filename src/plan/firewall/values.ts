@@ -18,6 +18,7 @@ import type { OptionKind, OptionSpec } from './options.js';
 import { FIREWALL_RULES } from './rule-ids.js';
 import type { FirewallContext, FirewallRules } from './types.js';
 import { looksLikeUrl, urlViolation } from './url.js';
+import { checkExpression, checkFrameRate, checkMetadataMapping, checkPictureSize, readRate, readSize } from './output-bounds.js';
 import { HINT_POLICY, list, neverAllowed, notInPolicy, ref, show } from './violation.js';
 
 export const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -156,10 +157,10 @@ function checkKind(v: ValueCheck, rules: FirewallRules, ctx: FirewallContext, ou
       checkMap(v, out, bad);
       return;
     case 'mapMetadata':
-      checkInputRef(v, /^(-1|\d+)(:[A-Za-z0-9_#.:-]{0,64})?$/, 'an input reference such as 0, 0:g, 0:s:0 or -1', out, bad);
+      if (checkInputRef(v, /^(-1|\d+)(:[A-Za-z0-9_#.:-]{0,64})?$/, 'an input reference such as 0, 0:g, 0:s:0 or -1', out, bad)) checkMetadataMapping(v.index, v.option, value, out);
       return;
     case 'mapChapters':
-      checkInputRef(v, /^(-1|\d+)$/, '0 or -1', out, bad);
+      if (checkInputRef(v, /^(-1|\d+)$/, '0 or -1', out, bad)) checkMetadataMapping(v.index, v.option, value, out);
       return;
     case 'metadata':
       checkMetadata(v, out, bad);
@@ -181,10 +182,24 @@ function checkKind(v: ValueCheck, rules: FirewallRules, ctx: FirewallContext, ou
     case 'timecode': {
       const g = GRAMMAR[spec.kind];
       if (!g.pattern.test(value)) bad(g.expected);
+      else checkOutputValue(v, ctx, out);
       return;
     }
     default:
       unreachable(spec.kind);
+  }
+}
+
+/** Values that say what the output will be: -r and -s against the policy's output limits; expressions. */
+function checkOutputValue(v: ValueCheck, ctx: FirewallContext, out: Violation[]): void {
+  const at = ref(v.index, v.option, show(v.value));
+  if (v.spec.kind === 'forceKeyFrames' && v.value.startsWith('expr:')) checkExpression(v.value, at, `argument ${v.index} (${v.option})`, out);
+  const b = ctx.output;
+  if (!b) return;
+  if (v.canonical === 'r') checkFrameRate(readRate(v.value), at, b, out);
+  if (v.canonical === 's') {
+    const size = readSize(v.value);
+    checkPictureSize(size?.width, size?.height, at, b, out);
   }
 }
 
@@ -262,11 +277,19 @@ function checkMap(v: ValueCheck, out: Violation[], bad: Bad): void {
   if (Number(m[1]) !== 0) extraInput(v, m[1] ?? '', out);
 }
 
-function checkInputRef(v: ValueCheck, re: RegExp, expected: string, out: Violation[], bad: Bad): void {
+/** True when the value is a reference to input 0 or -1 (anything else has been reported). */
+function checkInputRef(v: ValueCheck, re: RegExp, expected: string, out: Violation[], bad: Bad): boolean {
   const m = re.exec(v.value);
-  if (!m) return bad(expected);
+  if (!m) {
+    bad(expected);
+    return false;
+  }
   const file = m[1] ?? '';
-  if (file !== '0' && file !== '-1') extraInput(v, file, out);
+  if (file !== '0' && file !== '-1') {
+    extraInput(v, file, out);
+    return false;
+  }
+  return true;
 }
 
 function checkMetadata(v: ValueCheck, out: Violation[], bad: Bad): void {
