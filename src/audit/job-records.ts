@@ -53,6 +53,8 @@ export interface InputRecord {
   readonly structure?: Record<string, unknown>;
   readonly embedded?: readonly unknown[];
   readonly hardening?: Record<string, unknown>;
+  /** Seconds of media measured from the packets, when the container states no duration. */
+  readonly durationMeasured?: number;
 }
 
 export interface RunRecord {

@@ -158,3 +158,25 @@ export function buildDeepCheckArgv(p: Omit<FfmpegPlanInput, 'outputPath' | 'muxe
     '-map', '0:v?', '-map', '0:a?', '-f', 'null', '-',
   ];
 }
+
+/**
+ * Pure: a demux-only pass over the input (every packet stream-copied to the null muxer), for an
+ * input whose container states no duration (a live recording: a Matroska or WebM file written
+ * with unknown sizes). ffmpeg's final progress report says how much media the packets cover;
+ * nothing is decoded. Under the same pins as the deep check and the transcode.
+ */
+export function buildDurationScanArgv(p: Omit<FfmpegPlanInput, 'outputPath' | 'muxer' | 'outputArgs' | 'progressFd' | 'keepMetadata'>): string[] {
+  return [
+    p.ffmpegPath,
+    '-hide_banner', '-nostdin', '-nostats',
+    '-loglevel', 'level+error',
+    '-progress', 'pipe:1', '-stats_period', '60',
+    ...(p.hardening?.globalArgs ?? []),
+    '-threads', '1',
+    ...pinnedInputArgs(p),
+    '-i', p.inputPath,
+    // A second past the limit: far enough to see that a recording is longer than allowed, no further.
+    '-t', String(p.maxDurationSeconds + 1),
+    '-map', '0:v?', '-map', '0:a?', '-c', 'copy', '-f', 'null', '-',
+  ];
+}

@@ -8,7 +8,7 @@
  * Inspect comes before plan in the pipeline and must not import it: `jobPlanner` is handed to
  * inspect by the job (src/inspect/planner.ts describes what inspect asks of it).
  */
-import { buildDeepCheckArgv, buildFfmpegArgv, buildProbeArgv } from './ffmpeg-argv.js';
+import { buildDeepCheckArgv, buildDurationScanArgv, buildFfmpegArgv, buildProbeArgv } from './ffmpeg-argv.js';
 import { hardeningError, missingHardening, requiredHardening } from './hardening/catalog.js';
 import { decodersFor } from './hardening/decoders.js';
 import { mediaExtensionsFor, planHardening, type HardeningArgs, type HardeningPlan } from './hardening/plan.js';
@@ -175,6 +175,21 @@ export function planDecodeHardening(policy: Policy, caps: Capabilities, probe: P
 /** Decode every stream to null under the job's pins, limits and budget: no output, no grants. */
 export function planDeepCheck(policy: Policy, site: SandboxSite, input: SandboxedInput, pins: InputPins, probe: ProbeResult): SupervisedRun {
   return decodeSandbox(policy, site, input, buildDeepCheckArgv(pins), { fileSizeBytes: mib(1), grants: NO_GRANTS, tmpfsBytes: mib(16), budget: runBudget(policy, probe) });
+}
+
+/**
+ * The demux-only pass that measures an input whose container states no duration: the job's
+ * address space, no grants, no output, and the probe's time limit (copying packets to nowhere
+ * reads the file at disk speed).
+ */
+export function planDurationScan(policy: Policy, site: SandboxSite, input: SandboxedInput, pins: InputPins): SupervisedRun {
+  const seconds = policy.input.probe.timeoutSeconds;
+  return {
+    ...decodeSandbox(policy, site, input, buildDurationScanArgv(pins), { fileSizeBytes: mib(1), grants: NO_GRANTS, tmpfsBytes: mib(16) }),
+    rlimits: { addressSpaceBytes: mib(policy.limits.addressSpaceMiB), cpuSeconds: seconds, fileSizeBytes: mib(1), openFiles: policy.limits.openFiles },
+    wallMs: seconds * 1000,
+    maxOutputBytes: 64 * 1024,
+  };
 }
 
 /** What inspect is handed: the plans above behind the interface inspect declares. */

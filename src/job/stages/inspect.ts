@@ -16,6 +16,7 @@ import type { Policy } from '../../policy/types.js';
 import type { JobContext } from '../context.js';
 import { failureFrom, fail, ok, type Result } from '../failure.js';
 import { refuseOrWarn } from './enforce.js';
+import { measureDurationIfUnknown } from './measure-duration.js';
 
 /** An input that passed (or, under warn/audit, was let through) with what was learned of it. */
 export interface InspectedInput {
@@ -60,8 +61,18 @@ export async function inspectStage(ctx: JobContext, policy: Policy, tools: JobTo
     const refused = report.probe ? await refuseOrWarn(ctx, policy, f) : f;
     if (refused) return fail(refused);
   }
-  const { probe, digest } = report;
-  if (!probe || !digest) return fail(failureFrom(new ZtError('internal', 'inspection returned no probe', {})));
+  const { digest } = report;
+  if (!report.probe || !digest) return fail(failureFrom(new ZtError('internal', 'inspection returned no probe', {})));
+  const m = await ctx.stage('duration', () => measureDurationIfUnknown(policy, tools, report, report.probe!));
+  if (!m.ok) return m;
+  const probe = m.value.probe;
+  if (m.value.measured !== undefined) {
+    await ctx.events.emit({ type: 'input', input: { ...inputRecord(report), probe: summarizeProbe(probe), durationMeasured: m.value.measured } });
+  }
+  if (m.value.violations.length > 0) {
+    const refused = await refuseOrWarn(ctx, policy, failureFrom(refusal('input refused by policy', m.value.violations)));
+    if (refused) return fail(refused);
+  }
   if (policy.input.deepCheck) {
     const dv = await ctx.stage('deepCheck', () => deepCheck(report, policy, tools, jobPlanner));
     if (!dv.ok) return dv;
