@@ -8,6 +8,7 @@ import { buildProgram, type Handler } from './program.js';
 import { EXIT, isZtError, type ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { allowListedEnv } from '../util/paths.js';
+import { closeInheritedDescriptors } from '../util/inherited-fds.js';
 import { colorWanted, makeStyle } from './style.js';
 import { makeIo, type CliIo } from './io.js';
 import { guardStreams, writeErr } from './streams.js';
@@ -15,6 +16,8 @@ import { renderError, errorJson } from './render.js';
 import type { GlobalFlags } from './context.js';
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ExitCode> {
+  // Nothing this process inherited beyond stdio may reach the sandbox (see inherited-fds.ts).
+  closeInheritedDescriptors();
   guardStreams();
   const safeEnv = allowListedEnv(env);
   let pending: Handler | undefined;

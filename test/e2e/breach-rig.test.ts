@@ -166,3 +166,33 @@ describe('seen from the host while the sandboxed ffmpeg of root\'s job runs', ()
     expect(r.code, r.stderr).toBe(0);
   });
 });
+
+describe('descriptors the caller leaks', () => {
+  it('a file the caller holds open without close-on-exec (a CI runner, `exec 33<secret`) never reaches the sandbox', async () => {
+    const { spawn } = await import('node:child_process');
+    const { open } = await import('node:fs/promises');
+    const { BIN } = await import('../helpers/cli.js');
+    const rig = await makeRig('fds', secret);
+    const policy = path.join(sb.dir, 'fds.yaml');
+    await writeFile(policy, rigPolicy(rig));
+    const outDir = path.join(sb.dir, 'out-fds');
+    await mkdir(outDir);
+    const leaked = await open(secret, 'r');
+    try {
+      // The child's fd 33 is the secret, inherited (spawn passes it without close-on-exec).
+      const stdio = ['ignore', 'pipe', 'pipe', ...Array.from({ length: 30 }, () => 'ignore' as const), leaked.fd] as const;
+      const child = spawn(process.execPath, [BIN, '--json', 'run', '-i', input, '-o', path.join(outDir, 'out.mp4'), '-p', policy], { env: sb.env, stdio: [...stdio] });
+      let stdout = '';
+      child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code, stdout).toBe(6);
+      const tail = JSON.stringify((await lastRecord(sb.auditLog))['details'] ?? {});
+      // The rig listed what it holds: its input, its output and nothing else of the host's.
+      expect(tail).toMatch(/rig: fd 4 -> /);
+      expect(tail).not.toMatch(/rig: fd 33 /);
+      expect(tail).not.toContain(secret);
+    } finally {
+      await leaked.close();
+    }
+  });
+});

@@ -14,7 +14,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-export type RigMode = 'symlink' | 'fifo' | 'directory' | 'hardlink' | 'fill-output' | 'fill-shm' | 'sysctl' | 'children' | 'stderr-flood' | 'hold' | 'honest';
+export type RigMode = 'symlink' | 'fifo' | 'directory' | 'hardlink' | 'fill-output' | 'fill-shm' | 'sysctl' | 'children' | 'stderr-flood' | 'hold' | 'honest' | 'fds';
 
 /** Shell for each mode; $out is the descriptor path, $host the output's host path (from readlink). */
 const MODES: Readonly<Record<RigMode, string>> = {
@@ -34,6 +34,8 @@ const MODES: Readonly<Record<RigMode, string>> = {
   children: `setsid sh -c 'trap "" TERM HUP INT; sleep 1; echo EVIL >> /proc/self/fd/4; while :; do sleep 1; done' "$MARKER" < /dev/null > /dev/null 2>&1 & sleep 0.2; exit 0`,
   'stderr-flood': `head -c 83886080 /dev/zero | tr '\\000' A >&2; exit 0`,
   hold: `sleep 4; exit 0`,
+  // Every descriptor the sandboxed process holds, and where each leads: a leaked host file or pipe is a way out.
+  fds: `for f in /proc/self/fd/*; do printf 'rig: fd %s -> %s\\n' "\${f##*/}" "$(readlink "$f")" >&2; done; exit 70`,
   honest: `exit 0`,
 };
 

@@ -116,3 +116,12 @@ describe('interrupted jobs', () => {
     expect(tmpfsFull({ blocks: 4096, bavail: 1 })).toBe(false);
   });
 });
+
+describe('descriptors inherited across exec', () => {
+  it('reads O_CLOEXEC from fdinfo: only descriptors without it would reach a child', async () => {
+    const { inheritsAcrossExec } = await import('../../src/util/inherited-fds.js');
+    expect(inheritsAcrossExec('pos:\t0\nflags:\t02100000\nmnt_id:\t25\n')).toBe(false);
+    expect(inheritsAcrossExec('pos:\t0\nflags:\t0100000\nmnt_id:\t25\n')).toBe(true);
+    expect(inheritsAcrossExec('garbage')).toBe(false);
+  });
+});
