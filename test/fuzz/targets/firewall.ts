@@ -1,10 +1,12 @@
 /**
  * The argument firewall (checkPassthroughArgs) on argument lists built from its own tables,
  * hostile names (`-__proto__`, `-constructor`), URLs, file names and filtergraphs, under the
- * bundled advanced policy. Invariants: never throws; violations carry firewall rule ids; what
+ * bundled advanced policy. Invariants: never throws; violations carry firewall rule ids (or the
+ * output bounds it enforces before the run); what
  * it accepts is a subset of what it was given. Oracles: no accepted option is named like an
  * Object.prototype member; no accepted value is a URL.
  */
+import { OUTPUT_BOUND_RULES } from '../../../src/verify/rule-ids.js';
 import { FIREWALL_RULES, OPTIONS, ALIASES, DENIED_OPTIONS, checkPassthroughArgs, looksLikeUrl } from '../../../src/plan/firewall/index.js';
 import { loadPolicy } from '../../../src/policy/load.js';
 import type { Policy } from '../../../src/policy/types.js';
@@ -17,7 +19,8 @@ const VALUES = ['libx264', 'aac', 'copy', 'mp4', 'matroska', 'null', 'scale=320:
 export function firewallTarget(): Target<string[]> {
   let policy: Policy;
   let names: string[];
-  const rules = new Set<string>(Object.values(FIREWALL_RULES));
+  // The firewall's own rules, and the output bounds it enforces before the run (src/plan/firewall/output-bounds.ts).
+  const rules = new Set<string>([...Object.values(FIREWALL_RULES), ...OUTPUT_BOUND_RULES]);
   return {
     name: 'firewall',
     sources: ['src/plan/firewall/scan.ts', 'src/plan/firewall/options.ts', 'src/plan/firewall/values.ts', 'src/plan/firewall/denials.ts'],
