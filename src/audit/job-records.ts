@@ -80,6 +80,8 @@ export interface OutputRecord {
   readonly size: number;
   readonly sha256: string;
   readonly probe?: Record<string, unknown>;
+  /** How the facts in `probe` were established: the container's own tables, or a sandboxed ffprobe and why. */
+  readonly checkedBy?: { readonly by: 'container'; readonly reader: string } | { readonly by: 'sandboxed-probe'; readonly because: string };
   readonly provenance?: string;
 }
 

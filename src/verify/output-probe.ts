@@ -1,7 +1,7 @@
 /**
- * Re-validate the output before it is published: a sandboxed ffprobe (the output was written
- * by a process that parsed hostile bytes) must find the container and codecs the operation
- * promises and a duration consistent with the input's, and every output (raw arguments
+ * Re-validate the output before it is published: its container's own tables (src/verify/facts),
+ * or a sandboxed ffprobe where no reader states every fact (the output was written by a process
+ * that parsed hostile bytes), must show the container and codecs the operation promises and a duration consistent with the input's, and every output (raw arguments
  * included) must be within its budget (checkOutputBudget); then it is hashed.
  */
 import type { FileHandle } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { planOutputProbe } from '../plan/job-plan.js';
 import { supervise, type SandboxTools } from '../sandbox/supervise.js';
 import { parseProbeJson, type ProbeResult } from '../inspect/probe-result.js';
 import { demuxerNames } from '../media/formats.js';
+import { readAtOf, readContainerFacts } from './facts/index.js';
 import { detectCapabilities } from '../posture/capabilities/detect.js';
 import type { OutputBudget } from '../monitor/budget.js';
 import type { Bound } from '../monitor/budget.js';
@@ -21,6 +22,7 @@ export interface OutputCheck {
   readonly probe: ProbeResult | undefined;
   readonly sha256: string;
   readonly size: number;
+  readonly checkedBy: OutputCheckedBy;
 }
 
 /** Pure: compare what the output probe found with what the operation promised. */
@@ -82,46 +84,72 @@ export function checkOutputBudget(p: ProbeResult, size: number, b: OutputBudget)
   return v;
 }
 
+/** How the output's facts were established (recorded with the output). */
+export type OutputCheckedBy =
+  | { readonly by: 'container'; readonly reader: string }
+  | { readonly by: 'sandboxed-probe'; readonly because: string };
+
+async function sha256Of(handle: FileHandle): Promise<string> {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  let pos = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
+    if (bytesRead === 0) break;
+    h.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+  return h.digest('hex');
+}
+
+type ProbeTools = { sandbox: SandboxTools; ffprobe: string; ffprobeFd?: number; seccompFile: string | undefined; probeTimeoutSeconds: number; stateDir?: string; ffprobeSha256?: string };
+
+/** The sandboxed ffprobe of the output: its parsed JSON, or the violation that it failed. */
+async function sandboxedProbe(handle: FileHandle, target: OperationTarget | undefined, tools: ProbeTools): Promise<ProbeResult | Violation> {
+  // Same cache key as the input's inspection, so the listing is read once per binary, not per probe.
+  const caps = await detectCapabilities(tools.ffprobe, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(tools.ffprobeSha256 ? { sha256: tools.ffprobeSha256 } : {}), ...(tools.sandbox.runAs ? { runAs: tools.sandbox.runAs } : {}) }).catch(() => undefined);
+  const site = { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary: tools.ffprobe, ...(tools.ffprobeFd !== undefined ? { binaryFd: tools.ffprobeFd } : {}) };
+  const r = await supervise(planOutputProbe(site, { fd: handle.fd, name: 'output' }, target, caps, tools.probeTimeoutSeconds));
+  if (r.exitCode !== 0 || r.killedFor) {
+    const why = (r.stderr.split('\n').find((l) => l.trim()) ?? r.killedFor?.message ?? `exit ${r.exitCode}`).trim();
+    return { rule: 'output.probe', actual: why, limit: 'a well-formed output', message: `the output did not pass the sandboxed probe: ${why}` };
+  }
+  try {
+    return parseProbeJson(r.stdout);
+  } catch {
+    return { rule: 'output.probe', actual: 'invalid JSON', limit: 'valid ffprobe JSON', message: 'the output probe printed invalid JSON' };
+  }
+}
+
 /**
  * `handle` is the output as claimed from the job directory (src/verify/sandbox-output.ts): it is
- * hashed and bound into the probe's sandbox, and it is what gets published.
+ * hashed while its facts are read, and it is what gets published. The facts come from the
+ * container itself where a reader states them all (src/verify/facts), else from a sandboxed
+ * ffprobe.
  */
 export async function verifyOutput(
   handle: FileHandle,
   target: OperationTarget | undefined,
   expectedDuration: number | undefined,
-  tools: { sandbox: SandboxTools; ffprobe: string; ffprobeFd?: number; seccompFile: string | undefined; probeTimeoutSeconds: number; stateDir?: string; ffprobeSha256?: string },
+  tools: ProbeTools,
   budget?: OutputBudget,
 ): Promise<OutputCheck> {
-  {
-    const st = await handle.stat();
-    const hashP = (async () => {
-      const h = createHash('sha256');
-      const buf = Buffer.allocUnsafe(1024 * 1024);
-      let pos = 0;
-      for (;;) {
-        const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
-        if (bytesRead === 0) break;
-        h.update(buf.subarray(0, bytesRead));
-        pos += bytesRead;
-      }
-      return h.digest('hex');
-    })();
-    // Same cache key as the input's inspection, so the listing is read once per binary, not per probe.
-    const caps = await detectCapabilities(tools.ffprobe, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(tools.ffprobeSha256 ? { sha256: tools.ffprobeSha256 } : {}), ...(tools.sandbox.runAs ? { runAs: tools.sandbox.runAs } : {}) }).catch(() => undefined);
-    const site = { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary: tools.ffprobe, ...(tools.ffprobeFd !== undefined ? { binaryFd: tools.ffprobeFd } : {}) };
-    const r = await supervise(planOutputProbe(site, { fd: handle.fd, name: 'output' }, target, caps, tools.probeTimeoutSeconds));
-    const sha256 = await hashP;
-    if (r.exitCode !== 0 || r.killedFor) {
-      const why = (r.stderr.split('\n').find((l) => l.trim()) ?? r.killedFor?.message ?? `exit ${r.exitCode}`).trim();
-      return { violations: [{ rule: 'output.probe', actual: why, limit: 'a well-formed output', message: `the output did not pass the sandboxed probe: ${why}` }], probe: undefined, sha256, size: st.size };
-    }
-    let probe: ProbeResult;
-    try {
-      probe = parseProbeJson(r.stdout);
-    } catch {
-      return { violations: [{ rule: 'output.probe', actual: 'invalid JSON', limit: 'valid ffprobe JSON', message: 'the output probe printed invalid JSON' }], probe: undefined, sha256, size: st.size };
-    }
-    return { violations: [...checkOutputProbe(probe, target, expectedDuration), ...(budget ? checkOutputBudget(probe, st.size, budget) : [])], probe, sha256, size: st.size };
+  const st = await handle.stat();
+  const hashP = sha256Of(handle);
+  const facts = await readContainerFacts(readAtOf(handle), st.size);
+  let found: ProbeResult | Violation;
+  let checkedBy: OutputCheckedBy;
+  if (facts.kind === 'refused') {
+    found = { rule: 'output.structure', actual: facts.problem, limit: `the ${facts.reader} container a muxer writes`, message: `the output's container is not what a muxer writes: ${facts.problem}`, hint: 'a compromised or misbehaving ffmpeg; the output was not published' };
+    checkedBy = { by: 'container', reader: facts.reader };
+  } else if (facts.kind === 'facts') {
+    found = facts.probe;
+    checkedBy = { by: 'container', reader: facts.reader };
+  } else {
+    found = await sandboxedProbe(handle, target, tools);
+    checkedBy = { by: 'sandboxed-probe', because: facts.reason };
   }
+  const sha256 = await hashP;
+  if ('rule' in found) return { violations: [found], probe: undefined, sha256, size: st.size, checkedBy };
+  return { violations: [...checkOutputProbe(found, target, expectedDuration), ...(budget ? checkOutputBudget(found, st.size, budget) : [])], probe: found, sha256, size: st.size, checkedBy };
 }

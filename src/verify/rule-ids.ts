@@ -5,7 +5,7 @@
  * values it can read), during it by the monitor from ffmpeg's -progress report, and here, at
  * verification, for every job.
  */
-export const OUTPUT_RULES = ['output.sandbox-file', 'output.probe', 'output.format', 'output.streams', 'output.streamType', 'output.duration'] as const;
+export const OUTPUT_RULES = ['output.sandbox-file', 'output.probe', 'output.structure', 'output.format', 'output.streams', 'output.streamType', 'output.duration'] as const;
 
 /** The output bounds: the policy's `output` section, and the duration budget from the input. */
 export const OUTPUT_BOUND_RULES = [

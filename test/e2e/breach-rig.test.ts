@@ -107,6 +107,15 @@ describe('the host stays out of reach', () => {
     await contained(r);
   });
 
+  it('a payload hidden inside the media data (mdat grown over it, the file still framed box by box): exit 6 output.structure, nothing published', async () => {
+    const r = await runRig('grow-mdat');
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.record['reason']).toBe('ffmpeg-failed');
+    const v = (r.record['violations'] as Array<{ rule: string; actual: string }>).find((x) => x.rule === 'output.structure');
+    expect(v?.actual).toMatch(/^1100 of the \d+ bytes of media data \(mdat\) belong to no sample/);
+    await contained(r);
+  });
+
   it('children left running to write into the output after it was checked die with the tree: what is published is ffmpeg\'s output', async () => {
     const r = await runRig('children');
     // The rig claims success and its output is genuine: it is published, untouched by the child.

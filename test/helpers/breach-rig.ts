@@ -14,7 +14,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-export type RigMode = 'symlink' | 'fifo' | 'directory' | 'hardlink' | 'fill-output' | 'fill-shm' | 'sysctl' | 'children' | 'stderr-flood' | 'hold' | 'honest' | 'fds';
+export type RigMode = 'symlink' | 'fifo' | 'directory' | 'hardlink' | 'fill-output' | 'fill-shm' | 'sysctl' | 'children' | 'stderr-flood' | 'hold' | 'honest' | 'fds' | 'grow-mdat';
 
 /** Shell for each mode; $out is the descriptor path, $host the output's host path (from readlink). */
 const MODES: Readonly<Record<RigMode, string>> = {
@@ -37,6 +37,14 @@ const MODES: Readonly<Record<RigMode, string>> = {
   // Every descriptor the sandboxed process holds, and where each leads: a leaked host file or pipe is a way out.
   fds: `for f in /proc/self/fd/*; do printf 'rig: fd %s -> %s\\n' "\${f##*/}" "$(readlink "$f")" >&2; done; exit 70`,
   honest: `exit 0`,
+  // A payload hidden inside the media data: appended after the last box (faststart: mdat), and
+  // mdat's size patched to cover it, so the file is still perfectly framed box by box.
+  'grow-mdat': `p=/proc/self/fd/4
+off=$(grep -obUa mdat "$p" 2>&3 | head -n1 | cut -d: -f1); [ -n "$off" ] || prevented
+at=$((off - 4)); size=$(od -An -tu4 --endian=big -j$at -N4 "$p" 2>&3 | tr -d ' '); [ -n "$size" ] || prevented
+pay='#!/bin/sh echo owned; '; n=0; while [ $n -lt 50 ]; do printf '%s' "$pay" >> "$p" || prevented; n=$((n + 1)); done
+new=$((size + 50 * \${#pay}))
+printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((new >> 24 & 255)) $((new >> 16 & 255)) $((new >> 8 & 255)) $((new & 255)))" | dd of="$p" bs=1 seek=$at conv=notrunc 2>&3 && { echo "rig: grow-mdat: mdat grown from $size to $new bytes" >&2; exit 0; }; prevented`,
 };
 
 const SCRIPT = (mode: RigMode, marker: string, secret: string): string => `#!/bin/sh

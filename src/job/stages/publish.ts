@@ -65,7 +65,7 @@ export async function publishStage(
     }
     await ctx.events.emit({
       type: 'output',
-      output: { path: target.path, size: verified.size, sha256: verified.sha256, ...(verified.probe ? { probe: summarizeProbe(verified.probe) } : {}), ...(provenance ? { provenance } : {}) },
+      output: { path: target.path, size: verified.size, sha256: verified.sha256, ...(verified.probe ? { probe: summarizeProbe(verified.probe) } : {}), checkedBy: verified.checkedBy, ...(provenance ? { provenance } : {}) },
     });
   });
 }

@@ -1,0 +1,172 @@
+/**
+ * The facts of a Matroska or WebM output, from its EBML header (DocType), the Segment's Info
+ * (TimestampScale, Duration) and Tracks (per TrackEntry: type, CodecID, picture size,
+ * DefaultDuration, sample rate, channels). The Clusters are not read here: the structure walk
+ * has already proved they tile the Segment. A Segment of unknown size, or a file that does not
+ * state its duration or a video track's frame duration, is not read here (FactsUnsupported).
+ */
+import { FactsRefusal, FactsUnsupported, probeOf, stream } from './result.js';
+import type { ReadAt } from '../../inspect/structure.js';
+import type { ProbeResult, ProbeStream } from '../../inspect/probe-result.js';
+
+const ID = {
+  EBML: 0x1a45dfa3, DOC_TYPE: 0x4282, SEGMENT: 0x18538067, INFO: 0x1549a966, TIMESTAMP_SCALE: 0x2ad7b1, DURATION: 0x4489,
+  TRACKS: 0x1654ae6b, TRACK_ENTRY: 0xae, TRACK_TYPE: 0x83, CODEC_ID: 0x86, DEFAULT_DURATION: 0x23e383,
+  VIDEO: 0xe0, PIXEL_WIDTH: 0xb0, PIXEL_HEIGHT: 0xba, AUDIO: 0xe1, SAMPLING_FREQUENCY: 0xb5, CHANNELS: 0x9f,
+} as const;
+
+/** Info and Tracks are read into memory; a muxer's are a few hundred bytes. */
+const MAX_HEADER_ELEMENT_BYTES = 1024 * 1024;
+const MAX_SEGMENT_CHILDREN = 1_000_000;
+
+const CODECS: Readonly<Record<string, string>> = {
+  'V_MPEG4/ISO/AVC': 'h264', 'V_MPEGH/ISO/HEVC': 'hevc', V_VP8: 'vp8', V_VP9: 'vp9', V_AV1: 'av1', V_THEORA: 'theora', V_MJPEG: 'mjpeg',
+  A_OPUS: 'opus', A_VORBIS: 'vorbis', A_AAC: 'aac', A_FLAC: 'flac', 'A_MPEG/L3': 'mp3', A_AC3: 'ac3', A_EAC3: 'eac3',
+};
+const KINDS: Readonly<Record<number, string>> = { 1: 'video', 2: 'audio', 17: 'subtitle' };
+
+interface Element {
+  readonly id: number;
+  readonly data: number;
+  /** Undefined: unknown size. */
+  readonly size: number | undefined;
+}
+
+/** The element header at `pos` of `buf` (the buffer's own offsets). */
+function header(buf: Buffer, pos: number, where: string): Element {
+  const first = buf[pos];
+  if (first === undefined || first < 0x10) throw new FactsRefusal(`no element header at byte ${pos} of ${where}`);
+  const idLen = first >= 0x80 ? 1 : first >= 0x40 ? 2 : first >= 0x20 ? 3 : 4;
+  const sf = buf[pos + idLen];
+  if (sf === undefined || sf === 0) throw new FactsRefusal(`an element size at byte ${pos + idLen} of ${where} that cannot be read`);
+  let sizeLen = 1;
+  while ((sf & (0x80 >> (sizeLen - 1))) === 0) sizeLen++;
+  if (pos + idLen + sizeLen > buf.length) throw new FactsRefusal(`an element header cut at byte ${pos} of ${where}`);
+  let id = 0;
+  for (let i = 0; i < idLen; i++) id = id * 256 + (buf[pos + i] ?? 0);
+  const mask = 0xff >> sizeLen;
+  let size = sf & mask;
+  let ones = size === mask;
+  for (let i = 1; i < sizeLen; i++) {
+    const x = buf[pos + idLen + i] ?? 0;
+    size = size * 256 + x;
+    if (x !== 0xff) ones = false;
+  }
+  return { id, data: pos + idLen + sizeLen, size: ones ? undefined : size };
+}
+
+/** The children of buf[from, to), each of known size inside it. */
+function children(buf: Buffer, from: number, to: number, where: string): Element[] {
+  const out: Element[] = [];
+  let pos = from;
+  while (pos < to) {
+    const e = header(buf, pos, where);
+    if (e.size === undefined || e.data + e.size > to) throw new FactsRefusal(`an element at byte ${pos} of ${where} does not fit it`);
+    out.push(e);
+    pos = e.data + e.size;
+  }
+  return out;
+}
+
+function uint(buf: Buffer, e: Element): number {
+  const n = e.size ?? 0;
+  if (n < 1 || n > 6) throw new FactsRefusal(`an unsigned integer of ${n} bytes`);
+  return buf.readUIntBE(e.data, n);
+}
+
+function float(buf: Buffer, e: Element): number {
+  if (e.size === 4) return buf.readFloatBE(e.data);
+  if (e.size === 8) return buf.readDoubleBE(e.data);
+  throw new FactsRefusal(`a float of ${e.size ?? 'unknown'} bytes`);
+}
+
+const one = (els: readonly Element[], id: number, where: string): Element | undefined => {
+  const found = els.filter((e) => e.id === id);
+  if (found.length > 1) throw new FactsRefusal(`${where} holds ${found.length} elements 0x${id.toString(16)} where one is allowed`);
+  return found[0];
+};
+
+async function readExactly(readAt: ReadAt, pos: number, len: number): Promise<Buffer> {
+  const buf = Buffer.alloc(len);
+  let got = 0;
+  while (got < len) {
+    const r = await readAt(buf.subarray(got), pos + got);
+    if (r === 0) throw new FactsRefusal('the file ends inside an element');
+    got += r;
+  }
+  return buf;
+}
+
+function trackFacts(buf: Buffer, entry: Element, index: number): ProbeStream {
+  const where = `TrackEntry ${index + 1}`;
+  const kids = children(buf, entry.data, entry.data + (entry.size ?? 0), where);
+  const type = one(kids, ID.TRACK_TYPE, where);
+  const kind = type ? (KINDS[uint(buf, type)] ?? 'data') : 'data';
+  const codecEl = one(kids, ID.CODEC_ID, where);
+  const codecId = codecEl ? buf.toString('latin1', codecEl.data, codecEl.data + (codecEl.size ?? 0)).replace(/\0+$/, '') : '';
+  if (kind !== 'video' && kind !== 'audio') return stream(index, kind, undefined);
+  const codec = CODECS[codecId] ?? (codecId.startsWith('A_AAC/') ? 'aac' : undefined);
+  if (!codec) throw new FactsUnsupported(`CodecID "${codecId.slice(0, 40)}"`);
+  if (kind === 'video') {
+    const v = one(kids, ID.VIDEO, where);
+    if (!v) throw new FactsRefusal(`${where} is a video track without a Video element`);
+    const vk = children(buf, v.data, v.data + (v.size ?? 0), `${where} Video`);
+    const w = one(vk, ID.PIXEL_WIDTH, `${where} Video`);
+    const h = one(vk, ID.PIXEL_HEIGHT, `${where} Video`);
+    const dd = one(kids, ID.DEFAULT_DURATION, where);
+    if (!w || !h) throw new FactsRefusal(`${where} does not state its picture size`);
+    if (!dd || uint(buf, dd) === 0) throw new FactsUnsupported('a video track without DefaultDuration');
+    return stream(index, kind, codec, { width: uint(buf, w), height: uint(buf, h), frameRate: 1e9 / uint(buf, dd) });
+  }
+  const a = one(kids, ID.AUDIO, where);
+  const ak = a ? children(buf, a.data, a.data + (a.size ?? 0), `${where} Audio`) : [];
+  const sf = one(ak, ID.SAMPLING_FREQUENCY, `${where} Audio`);
+  const ch = one(ak, ID.CHANNELS, `${where} Audio`);
+  return stream(index, kind, codec, { sampleRate: sf ? float(buf, sf) : 8000, channels: ch ? uint(buf, ch) : 1 });
+}
+
+export async function matroskaFacts(readAt: ReadAt, size: number): Promise<ProbeResult> {
+  const head = await readExactly(readAt, 0, Math.min(size, 64));
+  const ebml = header(head, 0, 'the EBML header');
+  if (ebml.id !== ID.EBML || ebml.size === undefined || ebml.data + ebml.size > head.length) throw new FactsUnsupported('an EBML header this reader does not read');
+  const docType = one(children(head, ebml.data, ebml.data + ebml.size, 'the EBML header'), ID.DOC_TYPE, 'the EBML header');
+  const doc = docType ? head.toString('latin1', docType.data, docType.data + (docType.size ?? 0)) : 'matroska';
+  if (doc !== 'matroska' && doc !== 'webm') throw new FactsRefusal(`DocType "${doc.slice(0, 20)}"`);
+
+  const segAt = ebml.data + ebml.size;
+  const segHead = await readExactly(readAt, segAt, Math.min(12, size - segAt));
+  const seg = header(segHead, 0, 'the Segment');
+  if (seg.id !== ID.SEGMENT) throw new FactsRefusal('the EBML header is not followed by a Segment');
+  if (seg.size === undefined) throw new FactsUnsupported('a Segment of unknown size (a live recording)');
+  let pos = segAt + seg.data;
+  const end = pos + seg.size;
+  if (end > size) throw new FactsRefusal('the Segment runs past the end of the file');
+
+  let info: Buffer | undefined;
+  let tracks: Buffer | undefined;
+  for (let n = 0; pos < end; n++) {
+    if (n >= MAX_SEGMENT_CHILDREN) throw new FactsUnsupported(`more than ${MAX_SEGMENT_CHILDREN} elements in the Segment`);
+    const hb = await readExactly(readAt, pos, Math.min(12, end - pos));
+    const e = header(hb, 0, 'the Segment');
+    if (e.size === undefined) throw new FactsUnsupported('an element of unknown size in the Segment');
+    const dataAt = pos + e.data;
+    if (dataAt + e.size > end) throw new FactsRefusal(`an element at byte ${pos} runs past the Segment`);
+    if (e.id === ID.INFO || e.id === ID.TRACKS) {
+      if (e.size > MAX_HEADER_ELEMENT_BYTES) throw new FactsUnsupported(`an ${e.id === ID.INFO ? 'Info' : 'Tracks'} element of ${e.size} bytes`);
+      if ((e.id === ID.INFO ? info : tracks) !== undefined) throw new FactsRefusal('two Info or two Tracks elements');
+      const body = await readExactly(readAt, dataAt, e.size);
+      if (e.id === ID.INFO) info = body;
+      else tracks = body;
+    }
+    pos = dataAt + e.size;
+  }
+  if (!info || !tracks) throw new FactsRefusal(`the Segment has no ${info ? 'Tracks' : 'Info'}`);
+  const ik = children(info, 0, info.length, 'Info');
+  const scale = one(ik, ID.TIMESTAMP_SCALE, 'Info');
+  const dur = one(ik, ID.DURATION, 'Info');
+  if (!dur) throw new FactsUnsupported('an Info without Duration');
+  const duration = (float(info, dur) * (scale ? uint(info, scale) : 1_000_000)) / 1e9;
+  if (!Number.isFinite(duration) || duration < 0) throw new FactsRefusal(`a Duration of ${duration}`);
+  const entries = children(tracks, 0, tracks.length, 'Tracks').filter((e) => e.id === ID.TRACK_ENTRY);
+  return probeOf('matroska,webm', duration, entries.map((e, i) => trackFacts(tracks as Buffer, e, i)));
+}

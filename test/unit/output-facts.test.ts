@@ -1,0 +1,175 @@
+/**
+ * The output's facts read from its container (src/verify/facts) against what ffprobe says of the
+ * same real ffmpeg outputs, and the refusals that make the reader stricter than the probe: a
+ * payload hidden in mdat behind a patched size, data in padding, a box the muxer never writes,
+ * overlapping or stray chunks, chunk tables that disagree, a stray RIFF chunk.
+ */
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { readContainerFacts } from '../../src/verify/facts/index.js';
+import type { ContainerFacts } from '../../src/verify/facts/result.js';
+import type { ReadAt } from '../../src/inspect/structure.js';
+import { ffmpeg, ffprobeJson } from '../helpers/media.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'zt-facts-'));
+});
+afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+const readAtOf = (buf: Buffer): ReadAt => async (into, position) => (position >= buf.length ? 0 : buf.copy(into, 0, position, Math.min(buf.length, position + into.length)));
+const factsOf = (buf: Buffer): Promise<ContainerFacts> => readContainerFacts(readAtOf(buf), buf.length);
+
+const AV = ['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=2', '-f', 'lavfi', '-i', 'sine=d=2:sample_rate=48000', '-ac', '2'];
+/** What the vetted operations write (policies/advanced.yaml), and a remux. */
+const OUTPUTS: Record<string, readonly string[]> = {
+  'h264-aac.mp4': [...AV, '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-movflags', '+faststart', '-f', 'mp4'],
+  'h264-aac.mov': [...AV, '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'mov'],
+  'aac.m4a': [...AV, '-vn', '-c:a', 'aac', '-f', 'ipod'],
+  'h264-opus.mkv': [...AV, '-c:v', 'libx264', '-preset', 'veryfast', '-c:a', 'libopus', '-f', 'matroska'],
+  'vp9-opus.webm': [...AV, '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-c:a', 'libopus', '-f', 'webm'],
+  'pcm.wav': [...AV, '-vn', '-c:a', 'pcm_s16le', '-f', 'wav'],
+  'pcm-6ch.wav': ['-f', 'lavfi', '-i', 'sine=d=1', '-ac', '6', '-c:a', 'pcm_s16le', '-f', 'wav'],
+  'still.png': [...AV, '-frames:v', '1', '-update', '1', '-c:v', 'png', '-f', 'image2'],
+  'still.jpg': [...AV, '-frames:v', '1', '-update', '1', '-c:v', 'mjpeg', '-f', 'image2'],
+};
+
+async function make(name: string): Promise<{ file: string; buf: Buffer }> {
+  const file = path.join(dir, name);
+  await ffmpeg(['-y', '-v', 'error', ...(OUTPUTS[name] ?? []), file]);
+  return { file, buf: await readFile(file) };
+}
+
+function mustFacts(f: ContainerFacts): Extract<ContainerFacts, { kind: 'facts' }> {
+  if (f.kind !== 'facts') throw new Error(`expected facts, got ${JSON.stringify(f)}`);
+  return f;
+}
+
+describe('the facts read from the container are what ffprobe reports', () => {
+  it.each(Object.keys(OUTPUTS))('%s', async (name) => {
+    const { file, buf } = await make(name);
+    const facts = mustFacts(await factsOf(buf));
+    const probe = await ffprobeJson(file);
+    const format = probe['format'] as { format_name: string; duration?: string };
+    const streams = probe['streams'] as Array<Record<string, unknown>>;
+    // ffprobe names a still by its file name (image2) or its bytes (png_pipe, jpeg_pipe): the operations accept both.
+    if (name.startsWith('still')) expect(['image2', facts.probe.formatName]).toContain(format.format_name);
+    else expect(facts.probe.formatName).toBe(format.format_name);
+    expect(facts.probe.streams.map((s) => [s.codecType, s.codecName])).toEqual(streams.map((s) => [s['codec_type'], s['codec_name']]));
+    for (const [i, s] of facts.probe.streams.entries()) {
+      const p = streams[i] ?? {};
+      if (s.codecType === 'video') {
+        expect([s.width, s.height]).toEqual([p['width'], p['height']]);
+        if (!name.startsWith('still')) expect(s.frameRate).toBeCloseTo(25, 3);
+      } else {
+        expect(s.sampleRate).toBe(Number(p['sample_rate']));
+        expect(s.channels).toBe(p['channels']);
+      }
+    }
+    if (format.duration !== undefined && !name.startsWith('still')) expect(facts.probe.duration ?? 0).toBeCloseTo(Number(format.duration), 1);
+  });
+});
+
+/** The offset of the first top-level box of `type` in an ISO-BMFF file. */
+function topBox(buf: Buffer, type: string): { at: number; size: number } {
+  for (let pos = 0; pos + 8 <= buf.length; ) {
+    const size = buf.readUInt32BE(pos);
+    if (buf.toString('latin1', pos + 4, pos + 8) === type) return { at: pos, size };
+    if (size < 8) break;
+    pos += size;
+  }
+  throw new Error(`no top-level ${type}`);
+}
+
+/** The offset of the first box of `type` anywhere (a byte search; the tests' files are small and known). */
+const boxAt = (buf: Buffer, type: string): number => buf.indexOf(Buffer.from(type, 'latin1')) - 4;
+
+describe('what the probe would pass and the container reader refuses', () => {
+  it('a payload hidden at the end of mdat, its size patched to cover it (the structure walk alone sees a well-framed file)', async () => {
+    const { buf } = await make('h264-aac.mp4');
+    const mdat = topBox(buf, 'mdat');
+    expect(mdat.at + mdat.size).toBe(buf.length); // faststart: mdat is last
+    const payload = Buffer.from('#!/bin/sh\necho owned\n'.repeat(50));
+    const evil = Buffer.concat([buf, payload]);
+    evil.writeUInt32BE(mdat.size + payload.length, mdat.at);
+    const f = await factsOf(evil);
+    expect(f).toMatchObject({ kind: 'refused', reader: 'isobmff' });
+    expect(f.kind === 'refused' && f.problem).toContain(`${payload.length} of the`);
+    expect(f.kind === 'refused' && f.problem).toContain('belong to no sample');
+  });
+
+  it('data in a free box, and a top-level box the muxer never writes', async () => {
+    const { buf } = await make('h264-aac.mp4');
+    const free = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('free'), Buffer.from('secret payload!!')]);
+    const uuid = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('uuid'), Buffer.alloc(16, 7)]);
+    const ftyp = topBox(buf, 'ftyp');
+    const at = ftyp.at + ftyp.size;
+    // Inserting shifts the media: rewrite nothing, so also expect the chunk check if the box check did not fire first.
+    for (const [extra, why] of [[free, 'holds data'], [uuid, 'which the muxer does not write']] as const) {
+      const f = await factsOf(Buffer.concat([buf.subarray(0, at), extra, buf.subarray(at)]));
+      expect(f.kind).toBe('refused');
+      expect(f.kind === 'refused' && f.problem).toContain(why);
+    }
+  });
+
+  it('chunk offsets outside mdat, and sample tables that disagree', async () => {
+    const { buf } = await make('h264-aac.mp4');
+    const stco = boxAt(buf, 'stco');
+    const outside = Buffer.from(buf);
+    outside.writeUInt32BE(4, stco + 16); // the first chunk now starts inside ftyp
+    const f1 = await factsOf(outside);
+    expect(f1.kind).toBe('refused');
+    expect(f1.kind === 'refused' && f1.problem).toMatch(/outside every mdat|overlap/);
+
+    const stsz = boxAt(buf, 'stsz');
+    const moreSamples = Buffer.from(buf);
+    moreSamples.writeUInt32BE(moreSamples.readUInt32BE(stsz + 16) - 1, stsz + 16); // one sample fewer declared
+    const f2 = await factsOf(moreSamples);
+    expect(f2.kind).toBe('refused');
+  });
+
+  it('a stray chunk in a WAV, and a byte rate that lies', async () => {
+    const { buf } = await make('pcm.wav');
+    const junk = Buffer.concat([Buffer.from('zzzz'), Buffer.from([8, 0, 0, 0]), Buffer.from('payload!')]);
+    const withJunk = Buffer.concat([buf, junk]);
+    withJunk.writeUInt32LE(withJunk.length - 8, 4);
+    const f1 = await factsOf(withJunk);
+    expect(f1.kind).toBe('refused');
+    const fmt = buf.indexOf(Buffer.from('fmt ', 'latin1'));
+    const lying = Buffer.from(buf);
+    lying.writeUInt32LE(1, fmt + 16); // byte rate
+    const f2 = await factsOf(lying);
+    expect(f2.kind).toBe('refused');
+    expect(f2.kind === 'refused' && f2.problem).toContain('byte rate');
+  });
+
+  it('framing problems found by the structure walk are refusals too (trailing data after the last box)', async () => {
+    const { buf } = await make('h264-aac.mp4');
+    const f = await factsOf(Buffer.concat([buf, Buffer.from('PK\x03\x04 a zip appended')]));
+    expect(f.kind).toBe('refused');
+  });
+});
+
+describe('what no reader states is left to the sandboxed probe', () => {
+  it('a fragmented mp4, a Matroska without Duration, an Ogg, an MP3', async () => {
+    const frag = path.join(dir, 'frag.mp4');
+    await ffmpeg(['-y', '-v', 'error', ...AV, '-c:v', 'libx264', '-preset', 'veryfast', '-c:a', 'aac', '-movflags', 'frag_keyframe+empty_moov', '-f', 'mp4', frag]);
+    const ogg = path.join(dir, 'a.ogg');
+    await ffmpeg(['-y', '-v', 'error', ...AV, '-vn', '-c:a', 'libvorbis', ogg]);
+    const mp3 = path.join(dir, 'a.mp3');
+    await ffmpeg(['-y', '-v', 'error', ...AV, '-vn', '-c:a', 'libmp3lame', mp3]);
+    for (const f of [frag, ogg, mp3]) {
+      const facts = await factsOf(await readFile(f));
+      expect(facts.kind, `${f}: ${JSON.stringify(facts)}`).toBe('unsupported');
+    }
+    // The same bytes a live WebM writer emits: Segment of unknown size.
+    const { buf: webm } = await make('vp9-opus.webm');
+    const seg = webm.indexOf(Buffer.from([0x18, 0x53, 0x80, 0x67]));
+    const sizeLen = 8; // ffmpeg writes the Segment size as 8 bytes
+    const unknown = Buffer.concat([webm.subarray(0, seg + 4), Buffer.from([0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), webm.subarray(seg + 4 + sizeLen)]);
+    expect(webm[seg + 4]).toBe(0x01);
+    expect((await factsOf(unknown)).kind).toBe('unsupported');
+  });
+});
