@@ -145,6 +145,18 @@ describe('what the probe would pass and the container reader refuses', () => {
     expect(f2.kind === 'refused' && f2.problem).toContain('byte rate');
   });
 
+  it('a NaN sample rate or duration in a Matroska header (found by the fuzzer): refused, never a NaN fact', async () => {
+    const { buf } = await make('vp9-opus.webm');
+    for (const id of [[0xb5, 0x88], [0x44, 0x89, 0x88]]) {
+      const at = buf.indexOf(Buffer.from(id));
+      expect(at).toBeGreaterThan(0);
+      const bad = Buffer.from(buf);
+      bad.writeDoubleBE(Number.NaN, at + id.length);
+      const f = await factsOf(bad);
+      expect(f.kind, JSON.stringify(f)).toBe('refused');
+    }
+  });
+
   it('framing problems found by the structure walk are refusals too (trailing data after the last box)', async () => {
     const { buf } = await make('h264-aac.mp4');
     const f = await factsOf(Buffer.concat([buf, Buffer.from('PK\x03\x04 a zip appended')]));

@@ -211,6 +211,7 @@ function sampleEntry(buf: Buffer, stsd: BoxReader, kind: string): Entry {
     const childrenAt = 28 + (version === 1 ? 16 : version === 2 ? 36 : 0);
     const channels = version === 2 ? r.u32(40) : r.u16(16);
     const sampleRate = version === 2 ? r.buffer.readDoubleBE(r.table(32, 1, 8)) : r.u32(24) >>> 16;
+    if (!Number.isFinite(sampleRate) || sampleRate < 0) throw new FactsRefusal(`audio sample entry "${fourcc}" declares a sample rate of ${sampleRate}`);
     if (fourcc === 'mp4a') {
       // The sample entry's channel count and rate are placeholders for AAC (ffmpeg writes 2); its AudioSpecificConfig is what decoders use.
       const e = esdsOf(buf, entry, childrenAt);

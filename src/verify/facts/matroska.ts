@@ -74,10 +74,12 @@ function uint(buf: Buffer, e: Element): number {
   return buf.readUIntBE(e.data, n);
 }
 
+/** A non-negative finite float (a duration, a sample rate): NaN and infinities are refused. */
 function float(buf: Buffer, e: Element): number {
-  if (e.size === 4) return buf.readFloatBE(e.data);
-  if (e.size === 8) return buf.readDoubleBE(e.data);
-  throw new FactsRefusal(`a float of ${e.size ?? 'unknown'} bytes`);
+  const v = e.size === 4 ? buf.readFloatBE(e.data) : e.size === 8 ? buf.readDoubleBE(e.data) : undefined;
+  if (v === undefined) throw new FactsRefusal(`a float of ${e.size ?? 'unknown'} bytes`);
+  if (!Number.isFinite(v) || v < 0) throw new FactsRefusal(`a float field of ${v}`);
+  return v;
 }
 
 const one = (els: readonly Element[], id: number, where: string): Element | undefined => {

@@ -8,8 +8,9 @@ import { tokenTarget } from './token.js';
 import { auditTarget } from './audit.js';
 import { firewallTarget } from './firewall.js';
 import { filtergraphTarget } from './filtergraph.js';
+import { outputFactsTarget } from './output-facts.js';
 
 export function allTargets(): Target<unknown>[] {
   const walkers = (['isobmff', 'ebml', 'riff-wave', 'riff-avi', 'ogg', 'png', 'jpeg', 'mp3', 'flac'] as const).map((f) => walkerTarget(f));
-  return [...walkers, markerTarget(), probeTarget(), policyTarget(), tokenTarget(), auditTarget(), firewallTarget(), filtergraphTarget()] as Target<unknown>[];
+  return [...walkers, markerTarget(), probeTarget(), policyTarget(), tokenTarget(), auditTarget(), firewallTarget(), filtergraphTarget(), outputFactsTarget()] as Target<unknown>[];
 }
