@@ -116,6 +116,23 @@ await build({
   legalComments: 'none',
   banner: { js: "import { createRequire as __ztCreateRequire } from 'node:module'; const require = __ztCreateRequire(import.meta.url);" },
 });
+// The CLI again as one CommonJS file, with V8's code cache beside it (scripts/code-cache.cjs):
+// bin/zt-ffmpeg loads it through vm.Script, so a job does not parse and compile two MB of
+// JavaScript on every start (Node 20 has no compile cache for ES modules). The ES bundle above
+// stays the library's entry and the CLI's fallback.
+await build({
+  entryPoints: [path.join(next, 'cli', 'main.js')],
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  outfile: path.join(next, 'bundle', 'cli.cjs'),
+  logLevel: 'error',
+  legalComments: 'none',
+  define: { 'import.meta.url': '__ztImportMetaUrl' },
+  banner: { js: "const __ztImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+execFileSync(process.execPath, [path.join(root, 'scripts', 'code-cache.cjs'), path.join(next, 'bundle', 'cli.cjs')], { stdio: 'inherit', timeout: 120_000 });
 const old = path.join(root, `dist.old-${process.pid}`);
 await rename(path.join(root, 'dist'), old).catch(() => undefined);
 await rename(next, path.join(root, 'dist'));
