@@ -129,6 +129,9 @@ await build({
   outfile: path.join(next, 'bundle', 'cli.cjs'),
   logLevel: 'error',
   legalComments: 'none',
+  // Whitespace and syntax only (names are kept): a third less to read, hash and parse per job.
+  minifyWhitespace: true,
+  minifySyntax: true,
   define: { 'import.meta.url': '__ztImportMetaUrl' },
   banner: { js: "const __ztImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
