@@ -28,11 +28,14 @@ const DIST = path.join(ROOT, 'dist');
 const CACHE = path.join(ROOT, '.tmp', 'bench-inputs');
 const NODE = process.execPath;
 
-/** Issue 8 and issue 5 targets. */
+/**
+ * Targets: issue 16 for the transcodes and batch (the median per-pair ratio must not exceed
+ * them; its aims were 2.2× and 1.06×), issue 8 for --version, issue 5 for the audit log.
+ */
 const TARGETS = {
-  '1s-320x240': 2.2,
-  '10s-720p': 1.06,
-  '60s-1080p': 1.01,
+  '1s-320x240': 2.5,
+  '10s-720p': 1.1,
+  '60s-1080p': 1.02,
   version: 1.5,
   batch: 1.6,
   rssBytes: 150 * 1000 * 1000,

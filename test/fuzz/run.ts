@@ -54,5 +54,5 @@ for (const [name, s] of stats) {
   rows.push({ target: name, execs: s.execs, checkMs: Math.round(s.ms), findings: s.findings, distinct: Object.fromEntries(s.kinds), saved: s.saved });
 }
 if (opts.json) await writeFile(opts.json, JSON.stringify({ seed: opts.seed, seconds: opts.ms / 1000, targets: rows }, null, 2));
-process.stderr.write(`[fuzz] seed ${opts.seed}: ${found === 0 ? 'nothing found' : `${found} findings (saved to test/fuzz/corpus/)`}\n`);
+process.stderr.write(`[fuzz] seed ${opts.seed}: ${found === 0 ? 'nothing found' : `${found} findings (${opts.save ? 'saved to test/fuzz/corpus/' : 'not saved: --no-save'})`}\n`);
 process.exitCode = found === 0 ? 0 : 1;

@@ -8,7 +8,7 @@ import { parseProbeJson } from '../../src/inspect/probe-result.js';
 import type { InputConfig, Policy } from '../../src/policy/types.js';
 import { pngWithDimensions } from '../helpers/hostile-samples.js';
 import { SERIALIZERS } from '../fuzz/containers.js';
-import { ogg } from '../fuzz/seeds.js';
+import { ogg, jpeg as jpegSeed } from '../fuzz/seeds.js';
 
 function box(type: string, body: Buffer | number): Buffer {
   const b = typeof body === 'number' ? Buffer.alloc(body) : body;
@@ -190,5 +190,18 @@ describe('classifying a probe', () => {
     expect(r.violations.map((v) => v.rule)).toEqual(['input.probe.errors']);
     const lenient = classifyProbe({ exitCode: 0, signal: undefined, stdout: ok, stderr: '[h264 @ 0x1] corrupt macroblock\n' }, { ...policy, input: LENIENT } as Policy, undefined);
     expect(lenient.warnings.map((v) => v.rule)).toEqual(['input.probe.errors']);
+  });
+});
+
+describe('JPEG padding after the end-of-image marker (the fuzz oracle of seed 442814324)', () => {
+  it('a cut inside the padding leaves a complete image: accepted; a cut before EOI: truncated', async () => {
+    const image = SERIALIZERS.jpeg(jpegSeed()).bytes;
+    expect(image.subarray(-2)).toEqual(Buffer.from([0xff, 0xd9]));
+    const padded = Buffer.concat([image, Buffer.alloc(40, 0xff), Buffer.alloc(40, 0)]);
+    const whole = await walkBuffer(padded, 'jpg');
+    expect(whole.problems).toEqual([]);
+    expect(whole.tolerated?.[0]).toMatchObject({ name: 'jpeg-padding-after-eoi', offset: image.length });
+    expect((await walkBuffer(padded.subarray(0, image.length + 33), 'jpg')).problems).toEqual([]);
+    expect((await walkBuffer(padded.subarray(0, image.length - 1), 'jpg')).problems[0]?.kind).toBe('truncated');
   });
 });

@@ -42,7 +42,18 @@ interface Accepted {
   readonly bytes: Buffer;
   readonly boundaries: ReadonlySet<number> | undefined;
   readonly selfAppendable: boolean;
+  /**
+   * Cuts at or past this offset are no oracle: from there the walk accepted a tolerated tail
+   * (zero or 0xFF padding after a JPEG's end-of-image marker), and a cut inside the padding
+   * leaves a complete image followed by less padding. (The 30-minute campaign of seed 442814324
+   * flagged exactly that: a mutated tree whose elements after EOI were all padding bytes.)
+   */
+  readonly cutBefore: number;
 }
+
+/** Where a tolerated tail starts in an accepted file (the file's length when none). */
+const tailFrom = (report: { readonly tolerated?: ReadonlyArray<{ readonly name: string; readonly offset: number }> }, length: number): number =>
+  report.tolerated?.find((t) => t.name === 'jpeg-padding-after-eoi')?.offset ?? length;
 
 const LENIENT = { requireMagicMatchesFormat: false } as InputConfig;
 const STRICT = { requireMagicMatchesFormat: true } as InputConfig;
@@ -65,7 +76,7 @@ export function walkerTarget(format: FormatName): Target<WalkerInput> {
     const base = pool.length > 0 && rng.bool(0.7) ? rng.pick(pool) : undefined;
     const seed = base ?? (() => {
       const s = SERIALIZERS[format](rng.pick(SEEDS[format])());
-      return { bytes: s.bytes, boundaries: s.boundaries, selfAppendable: selfAppendable(s.bytes) };
+      return { bytes: s.bytes, boundaries: s.boundaries, selfAppendable: selfAppendable(s.bytes), cutBefore: s.bytes.length };
     })();
     switch (rng.int(3)) {
       case 0:
@@ -74,7 +85,7 @@ export function walkerTarget(format: FormatName): Target<WalkerInput> {
         if (!seed.boundaries || seed.bytes.length < 2) return undefined;
         const cuts: number[] = [];
         for (let t = 0; t < 8 && cuts.length < 2; t++) {
-          const c = 1 + rng.int(seed.bytes.length - 1);
+          const c = 1 + rng.int(Math.min(seed.bytes.length, seed.cutBefore) - 1);
           if (!seed.boundaries.has(c)) cuts.push(c);
         }
         const [c1, c2] = cuts;
@@ -131,7 +142,7 @@ export function walkerTarget(format: FormatName): Target<WalkerInput> {
         return { kind: 'bypass', message: `${input.why ?? 'an oracle input'}, but the walk accepted it` };
       }
       if (report.problems.length === 0 && input.boundaries && input.expect === undefined) {
-        const entry = { bytes: input.bytes, boundaries: input.boundaries, selfAppendable: selfAppendable(input.bytes) };
+        const entry = { bytes: input.bytes, boundaries: input.boundaries, selfAppendable: selfAppendable(input.bytes), cutBefore: tailFrom(report, input.bytes.length) };
         if (pool.length < 200) pool.push(entry);
         else pool[Math.floor(Math.random() * pool.length)] = entry;
       }
