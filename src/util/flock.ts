@@ -11,7 +11,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { ZtError } from '../errors.js';
-import { exec } from './exec.js';
+import { execBrief } from './exec.js';
 
 export const FLOCK_BINARY = '/usr/bin/flock';
 /** flock(1)'s exit status when the lock is held by someone else (chosen with -E). */
@@ -43,7 +43,7 @@ function checkFlockBinary(): Promise<void> {
 export async function flockExclusive(fd: number, waitMs: number): Promise<boolean> {
   await checkFlockBinary();
   const mode = waitMs > 0 ? ['--timeout', (waitMs / 1000).toFixed(3)] : ['--nonblock'];
-  const r = await exec(FLOCK_BINARY, ['--exclusive', ...mode, '--conflict-exit-code', String(CONFLICT), '3'], { timeoutMs: waitMs + 10_000, env: {}, extraFds: [fd] });
+  const r = await execBrief(FLOCK_BINARY, ['--exclusive', ...mode, '--conflict-exit-code', String(CONFLICT), '3'], { timeoutMs: waitMs + 10_000, env: {}, extraFds: [fd] });
   if (r.exitCode === 0) return true;
   if (r.exitCode === CONFLICT) return false;
   throw new ZtError('internal', `flock(1) failed (${r.signal ?? `exit ${r.exitCode}`}): ${r.stderr.trim() || r.spawnError || 'no message'}`, {});

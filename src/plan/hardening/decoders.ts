@@ -22,19 +22,30 @@ const KNOWN_DECODERS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Pure: every decoder of these codecs, from the build's listing when known. */
+/** The build's decoders by the codec they decode, indexed once per listing (a build has hundreds). */
+const byCodecOf = new WeakMap<Capabilities, ReadonlyMap<string, readonly string[]>>();
+
+function decodersByCodec(caps: Capabilities): ReadonlyMap<string, readonly string[]> {
+  let index = byCodecOf.get(caps);
+  if (!index) {
+    const m = new Map<string, string[]>();
+    for (const [name, d] of Object.entries(caps.decoders)) {
+      const list = m.get(d.codec);
+      if (list) list.push(name);
+      else m.set(d.codec, [name]);
+    }
+    index = m;
+    byCodecOf.set(caps, index);
+  }
+  return index;
+}
+
 export function decodersFor(codecs: readonly string[], caps: Capabilities | undefined): string[] {
   const out = new Set<string>();
+  const index = caps ? decodersByCodec(caps) : undefined;
   for (const c of codecs) {
-    let found = false;
-    if (caps) {
-      for (const [name, d] of Object.entries(caps.decoders)) {
-        if (d.codec === c) {
-          out.add(name);
-          found = true;
-        }
-      }
-    }
-    if (!found) for (const d of KNOWN_DECODERS[c] ?? [c]) out.add(d);
+    const found = index?.get(c);
+    for (const d of found ?? KNOWN_DECODERS[c] ?? [c]) out.add(d);
   }
   return [...out].sort();
 }

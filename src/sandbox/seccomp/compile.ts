@@ -124,7 +124,7 @@ export function compileProfile(def: ProfileDefinition, arch: SeccompArch = 'x86_
   });
   asm.ja(use(def.defaultVerdict));
   asm.label('ret:kill').ret(SECCOMP_RET_KILL_PROCESS);
-  for (const [label, v] of [...verdicts.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [label, v] of [...verdicts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     asm.label(label).ret(verdictReturn(v));
   }
   return serialize(asm.assemble());
