@@ -32,6 +32,11 @@ const OUTPUTS: Record<string, readonly string[]> = {
   'vp9-opus.webm': [...AV, '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-c:a', 'libopus', '-f', 'webm'],
   'pcm.wav': [...AV, '-vn', '-c:a', 'pcm_s16le', '-f', 'wav'],
   'pcm-6ch.wav': ['-f', 'lavfi', '-i', 'sine=d=1', '-ac', '6', '-c:a', 'pcm_s16le', '-f', 'wav'],
+  'pcm.flac': [...AV, '-vn', '-c:a', 'flac', '-f', 'flac'],
+  'vorbis.ogg': [...AV, '-vn', '-c:a', 'libvorbis', '-q:a', '4', '-f', 'ogg'],
+  'opus.opus': [...AV, '-vn', '-c:a', 'libopus', '-b:a', '96k', '-f', 'ogg'],
+  'vbr.mp3': [...AV, '-vn', '-c:a', 'libmp3lame', '-q:a', '4', '-f', 'mp3'],
+  'cbr-mono.mp3': ['-f', 'lavfi', '-i', 'sine=d=3:sample_rate=22050', '-c:a', 'libmp3lame', '-b:a', '64k', '-f', 'mp3'],
   'still.png': [...AV, '-frames:v', '1', '-update', '1', '-c:v', 'png', '-f', 'image2'],
   'still.jpg': [...AV, '-frames:v', '1', '-update', '1', '-c:v', 'mjpeg', '-f', 'image2'],
 };
@@ -165,13 +170,13 @@ describe('what the probe would pass and the container reader refuses', () => {
 });
 
 describe('what no reader states is left to the sandboxed probe', () => {
-  it('a fragmented mp4, a Matroska without Duration, an Ogg, an MP3', async () => {
+  it('a fragmented mp4, a Matroska without Duration, an Ogg Theora, an MP3 without a Xing header', async () => {
     const frag = path.join(dir, 'frag.mp4');
     await ffmpeg(['-y', '-v', 'error', ...AV, '-c:v', 'libx264', '-preset', 'veryfast', '-c:a', 'aac', '-movflags', 'frag_keyframe+empty_moov', '-f', 'mp4', frag]);
-    const ogg = path.join(dir, 'a.ogg');
-    await ffmpeg(['-y', '-v', 'error', ...AV, '-vn', '-c:a', 'libvorbis', ogg]);
-    const mp3 = path.join(dir, 'a.mp3');
-    await ffmpeg(['-y', '-v', 'error', ...AV, '-vn', '-c:a', 'libmp3lame', mp3]);
+    const ogg = path.join(dir, 'theora.ogv');
+    await ffmpeg(['-y', '-v', 'error', ...AV, '-an', '-c:v', 'libtheora', '-f', 'ogg', ogg]);
+    const mp3 = path.join(dir, 'noxing.mp3');
+    await ffmpeg(['-y', '-v', 'error', ...AV, '-vn', '-c:a', 'libmp3lame', '-write_xing', '0', mp3]);
     for (const f of [frag, ogg, mp3]) {
       const facts = await factsOf(await readFile(f));
       expect(facts.kind, `${f}: ${JSON.stringify(facts)}`).toBe('unsupported');

@@ -4,8 +4,8 @@
  * proves the framing (every byte belongs to an element, no trailing data, no second container),
  * and the reader states the streams from the container's own tables. Where it states them, the
  * output check holds them to what the operation promised exactly as it holds ffprobe's; where a
- * reader refuses, the output is not published; where none can state every fact (Ogg, MP3, FLAC,
- * a fragmented mp4 ...), the caller runs the sandboxed probe.
+ * reader refuses, the output is not published; where none can state every fact (a fragmented
+ * mp4, a live WebM, Ogg Theora, an MP3 without a Xing header ...), the caller runs the sandboxed probe.
  *
  * The bytes are hostile (a compromised ffmpeg wrote them): every reader is bounds-checked, holds
  * at most a few MiB (MAX_MOOV_BYTES), and is fuzzed (test/fuzz/targets/output-facts.ts).
@@ -16,6 +16,7 @@ import { walkStructure, type ReadAt } from '../../inspect/structure.js';
 import { isobmffFacts } from './isobmff.js';
 import { matroskaFacts } from './matroska.js';
 import { waveFacts } from './riff-wave.js';
+import { flacFacts, mp3Facts, oggFacts } from './audio.js';
 import { isStillWalker, stillFacts } from './stills.js';
 import { FactsRefusal, FactsUnsupported, type ContainerFacts } from './result.js';
 import type { ProbeResult } from '../../inspect/probe-result.js';
@@ -23,7 +24,7 @@ import type { ProbeResult } from '../../inspect/probe-result.js';
 export type { ContainerFacts } from './result.js';
 
 type Reader = (readAt: ReadAt, size: number) => Promise<ProbeResult>;
-const READERS: Readonly<Record<string, Reader>> = { isobmff: isobmffFacts, ebml: matroskaFacts, 'riff-wave': waveFacts };
+const READERS: Readonly<Record<string, Reader>> = { isobmff: isobmffFacts, ebml: matroskaFacts, 'riff-wave': waveFacts, flac: flacFacts, ogg: oggFacts, mp3: mp3Facts };
 
 export function readAtOf(handle: FileHandle): ReadAt {
   return async (buf, position) => (await handle.read(buf, 0, buf.length, position)).bytesRead;

@@ -1,6 +1,6 @@
 /**
  * The output's container readers (src/verify/facts): real ffmpeg outputs (mp4, mov, m4a, mkv,
- * webm, wav, png, jpeg, made in setup), mutated byte by byte and in their tables' numbers (the
+ * webm, wav, flac, ogg, opus, mp3, png, jpeg, made in setup), mutated byte by byte and in their tables' numbers (the
  * 32-bit fields a compromised muxer controls: sizes, counts, offsets). Every input: only a typed
  * verdict (facts, refused, unsupported), never an exception; bounded reads; facts with finite
  * numbers. Oracle: a file the reader accepted, with a payload appended and its last top-level
@@ -31,6 +31,10 @@ const RECIPES: ReadonlyArray<readonly string[]> = [
   [...AV, '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'libopus', '-f', 'matroska'],
   [...AV, '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-c:a', 'libopus', '-f', 'webm'],
   [...AV, '-vn', '-c:a', 'pcm_s16le', '-f', 'wav'],
+  [...AV, '-vn', '-c:a', 'flac', '-f', 'flac'],
+  [...AV, '-vn', '-c:a', 'libvorbis', '-f', 'ogg'],
+  [...AV, '-vn', '-c:a', 'libopus', '-f', 'ogg'],
+  [...AV, '-vn', '-c:a', 'libmp3lame', '-q:a', '4', '-f', 'mp3'],
   [...AV, '-frames:v', '1', '-c:v', 'png', '-f', 'image2'],
   [...AV, '-frames:v', '1', '-c:v', 'mjpeg', '-f', 'image2'],
 ];
@@ -75,7 +79,7 @@ export function outputFactsTarget(): Target<FactsInput> {
   let dir = '';
   return {
     name: 'output-facts',
-    sources: ['src/verify/facts/index.ts', 'src/verify/facts/isobmff.ts', 'src/verify/facts/boxes.ts', 'src/verify/facts/matroska.ts', 'src/verify/facts/riff-wave.ts', 'src/verify/facts/stills.ts'],
+    sources: ['src/verify/facts/index.ts', 'src/verify/facts/isobmff.ts', 'src/verify/facts/boxes.ts', 'src/verify/facts/matroska.ts', 'src/verify/facts/riff-wave.ts', 'src/verify/facts/audio.ts', 'src/verify/facts/stills.ts'],
     ext: 'bin',
     async setup() {
       dir = await mkdtemp(path.join(os.tmpdir(), 'zt-fuzz-facts-'));
