@@ -1,7 +1,7 @@
 /**
  * One job, `zt-ffmpeg run`, as the design brief draws it:
  *
- *   policy → (audit ‖ posture) → request → identity → inspect → plan → run → verify → publish
+ *   policy → audit → request → posture → identity → inspect → plan → run → verify → publish
  *
  * with the audit log beside every step: the decision record before ffmpeg starts, the result
  * (or refusal) record when the job ends, both built from the job's one event stream. Each stage
@@ -60,12 +60,8 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
   return ctx.finish(await runStages(ctx, req));
 }
 
-function ended(r: { readonly failure: Failure }): JobEnd;
-function ended(r: { readonly failure: Failure }, pending: Promise<unknown>): Promise<JobEnd>;
-/** The job's end at its first failure; `pending`: a stage still running beside it, waited for (its clean-ups are registered) and its result dropped. */
-function ended(r: { readonly failure: Failure }, pending?: Promise<unknown>): JobEnd | Promise<JobEnd> {
-  const end: JobEnd = { verdict: verdictOf(r.failure.reason), failure: r.failure };
-  return pending ? pending.then(() => end, () => end) : end;
+function ended(r: { readonly failure: Failure }): JobEnd {
+  return { verdict: verdictOf(r.failure.reason), failure: r.failure };
 }
 
 /**
@@ -82,17 +78,14 @@ async function runStages(ctx: JobContext, req: RunRequest): Promise<JobEnd> {
   const loaded = await policyStage(ctx);
   if (!loaded.ok) return ended(loaded);
   const policy = loaded.value.policy;
-  // Opening the audit log and checking the binaries are independent: they run side by side,
-  // and their failures keep the order they had one after the other (audit, request, posture).
-  // Posture only inspects the binaries; nothing is executed before both have answered.
-  const audit = auditStage(ctx, loaded.value);
-  const posture = postureStage(ctx, policy, { ffmpeg: true }, sig);
-  const opened = await audit;
-  if (!opened.ok) return ended(opened, posture);
+  const audit = await auditStage(ctx, loaded.value);
+  if (!audit.ok) return ended(audit);
   const request = await requestStage(ctx, policy, req, { input: req.input, policyPath: loaded.value.path });
-  if (!request.ok) return ended(request, posture);
+  if (!request.ok) return ended(request);
   const { target, chosen, raw } = request.value;
-  const tools = await posture;
+  // Posture runs the binaries it checks (their versions, on a cache miss): only once the audit
+  // log is open, so nothing executes for a job that could not be recorded.
+  const tools = await postureStage(ctx, policy, { ffmpeg: true }, sig);
   if (sig?.aborted) return cancelled(sig);
   if (!tools.ok) return ended(tools);
   const identified = await identityStage(ctx, loaded.value, { input: req.input, operation: chosen.name, raw });

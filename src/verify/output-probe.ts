@@ -136,18 +136,25 @@ export async function verifyOutput(
 ): Promise<OutputCheck> {
   const st = await handle.stat();
   const hashP = sha256Of(handle);
-  const facts = await readContainerFacts(readAtOf(handle), st.size);
+  // Awaited on every path, so a read error after a failure elsewhere is never an unhandled rejection.
+  hashP.catch(() => undefined);
   let found: ProbeResult | Violation;
   let checkedBy: OutputCheckedBy;
-  if (facts.kind === 'refused') {
-    found = { rule: 'output.structure', actual: facts.problem, limit: `the ${facts.reader} container a muxer writes`, message: `the output's container is not what a muxer writes: ${facts.problem}`, hint: 'a compromised or misbehaving ffmpeg; the output was not published' };
-    checkedBy = { by: 'container', reader: facts.reader };
-  } else if (facts.kind === 'facts') {
-    found = facts.probe;
-    checkedBy = { by: 'container', reader: facts.reader };
-  } else {
-    found = await sandboxedProbe(handle, target, tools);
-    checkedBy = { by: 'sandboxed-probe', because: facts.reason };
+  try {
+    const facts = await readContainerFacts(readAtOf(handle), st.size);
+    if (facts.kind === 'refused') {
+      found = { rule: 'output.structure', actual: facts.problem, limit: `the ${facts.reader} container a muxer writes`, message: `the output's container is not what a muxer writes: ${facts.problem}`, hint: 'a compromised or misbehaving ffmpeg; the output was not published' };
+      checkedBy = { by: 'container', reader: facts.reader };
+    } else if (facts.kind === 'facts') {
+      found = facts.probe;
+      checkedBy = { by: 'container', reader: facts.reader };
+    } else {
+      found = await sandboxedProbe(handle, target, tools);
+      checkedBy = { by: 'sandboxed-probe', because: facts.reason };
+    }
+  } catch (e) {
+    await hashP.catch(() => undefined);
+    throw e;
   }
   const sha256 = await hashP;
   if ('rule' in found) return { violations: [found], probe: undefined, sha256, size: st.size, checkedBy };

@@ -43,13 +43,15 @@ export async function readContainerFacts(readAt: ReadAt, size: number): Promise<
   const read = READERS[reader];
   if (!read && !isStillWalker(reader)) return { kind: 'unsupported', reason: `the ${reader} reader does not state every stream's facts` };
   try {
-    const probe = read ? await read(readAt, size) : stillFacts(structure);
+    const probe = read ? await read(readAt, size) : await stillFacts(structure, readAt, size);
     return { kind: 'facts', probe, reader };
   } catch (e) {
     if (e instanceof FactsUnsupported) return { kind: 'unsupported', reason: e.message };
     if (e instanceof FactsRefusal) return { kind: 'refused', reader, problem: e.message };
-    // A read past a bound this reader should have checked: the bytes are not what a muxer writes.
-    if (e instanceof RangeError) return { kind: 'refused', reader, problem: `a field out of bounds (${e.message})` };
-    throw e;
+    // A Buffer read past a bound this reader should have checked: the bytes are not what a muxer
+    // writes. Any other error is a bug of the reader, not ffmpeg's fault: the probe decides.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ERR_OUT_OF_RANGE' || code === 'ERR_BUFFER_OUT_OF_BOUNDS') return { kind: 'refused', reader, problem: `a field out of bounds (${(e as Error).message})` };
+    return { kind: 'unsupported', reason: `the ${reader} reader failed (${e instanceof Error ? e.message : String(e)}); report it` };
   }
 }

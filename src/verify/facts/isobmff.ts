@@ -7,11 +7,18 @@
  *   - where every sample lies (stsz, stsc, stco/co64): each chunk must sit inside an mdat, no
  *     two may overlap, and together they must fill the mdat payloads exactly. A byte of media
  *     data that no sample references is data hidden in the file, and is refused.
- * A fragmented file (moof), a second sample description or a compact size table (stz2) is not
- * read here: the sandboxed ffprobe decides (FactsUnsupported).
+ * The reader states facts only for the shape ffmpeg's mov muxer writes, and only what a
+ * decoder will use: the picture size from the H.264 SPS (not the sample entry's label), the
+ * codec from the one sample entry whose every child box is known (an esds inside avc1 would make
+ * ffmpeg decode another codec), AAC from its AudioSpecificConfig, durations from the sample
+ * timing table (stts), which must agree with mdhd. Any box outside the known tree (cover art in
+ * udta, a uuid, a tref), any other video codec, a fragmented file, a second sample description,
+ * a compact size table, in-band parameter sets in the first samples: the sandboxed ffprobe
+ * decides instead (FactsUnsupported).
  */
 import { BoxReader, childBoxes, onlyChild, requireChild, type Box } from './boxes.js';
 import { FactsRefusal, FactsUnsupported, probeOf, stream } from './result.js';
+import { avcPictureSize, sampleHasParameterSets } from './h264.js';
 import type { ReadAt } from '../../inspect/structure.js';
 import type { ProbeResult, ProbeStream } from '../../inspect/probe-result.js';
 
@@ -20,10 +27,44 @@ export const MAX_MOOV_BYTES = 64 * 1024 * 1024;
 const MAX_TOP_LEVEL_BOXES = 4096;
 const FORMAT_NAME = 'mov,mp4,m4a,3gp,3g2,mj2';
 
-const VIDEO_CODECS: Readonly<Record<string, string>> = { avc1: 'h264', avc3: 'h264', hvc1: 'hevc', hev1: 'hevc', vp09: 'vp9', vp08: 'vp8', av01: 'av1', jpeg: 'mjpeg', 'png ': 'png' };
 const AUDIO_CODECS: Readonly<Record<string, string>> = { Opus: 'opus', fLaC: 'flac', 'ac-3': 'ac3', 'ec-3': 'eac3', alac: 'alac' };
-/** ISO/IEC 14496-1 objectTypeIndication → ffmpeg codec, for mp4a and mp4v sample entries. */
-const OBJECT_TYPES: Readonly<Record<number, string>> = { 0x40: 'aac', 0x66: 'aac', 0x67: 'aac', 0x68: 'aac', 0x69: 'mp3', 0x6b: 'mp3', 0x20: 'mpeg4', 0x6c: 'mjpeg', 0xa5: 'ac3', 0xa9: 'dts' };
+/** ISO/IEC 14496-1 objectTypeIndication → ffmpeg codec, for mp4a sample entries. */
+const OBJECT_TYPES: Readonly<Record<number, string>> = { 0x40: 'aac', 0x66: 'aac', 0x67: 'aac', 0x68: 'aac', 0x69: 'mp3', 0x6b: 'mp3' };
+/** AAC audio object types an AAC decoder decodes (others, e.g. 32–34, make ffmpeg open mp3on4). */
+const AAC_OBJECT_TYPES: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 29]);
+
+/** The boxes the muxer writes, per parent: anything else is left to the sandboxed probe. */
+const KNOWN_CHILDREN: Readonly<Record<string, ReadonlySet<string>>> = {
+  moov: new Set(['mvhd', 'trak', 'udta', 'iods']),
+  trak: new Set(['tkhd', 'edts', 'mdia']),
+  mdia: new Set(['mdhd', 'hdlr', 'minf']),
+  minf: new Set(['vmhd', 'smhd', 'hdlr', 'dinf', 'stbl']),
+  stbl: new Set(['stsd', 'stts', 'stss', 'ctts', 'stsc', 'stsz', 'stco', 'co64', 'sgpd', 'sbgp', 'sdtp']),
+  avc1: new Set(['avcC', 'pasp', 'btrt', 'colr', 'clap', 'fiel']),
+  mp4a: new Set(['esds', 'btrt', 'wave', 'chan']),
+  wave: new Set(['frma', 'mp4a', 'esds', '\0\0\0\0']),
+  Opus: new Set(['dOps', 'btrt']),
+  fLaC: new Set(['dfLa', 'btrt']),
+  'ac-3': new Set(['dac3', 'btrt']),
+  'ec-3': new Set(['dec3', 'btrt']),
+  alac: new Set(['alac', 'btrt']),
+  udta: new Set(['meta', '\xa9too', '\xa9swr']),
+  meta: new Set(['hdlr', 'ilst']),
+  ilst: new Set(['\xa9too']),
+};
+/** udta holds the encoder's name and nothing else; a larger one is not read here. */
+const MAX_UDTA_BYTES = 4096;
+/** Chunks of all tracks together (an 83-minute movie has ~125k; this is about a day at 25 fps). */
+export const MAX_CHUNKS = 2_000_000;
+/** Samples of a video track checked for in-band parameter sets. */
+const SAMPLES_CHECKED = 3;
+
+function onlyKnown(boxes: readonly Box[], parent: string): Box[] {
+  const known = KNOWN_CHILDREN[parent];
+  const odd = boxes.find((b) => !known?.has(b.type));
+  if (odd) throw new FactsUnsupported(`a "${showType(odd.type)}" box in "${showType(parent)}"`);
+  return [...boxes];
+}
 const KINDS: Readonly<Record<string, string>> = { vide: 'video', soun: 'audio', text: 'subtitle', sbtl: 'subtitle', subt: 'subtitle', clcp: 'subtitle' };
 
 interface TopLevel {
@@ -46,7 +87,7 @@ async function readExactly(readAt: ReadAt, buf: Buffer, pos: number): Promise<nu
 const PADDING: ReadonlySet<string> = new Set(['free', 'skip', 'wide']);
 const MAX_PADDING_BYTES = 1024 * 1024;
 
-const showType = (t: string): string => t.replace(/[^\x20-\x7e]/g, '?');
+const showType = (t: string): string => t.replace(/[^\x20-\x7e\xa9]/g, '?');
 
 async function checkPadding(readAt: ReadAt, type: string, from: number, to: number): Promise<void> {
   if (to - from > MAX_PADDING_BYTES) throw new FactsRefusal(`a "${type}" box of ${to - from} bytes`);
@@ -103,6 +144,7 @@ function timescaleAndDuration(r: BoxReader): { timescale: number; duration: numb
 /** What an esds says: the object type and, for AAC, the channels and rate of its AudioSpecificConfig. */
 interface Esds {
   readonly objectType: number;
+  readonly audioObjectType?: number;
   readonly channels?: number;
   readonly sampleRate?: number;
 }
@@ -110,7 +152,7 @@ interface Esds {
 const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 
 /** AudioSpecificConfig (ISO/IEC 14496-3): object type (5 bits, 31 = escape), rate index (4, 15 = explicit 24-bit rate), channel configuration (4). */
-function audioSpecificConfig(r: BoxReader, off: number): { channels?: number; sampleRate?: number } {
+function audioSpecificConfig(r: BoxReader, off: number): { audioObjectType: number; channels?: number; sampleRate?: number } {
   let bits = 0;
   let have = 0;
   let at = off;
@@ -122,13 +164,14 @@ function audioSpecificConfig(r: BoxReader, off: number): { channels?: number; sa
     have -= n;
     return (bits >>> have) & ((1 << n) - 1);
   };
-  if (take(5) === 31) take(6);
+  let audioObjectType = take(5);
+  if (audioObjectType === 31) audioObjectType = 32 + take(6);
   const rateIndex = take(4);
   const sampleRate = rateIndex === 15 ? take(24) : AAC_RATES[rateIndex];
   const config = take(4);
   // Configuration 7 is eight channels (7.1); 0 means "in the program config element".
   const channels = config === 7 ? 8 : config >= 1 && config <= 6 ? config : undefined;
-  return { ...(sampleRate !== undefined ? { sampleRate } : {}), ...(channels !== undefined ? { channels } : {}) };
+  return { audioObjectType, ...(sampleRate !== undefined ? { sampleRate } : {}), ...(channels !== undefined ? { channels } : {}) };
 }
 
 /** The esds: ES_Descriptor (3) → DecoderConfigDescriptor (4) → DecoderSpecificInfo (5). */
@@ -162,17 +205,25 @@ function readEsds(r: BoxReader): Esds {
   return { objectType, ...audioSpecificConfig(r, off) };
 }
 
-/** The boxes inside a sample entry, from `off` (after the fields of its kind). */
+/** The boxes inside a sample entry, from `off` (after the fields of its kind), each one known. */
 function entryChildren(buf: Buffer, entry: Box, off: number): Box[] {
-  return entry.body + off <= entry.end ? childBoxes(buf, entry.body + off, entry.end, `sample entry "${entry.type}"`) : [];
+  const kids = entry.body + off <= entry.end ? childBoxes(buf, entry.body + off, entry.end, `sample entry "${entry.type}"`) : [];
+  return onlyKnown(kids, entry.type);
 }
 
-/** The esds of an mp4a/mp4v entry: a child, or (QuickTime) inside its "wave" child. */
-function esdsOf(buf: Buffer, entry: Box, childrenAt: number): Esds {
+/** The esds of an mp4a entry: a child, or (QuickTime) inside its "wave" child, whose frma must not rename the codec. */
+function esdsOf(buf: Buffer, entry: Box, kids: readonly Box[]): Esds {
   const where = `sample entry "${entry.type}"`;
-  const kids = entryChildren(buf, entry, childrenAt);
   const wave = onlyChild(kids, 'wave', where);
-  const esds = onlyChild(kids, 'esds', where) ?? (wave ? onlyChild(new BoxReader(buf, wave).children(0).filter((b) => b.type !== '\0\0\0\0'), 'esds', `${where} wave`) : undefined);
+  let esds = onlyChild(kids, 'esds', where);
+  if (wave) {
+    const inner = onlyKnown(new BoxReader(buf, wave).children(0), 'wave');
+    const frma = onlyChild(inner, 'frma', `${where} wave`);
+    if (frma && new BoxReader(buf, frma).fourcc(0) !== entry.type) throw new FactsUnsupported('a wave/frma box that names another codec');
+    const innerEsds = onlyChild(inner, 'esds', `${where} wave`);
+    if (esds && innerEsds) throw new FactsUnsupported('two esds boxes in one sample entry');
+    esds ??= innerEsds;
+  }
   if (!esds) throw new FactsUnsupported(`a "${entry.type}" sample entry without esds`);
   const e = readEsds(new BoxReader(buf, esds));
   if (!OBJECT_TYPES[e.objectType]) throw new FactsUnsupported(`an esds object type (0x${e.objectType.toString(16)}) this reader does not name`);
@@ -185,6 +236,8 @@ interface Entry {
   readonly height?: number;
   readonly sampleRate?: number;
   readonly channels?: number;
+  /** H.264: the NAL length size, to look into the first samples. */
+  readonly nalLengthSize?: number;
 }
 
 /** The one sample description of a track. */
@@ -196,36 +249,44 @@ function sampleEntry(buf: Buffer, stsd: BoxReader, kind: string): Entry {
   const r = new BoxReader(buf, entry);
   const fourcc = entry.type;
   if (kind === 'video') {
-    // SampleEntry (8) + VisualSampleEntry: pre_defined/reserved (16), width, height, ... (70 bytes in all).
-    const width = r.u16(24);
-    const height = r.u16(26);
-    const codec = fourcc === 'mp4v' ? OBJECT_TYPES[esdsOf(buf, entry, 78).objectType] : VIDEO_CODECS[fourcc];
-    if (!codec) throw new FactsUnsupported(`video sample entry "${fourcc}"`);
-    return { codec, width, height };
+    // Only H.264 in avc1 is read: its size comes from the SPS, which is what a decoder uses (the
+    // sample entry's width and height are a label). Other video codecs go to the sandboxed probe.
+    if (fourcc !== 'avc1') throw new FactsUnsupported(`video sample entry "${showType(fourcc)}"`);
+    const avcC = onlyChild(entryChildren(buf, entry, 78), 'avcC', 'sample entry "avc1"');
+    if (!avcC) throw new FactsUnsupported('an avc1 sample entry without avcC');
+    const size = avcPictureSize(buf.subarray(avcC.body, avcC.end));
+    return { codec: 'h264', width: size.width, height: size.height, nalLengthSize: size.nalLengthSize };
   }
   if (kind === 'audio') {
     // SampleEntry (8) + AudioSampleEntry: version, revision, vendor (8), channels, sample size,
     // compression id, packet size, rate 16.16 (12); QuickTime versions 1 and 2 add 16 and 36 bytes.
+    if (fourcc !== 'mp4a' && !AUDIO_CODECS[fourcc]) throw new FactsUnsupported(`audio sample entry "${showType(fourcc)}"`);
     const version = r.u16(8);
     if (version > 2) throw new FactsRefusal(`audio sample entry "${fourcc}" of version ${version}`);
-    const childrenAt = 28 + (version === 1 ? 16 : version === 2 ? 36 : 0);
+    const kids = entryChildren(buf, entry, 28 + (version === 1 ? 16 : version === 2 ? 36 : 0));
     const channels = version === 2 ? r.u32(40) : r.u16(16);
     const sampleRate = version === 2 ? r.buffer.readDoubleBE(r.table(32, 1, 8)) : r.u32(24) >>> 16;
     if (!Number.isFinite(sampleRate) || sampleRate < 0) throw new FactsRefusal(`audio sample entry "${fourcc}" declares a sample rate of ${sampleRate}`);
     if (fourcc === 'mp4a') {
       // The sample entry's channel count and rate are placeholders for AAC (ffmpeg writes 2); its AudioSpecificConfig is what decoders use.
-      const e = esdsOf(buf, entry, childrenAt);
-      return { codec: OBJECT_TYPES[e.objectType] as string, sampleRate: e.sampleRate ?? sampleRate, channels: e.channels ?? channels };
+      const e = esdsOf(buf, entry, kids);
+      const codec = OBJECT_TYPES[e.objectType] as string;
+      if (codec === 'aac' && (e.audioObjectType === undefined || !AAC_OBJECT_TYPES.has(e.audioObjectType))) throw new FactsUnsupported(`AAC audio object type ${e.audioObjectType ?? 'unknown'}`);
+      return { codec, sampleRate: e.sampleRate ?? sampleRate, channels: e.channels ?? channels };
     }
-    const codec = AUDIO_CODECS[fourcc];
-    if (!codec) throw new FactsUnsupported(`audio sample entry "${fourcc}"`);
-    return { codec, sampleRate, channels };
+    return { codec: AUDIO_CODECS[fourcc] as string, sampleRate, channels };
   }
-  throw new FactsUnsupported(`a track of handler "${kind}"`);
+  throw new FactsUnsupported(`a track of handler "${showType(kind)}"`);
 }
 
-/** [offset, length] of every chunk of a track, from its sample tables; also its sample count. */
-function chunksOf(stbl: Box[], buf: Buffer): { chunks: Array<readonly [number, number]>; samples: number } {
+/** Every chunk of every track: parallel arrays of offsets and lengths (no per-chunk objects). */
+interface Chunks {
+  readonly offsets: number[];
+  readonly lengths: number[];
+}
+
+/** The chunks of one track into `out`, from its sample tables; its sample count and first sample ranges. */
+function chunksOf(stbl: Box[], buf: Buffer, out: Chunks): { samples: number; first: Array<readonly [number, number]> } {
   if (onlyChild(stbl, 'stz2', 'stbl')) throw new FactsUnsupported('a compact sample size table (stz2)');
   const stsz = new BoxReader(buf, requireChild(stbl, 'stsz', 'stbl'));
   const stsc = new BoxReader(buf, requireChild(stbl, 'stsc', 'stbl'));
@@ -242,35 +303,61 @@ function chunksOf(stbl: Box[], buf: Buffer): { chunks: Array<readonly [number, n
   const runsAt = stsc.table(8, runs, 12);
   const chunkCount = stco.u32(4);
   const offsetsAt = stco.table(8, chunkCount, wide ? 8 : 4);
+  if (out.offsets.length + chunkCount > MAX_CHUNKS) throw new FactsUnsupported(`more than ${MAX_CHUNKS} chunks`);
 
-  const chunks: Array<readonly [number, number]> = [];
+  const first: Array<readonly [number, number]> = [];
   let sample = 0;
   for (let run = 0; run < runs; run++) {
-    const first = buf.readUInt32BE(runsAt + run * 12);
+    const firstChunk = buf.readUInt32BE(runsAt + run * 12);
     const perChunk = buf.readUInt32BE(runsAt + run * 12 + 4);
     const next = run + 1 < runs ? buf.readUInt32BE(runsAt + (run + 1) * 12) : chunkCount + 1;
-    if (first < 1 || next <= first || next > chunkCount + 1) throw new FactsRefusal(`stsc run ${run + 1} names chunks ${first} to ${next - 1} of ${chunkCount}`);
-    for (let c = first; c < next; c++) {
+    if (firstChunk < 1 || next <= firstChunk || next > chunkCount + 1) throw new FactsRefusal(`stsc run ${run + 1} names chunks ${firstChunk} to ${next - 1} of ${chunkCount}`);
+    for (let c = firstChunk; c < next; c++) {
       if (sample + perChunk > samples) throw new FactsRefusal(`the chunks hold more samples than stsz's ${samples}`);
       const offset = wide ? Number(buf.readBigUInt64BE(offsetsAt + (c - 1) * 8)) : buf.readUInt32BE(offsetsAt + (c - 1) * 4);
       let length = fixed * perChunk;
-      if (fixed === 0) for (let i = 0; i < perChunk; i++) length += buf.readUInt32BE(sizesAt + (sample + i) * 4);
+      let at = offset;
+      for (let i = 0; i < perChunk; i++) {
+        const size = fixed === 0 ? buf.readUInt32BE(sizesAt + (sample + i) * 4) : fixed;
+        if (sample + i < SAMPLES_CHECKED) first.push([at, size]);
+        at += size;
+        if (fixed === 0) length += size;
+      }
       sample += perChunk;
-      chunks.push([offset, length]);
+      out.offsets.push(offset);
+      out.lengths.push(length);
     }
   }
   if (sample !== samples) throw new FactsRefusal(`the chunks hold ${sample} samples but stsz declares ${samples}`);
-  return { chunks, samples };
+  return { samples, first };
+}
+
+/** The track's duration in its timescale from stts (sample count × delta per run), with its sample count. */
+function timedSamples(stbl: Box[], buf: Buffer): { samples: number; duration: number } {
+  const stts = new BoxReader(buf, requireChild(stbl, 'stts', 'stbl'));
+  const runs = stts.u32(4);
+  const at = stts.table(8, runs, 8);
+  let samples = 0;
+  let duration = 0;
+  for (let i = 0; i < runs; i++) {
+    const n = buf.readUInt32BE(at + i * 8);
+    samples += n;
+    duration += n * buf.readUInt32BE(at + i * 8 + 4);
+  }
+  return { samples, duration };
 }
 
 /** Every chunk inside an mdat, none overlapping, together filling every mdat payload exactly. */
-function checkCoverage(chunks: Array<readonly [number, number]>, mdat: TopLevel['mdat']): void {
-  const sorted = chunks.filter(([, len]) => len > 0).sort((a, b) => a[0] - b[0]);
+function checkCoverage(chunks: Chunks, mdat: TopLevel['mdat']): void {
+  const order = Array.from(chunks.offsets.keys()).filter((i) => (chunks.lengths[i] ?? 0) > 0);
+  order.sort((a, b) => (chunks.offsets[a] ?? 0) - (chunks.offsets[b] ?? 0));
   let payload = 0;
   for (const [s, e] of mdat) payload += e - s;
   let covered = 0;
   let last = -1;
-  for (const [off, len] of sorted) {
+  for (const i of order) {
+    const off = chunks.offsets[i] ?? 0;
+    const len = chunks.lengths[i] ?? 0;
     if (off < last) throw new FactsRefusal(`two chunks overlap at byte ${off}`);
     if (!mdat.some(([s, e]) => off >= s && off + len <= e)) throw new FactsRefusal(`a chunk of ${len} bytes at byte ${off} lies outside every mdat`);
     covered += len;
@@ -281,24 +368,53 @@ function checkCoverage(chunks: Array<readonly [number, number]>, mdat: TopLevel[
   }
 }
 
-function trackFacts(buf: Buffer, trak: Box, index: number, chunks: Array<readonly [number, number]>): ProbeStream {
+interface Track {
+  readonly stream: ProbeStream;
+  /** H.264 tracks: the first samples, to be checked for in-band parameter sets. */
+  readonly firstSamples?: { readonly ranges: ReadonlyArray<readonly [number, number]>; readonly nalLengthSize: number };
+}
+
+function trackFacts(buf: Buffer, trak: Box, index: number, chunks: Chunks): Track {
   const where = `trak ${index + 1}`;
-  const mdia = requireChild(new BoxReader(buf, trak).children(0), 'mdia', where);
-  const mdiaKids = new BoxReader(buf, mdia).children(0);
+  const mdia = requireChild(onlyKnown(new BoxReader(buf, trak).children(0), 'trak'), 'mdia', where);
+  const mdiaKids = onlyKnown(new BoxReader(buf, mdia).children(0), 'mdia');
   const handler = new BoxReader(buf, requireChild(mdiaKids, 'hdlr', `${where} mdia`)).fourcc(8);
   const kind = KINDS[handler] ?? 'data';
+  if (kind !== 'video' && kind !== 'audio') throw new FactsUnsupported(`a track of handler "${showType(handler)}"`);
   const { timescale, duration } = timescaleAndDuration(new BoxReader(buf, requireChild(mdiaKids, 'mdhd', `${where} mdia`)));
   const minf = requireChild(mdiaKids, 'minf', `${where} mdia`);
-  const stbl = new BoxReader(buf, requireChild(new BoxReader(buf, minf).children(0), 'stbl', `${where} minf`)).children(0);
-  const seconds = duration / timescale;
-  const tables = chunksOf(stbl, buf);
-  chunks.push(...tables.chunks);
-  if (kind !== 'video' && kind !== 'audio') return stream(index, kind, undefined, { duration: seconds });
+  const stbl = onlyKnown(new BoxReader(buf, requireChild(onlyKnown(new BoxReader(buf, minf).children(0), 'minf'), 'stbl', `${where} minf`)).children(0), 'stbl');
+  const tables = chunksOf(stbl, buf, chunks);
+  const timed = timedSamples(stbl, buf);
+  // The sample timing table is what players follow; mdhd only summarises it.
+  if (timed.samples !== tables.samples) throw new FactsRefusal(`stts times ${timed.samples} samples but stsz holds ${tables.samples}`);
+  if (timed.duration !== duration) throw new FactsUnsupported(`mdhd says ${duration} but the samples last ${timed.duration} (timescale ${timescale})`);
+  const seconds = timed.duration / timescale;
   const entry = sampleEntry(buf, new BoxReader(buf, requireChild(stbl, 'stsd', `${where} stbl`)), kind);
-  return stream(index, kind, entry.codec, {
-    duration: seconds,
-    ...(kind === 'video' ? { width: entry.width, height: entry.height, frameRate: seconds > 0 ? tables.samples / seconds : undefined } : { sampleRate: entry.sampleRate, channels: entry.channels }),
-  });
+  if (kind === 'video') {
+    if (!(seconds > 0)) throw new FactsUnsupported('a video track whose samples last no time');
+    return {
+      stream: stream(index, kind, entry.codec, { duration: seconds, width: entry.width, height: entry.height, frameRate: tables.samples / seconds }),
+      ...(entry.nalLengthSize !== undefined ? { firstSamples: { ranges: tables.first, nalLengthSize: entry.nalLengthSize } } : {}),
+    };
+  }
+  return { stream: stream(index, kind, entry.codec, { duration: seconds, sampleRate: entry.sampleRate, channels: entry.channels }) };
+}
+
+/** udta: the encoder's name only (ffmpeg writes it even with metadata stripped), small. */
+function checkUdta(buf: Buffer, udta: Box): void {
+  if (udta.end - udta.at > MAX_UDTA_BYTES) throw new FactsUnsupported(`a udta of ${udta.end - udta.at} bytes`);
+  try {
+    for (const b of onlyKnown(new BoxReader(buf, udta).children(0), 'udta')) {
+      if (b.type !== 'meta') continue;
+      const r = new BoxReader(buf, b);
+      for (const m of onlyKnown(r.children(4), 'meta')) if (m.type === 'ilst') onlyKnown(new BoxReader(buf, m).children(0), 'ilst');
+    }
+  } catch (e) {
+    // User data in another layout than ffmpeg's (QuickTime's meta without version and flags): not read here.
+    if (e instanceof FactsRefusal) throw new FactsUnsupported(`user data the reader does not read (${e.message})`);
+    throw e;
+  }
 }
 
 export async function isobmffFacts(readAt: ReadAt, size: number): Promise<ProbeResult> {
@@ -306,11 +422,24 @@ export async function isobmffFacts(readAt: ReadAt, size: number): Promise<ProbeR
   if (top.moov.size > MAX_MOOV_BYTES) throw new FactsUnsupported(`a moov of ${top.moov.size} bytes`);
   const buf = Buffer.alloc(top.moov.size);
   if ((await readExactly(readAt, buf, top.moov.at)) !== buf.length) throw new FactsRefusal('the file shrank while it was read');
-  const moov = childBoxes(buf, buf.readUInt32BE(0) === 1 ? 16 : 8, buf.length, 'moov');
+  const moov = onlyKnown(childBoxes(buf, buf.readUInt32BE(0) === 1 ? 16 : 8, buf.length, 'moov'), 'moov');
   const movie = timescaleAndDuration(new BoxReader(buf, requireChild(moov, 'mvhd', 'moov')));
-  const chunks: Array<readonly [number, number]> = [];
-  const streams = moov.filter((b) => b.type === 'trak').map((trak, i) => trackFacts(buf, trak, i, chunks));
+  const udta = onlyChild(moov, 'udta', 'moov');
+  if (udta) checkUdta(buf, udta);
+  const chunks: Chunks = { offsets: [], lengths: [] };
+  const tracks = moov.filter((b) => b.type === 'trak').map((trak, i) => trackFacts(buf, trak, i, chunks));
   checkCoverage(chunks, top.mdat);
+  for (const t of tracks) {
+    if (!t.firstSamples) continue;
+    for (const [at, len] of t.firstSamples.ranges) {
+      if (len > 16 * 1024 * 1024) throw new FactsUnsupported(`a first video sample of ${len} bytes`);
+      const sample = Buffer.alloc(len);
+      if ((await readExactly(readAt, sample, at)) !== len) throw new FactsRefusal('the file ends inside a sample');
+      // Parameter sets in a sample would override the configuration record's picture size.
+      if (sampleHasParameterSets(sample, t.firstSamples.nalLengthSize)) throw new FactsUnsupported('parameter sets inside the first video samples');
+    }
+  }
+  const streams = tracks.map((t) => t.stream);
   const duration = movie.duration > 0 ? movie.duration / movie.timescale : Math.max(0, ...streams.map((s) => s.duration ?? 0));
   return probeOf(FORMAT_NAME, duration, streams);
 }

@@ -1,11 +1,15 @@
 /**
  * The facts of a Matroska or WebM output, from its EBML header (DocType), the Segment's Info
- * (TimestampScale, Duration) and Tracks (per TrackEntry: type, CodecID, picture size,
- * DefaultDuration, sample rate, channels). The Clusters are not read here: the structure walk
- * has already proved they tile the Segment. A Segment of unknown size, or a file that does not
- * state its duration or a video track's frame duration, is not read here (FactsUnsupported).
+ * (TimestampScale, Duration) and Tracks (per TrackEntry: type, CodecID, DefaultDuration, sample
+ * rate, channels; for H.264 the picture size of the SPS in CodecPrivate, which is what decodes,
+ * not PixelWidth/PixelHeight). The structure walk has already proved the Clusters tile the
+ * Segment; the first blocks of an H.264 track are checked for in-band parameter sets. What this
+ * does not read goes to the sandboxed probe (FactsUnsupported): a Segment of unknown size, no
+ * Duration or DefaultDuration, Attachments or Chapters (streams and metadata ffprobe would
+ * show), encoded (compressed or encrypted) tracks, any video codec but H.264.
  */
 import { FactsRefusal, FactsUnsupported, probeOf, stream } from './result.js';
+import { avcPictureSize, sampleHasParameterSets } from './h264.js';
 import type { ReadAt } from '../../inspect/structure.js';
 import type { ProbeResult, ProbeStream } from '../../inspect/probe-result.js';
 
@@ -13,14 +17,21 @@ const ID = {
   EBML: 0x1a45dfa3, DOC_TYPE: 0x4282, SEGMENT: 0x18538067, INFO: 0x1549a966, TIMESTAMP_SCALE: 0x2ad7b1, DURATION: 0x4489,
   TRACKS: 0x1654ae6b, TRACK_ENTRY: 0xae, TRACK_TYPE: 0x83, CODEC_ID: 0x86, DEFAULT_DURATION: 0x23e383,
   VIDEO: 0xe0, PIXEL_WIDTH: 0xb0, PIXEL_HEIGHT: 0xba, AUDIO: 0xe1, SAMPLING_FREQUENCY: 0xb5, CHANNELS: 0x9f,
+  TRACK_NUMBER: 0xd7, CODEC_PRIVATE: 0x63a2, CONTENT_ENCODINGS: 0x6d80, CLUSTER: 0x1f43b675, SIMPLE_BLOCK: 0xa3, BLOCK_GROUP: 0xa0, BLOCK: 0xa1,
 } as const;
+
+/** Segment children a muxer writes whose content is no stream: SeekHead, Info, Tracks, Cluster, Cues, Tags, Void, CRC-32. */
+const KNOWN_SEGMENT_CHILDREN: ReadonlySet<number> = new Set([0x114d9b74, 0x1549a966, 0x1654ae6b, 0x1f43b675, 0x1c53bb6b, 0x1254c367, 0xec, 0xbf]);
+/** Blocks of an H.264 track checked for in-band parameter sets. */
+const BLOCKS_CHECKED = 3;
+const MAX_BLOCK_BYTES = 16 * 1024 * 1024;
 
 /** Info and Tracks are read into memory; a muxer's are a few hundred bytes. */
 const MAX_HEADER_ELEMENT_BYTES = 1024 * 1024;
 const MAX_SEGMENT_CHILDREN = 1_000_000;
 
 const CODECS: Readonly<Record<string, string>> = {
-  'V_MPEG4/ISO/AVC': 'h264', 'V_MPEGH/ISO/HEVC': 'hevc', V_VP8: 'vp8', V_VP9: 'vp9', V_AV1: 'av1', V_THEORA: 'theora', V_MJPEG: 'mjpeg',
+  'V_MPEG4/ISO/AVC': 'h264',
   A_OPUS: 'opus', A_VORBIS: 'vorbis', A_AAC: 'aac', A_FLAC: 'flac', 'A_MPEG/L3': 'mp3', A_AC3: 'ac3', A_EAC3: 'eac3',
 };
 const KINDS: Readonly<Record<number, string>> = { 1: 'video', 2: 'audio', 17: 'subtitle' };
@@ -99,32 +110,81 @@ async function readExactly(readAt: ReadAt, pos: number, len: number): Promise<Bu
   return buf;
 }
 
-function trackFacts(buf: Buffer, entry: Element, index: number): ProbeStream {
+interface Track {
+  readonly stream: ProbeStream;
+  readonly number: number;
+  /** H.264: the NAL length size, to look into its first blocks. */
+  readonly nalLengthSize?: number;
+}
+
+function trackFacts(buf: Buffer, entry: Element, index: number): Track {
   const where = `TrackEntry ${index + 1}`;
   const kids = children(buf, entry.data, entry.data + (entry.size ?? 0), where);
+  if (one(kids, ID.CONTENT_ENCODINGS, where)) throw new FactsUnsupported('an encoded (compressed or encrypted) track');
   const type = one(kids, ID.TRACK_TYPE, where);
   const kind = type ? (KINDS[uint(buf, type)] ?? 'data') : 'data';
+  const numberEl = one(kids, ID.TRACK_NUMBER, where);
+  const number = numberEl ? uint(buf, numberEl) : 0;
   const codecEl = one(kids, ID.CODEC_ID, where);
   const codecId = codecEl ? buf.toString('latin1', codecEl.data, codecEl.data + (codecEl.size ?? 0)).replace(/\0+$/, '') : '';
-  if (kind !== 'video' && kind !== 'audio') return stream(index, kind, undefined);
+  if (kind !== 'video' && kind !== 'audio') throw new FactsUnsupported(`a track of type ${kind}`);
   const codec = CODECS[codecId] ?? (codecId.startsWith('A_AAC/') ? 'aac' : undefined);
-  if (!codec) throw new FactsUnsupported(`CodecID "${codecId.slice(0, 40)}"`);
+  if (!codec) throw new FactsUnsupported(`CodecID "${codecId.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}"`);
   if (kind === 'video') {
-    const v = one(kids, ID.VIDEO, where);
-    if (!v) throw new FactsRefusal(`${where} is a video track without a Video element`);
-    const vk = children(buf, v.data, v.data + (v.size ?? 0), `${where} Video`);
-    const w = one(vk, ID.PIXEL_WIDTH, `${where} Video`);
-    const h = one(vk, ID.PIXEL_HEIGHT, `${where} Video`);
+    if (codec !== 'h264') throw new FactsUnsupported(`video codec ${codec}`);
+    const priv = one(kids, ID.CODEC_PRIVATE, where);
+    if (!priv) throw new FactsUnsupported('an H.264 track without CodecPrivate');
+    const size = avcPictureSize(buf.subarray(priv.data, priv.data + (priv.size ?? 0)));
     const dd = one(kids, ID.DEFAULT_DURATION, where);
-    if (!w || !h) throw new FactsRefusal(`${where} does not state its picture size`);
     if (!dd || uint(buf, dd) === 0) throw new FactsUnsupported('a video track without DefaultDuration');
-    return stream(index, kind, codec, { width: uint(buf, w), height: uint(buf, h), frameRate: 1e9 / uint(buf, dd) });
+    return { number, nalLengthSize: size.nalLengthSize, stream: stream(index, kind, codec, { width: size.width, height: size.height, frameRate: 1e9 / uint(buf, dd) }) };
   }
   const a = one(kids, ID.AUDIO, where);
   const ak = a ? children(buf, a.data, a.data + (a.size ?? 0), `${where} Audio`) : [];
   const sf = one(ak, ID.SAMPLING_FREQUENCY, `${where} Audio`);
   const ch = one(ak, ID.CHANNELS, `${where} Audio`);
-  return stream(index, kind, codec, { sampleRate: sf ? float(buf, sf) : 8000, channels: ch ? uint(buf, ch) : 1 });
+  return { number, stream: stream(index, kind, codec, { sampleRate: sf ? float(buf, sf) : 8000, channels: ch ? uint(buf, ch) : 1 }) };
+}
+
+/** The payload of a (Simple)Block: after the track number (a vint), the timestamp and the flags; laced blocks are not read. */
+function blockPayload(b: Buffer): { track: number; payload: Buffer } | undefined {
+  const first = b[0] ?? 0;
+  if (first === 0) return undefined;
+  let len = 1;
+  while ((first & (0x80 >> (len - 1))) === 0) len++;
+  let track = first & (0xff >> len);
+  for (let i = 1; i < len; i++) track = track * 256 + (b[i] ?? 0);
+  const flags = b[len + 2] ?? 0;
+  if (flags & 0x06) return undefined; // lacing
+  return { track, payload: b.subarray(len + 3) };
+}
+
+/** The first blocks of `track` in the Cluster at `at`: none may carry parameter sets of its own. */
+async function checkFirstBlocks(readAt: ReadAt, at: number, end: number, track: Track): Promise<void> {
+  let pos = at;
+  let seen = 0;
+  let n = 0;
+  while (pos < end && seen < BLOCKS_CHECKED && n++ < 10_000) {
+    const e = header(await readExactly(readAt, pos, Math.min(12, end - pos)), 0, 'a Cluster');
+    if (e.size === undefined) throw new FactsUnsupported('an element of unknown size in a Cluster');
+    const dataAt = pos + e.data;
+    if (e.id === ID.SIMPLE_BLOCK || e.id === ID.BLOCK_GROUP) {
+      if (e.size > MAX_BLOCK_BYTES) throw new FactsUnsupported(`a block of ${e.size} bytes`);
+      let body = await readExactly(readAt, dataAt, e.size);
+      if (e.id === ID.BLOCK_GROUP) {
+        const block = children(body, 0, body.length, 'a BlockGroup').find((c) => c.id === ID.BLOCK);
+        if (!block) throw new FactsUnsupported('a BlockGroup without a Block');
+        body = body.subarray(block.data, block.data + (block.size ?? 0));
+      }
+      const b = blockPayload(body);
+      if (!b) throw new FactsUnsupported('a laced or malformed block');
+      if (b.track === track.number) {
+        seen++;
+        if (sampleHasParameterSets(b.payload, track.nalLengthSize ?? 4)) throw new FactsUnsupported('parameter sets inside the first video blocks');
+      }
+    }
+    pos = dataAt + e.size;
+  }
 }
 
 export async function matroskaFacts(readAt: ReadAt, size: number): Promise<ProbeResult> {
@@ -146,6 +206,7 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
 
   let info: Buffer | undefined;
   let tracks: Buffer | undefined;
+  let firstCluster: { at: number; end: number } | undefined;
   for (let n = 0; pos < end; n++) {
     if (n >= MAX_SEGMENT_CHILDREN) throw new FactsUnsupported(`more than ${MAX_SEGMENT_CHILDREN} elements in the Segment`);
     const hb = await readExactly(readAt, pos, Math.min(12, end - pos));
@@ -153,6 +214,8 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
     if (e.size === undefined) throw new FactsUnsupported('an element of unknown size in the Segment');
     const dataAt = pos + e.data;
     if (dataAt + e.size > end) throw new FactsRefusal(`an element at byte ${pos} runs past the Segment`);
+    if (!KNOWN_SEGMENT_CHILDREN.has(e.id)) throw new FactsUnsupported(`Segment element 0x${e.id.toString(16)} (Attachments, Chapters or another this reader does not read)`);
+    if (e.id === ID.CLUSTER && !firstCluster) firstCluster = { at: dataAt, end: dataAt + e.size };
     if (e.id === ID.INFO || e.id === ID.TRACKS) {
       if (e.size > MAX_HEADER_ELEMENT_BYTES) throw new FactsUnsupported(`an ${e.id === ID.INFO ? 'Info' : 'Tracks'} element of ${e.size} bytes`);
       if ((e.id === ID.INFO ? info : tracks) !== undefined) throw new FactsRefusal('two Info or two Tracks elements');
@@ -170,5 +233,11 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
   const duration = (float(info, dur) * (scale ? uint(info, scale) : 1_000_000)) / 1e9;
   if (!Number.isFinite(duration) || duration < 0) throw new FactsRefusal(`a Duration of ${duration}`);
   const entries = children(tracks, 0, tracks.length, 'Tracks').filter((e) => e.id === ID.TRACK_ENTRY);
-  return probeOf('matroska,webm', duration, entries.map((e, i) => trackFacts(tracks as Buffer, e, i)));
+  const parsed = entries.map((e, i) => trackFacts(tracks as Buffer, e, i));
+  for (const t of parsed) {
+    if (t.nalLengthSize === undefined) continue;
+    if (!firstCluster) throw new FactsUnsupported('a video track without a Cluster');
+    await checkFirstBlocks(readAt, firstCluster.at, firstCluster.end, t);
+  }
+  return probeOf('matroska,webm', duration, parsed.map((t) => t.stream));
 }
