@@ -29,6 +29,8 @@ function trustedCache(file, owner, source) {
       const st = fs.fstatSync(fd);
       if (!st.isFile()) return { reason: 'not a regular file' };
       if (st.uid !== owner || (st.mode & 0o022) !== 0) return { reason: `owned by uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}: writable by others than the code's owner` };
+      // The build writes a fresh file: a second name would be another way to its bytes.
+      if (st.nlink !== 1) return { reason: `${st.nlink} links` };
       const data = fs.readFileSync(fd);
       const digest = crypto.createHash('sha256').update(source).digest('hex');
       if (data.subarray(0, 64).toString('latin1') !== digest) return { reason: 'made from another source' };

@@ -126,8 +126,23 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
  * A brief helper whose only output of interest is its exit status and a few lines of stderr
  * (flock(1)): node's spawn directly, without execa's per-call cost (about 5 ms of CPU a call,
  * on the path of every job), under the same rules: no shell, exactly the environment given, a
- * new process group killed whole when the timeout fires or the helper ends, stderr capped.
+ * new process group killed whole when the timeout fires, when the helper ends, or when this
+ * process exits first (as execa's cleanup did), stderr capped.
  */
+/** Process groups of execBrief helpers still running: killed if this process exits first. */
+const briefGroups = new Set<number>();
+let exitHook = false;
+
+function trackBrief(pid: number): void {
+  briefGroups.add(pid);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const g of briefGroups) killGroup(g, 'SIGKILL');
+    });
+  }
+}
+
 export function execBrief(file: string, args: readonly string[], opts: { readonly timeoutMs: number; readonly env?: Readonly<Record<string, string>>; readonly extraFds?: readonly number[] }): Promise<ExecResult> {
   const started = performance.now();
   return new Promise((resolve) => {
@@ -141,6 +156,7 @@ export function execBrief(file: string, args: readonly string[], opts: { readonl
     let stderr = '';
     let timedOut = false;
     let spawnError: string | undefined;
+    if (child.pid !== undefined) trackBrief(child.pid);
     child.stderr?.setEncoding('utf8').on('data', (d: string) => {
       if (stderr.length < 65_536) stderr += d.slice(0, 65_536 - stderr.length);
     });
@@ -157,7 +173,10 @@ export function execBrief(file: string, args: readonly string[], opts: { readonl
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      if (child.pid !== undefined) {
+        killGroup(child.pid, 'SIGKILL');
+        briefGroups.delete(child.pid);
+      }
       const spawnFailed = child.pid === undefined;
       resolve({ exitCode: code ?? undefined, signal: signal ?? undefined, stdout: '', stderr, timedOut, wallMs: performance.now() - started, spawnFailed, ...(spawnFailed ? { spawnError: spawnError ?? 'not started' } : {}) });
     });

@@ -6,7 +6,7 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
@@ -69,5 +69,21 @@ describe('the code cache is trusted like a key file', () => {
     await rm(`${file}.cache`);
     execFileSync('/usr/bin/mkfifo', [`${file}.cache`], { timeout: 10_000 });
     expect(trustedCache(file, 0, SOURCE).reason).toBe('not a regular file');
+  });
+});
+
+describe('a second name for the cache', () => {
+  it('a cache with another hard link is ignored', async () => {
+    const d = await mkdtemp(path.join(os.tmpdir(), 'zt-cache-'));
+    try {
+      await chmod(d, 0o755);
+      const f = path.join(d, 'cli.cjs');
+      await writeFile(f, SOURCE, { mode: 0o644 });
+      await writeFile(`${f}.cache`, Buffer.concat([Buffer.from(digest(SOURCE)), v8Data()]), { mode: 0o644 });
+      await link(`${f}.cache`, path.join(d, 'other-name'));
+      expect(trustedCache(f, 0, SOURCE).reason).toBe('2 links');
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
   });
 });
