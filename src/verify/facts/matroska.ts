@@ -10,6 +10,7 @@
  */
 import { FactsRefusal, FactsUnsupported, probeOf, stream } from './result.js';
 import { avcPictureSize, sampleHasParameterSets } from './h264.js';
+import { bytesAt } from './read.js';
 import type { ReadAt } from '../../inspect/structure.js';
 import type { ProbeResult, ProbeStream } from '../../inspect/probe-result.js';
 
@@ -99,16 +100,6 @@ const one = (els: readonly Element[], id: number, where: string): Element | unde
   return found[0];
 };
 
-async function readExactly(readAt: ReadAt, pos: number, len: number): Promise<Buffer> {
-  const buf = Buffer.alloc(len);
-  let got = 0;
-  while (got < len) {
-    const r = await readAt(buf.subarray(got), pos + got);
-    if (r === 0) throw new FactsRefusal('the file ends inside an element');
-    got += r;
-  }
-  return buf;
-}
 
 interface Track {
   readonly stream: ProbeStream;
@@ -165,12 +156,12 @@ async function checkFirstBlocks(readAt: ReadAt, at: number, end: number, track: 
   let seen = 0;
   let n = 0;
   while (pos < end && seen < BLOCKS_CHECKED && n++ < 10_000) {
-    const e = header(await readExactly(readAt, pos, Math.min(12, end - pos)), 0, 'a Cluster');
+    const e = header(await bytesAt(readAt, pos, Math.min(12, end - pos)), 0, 'a Cluster');
     if (e.size === undefined) throw new FactsUnsupported('an element of unknown size in a Cluster');
     const dataAt = pos + e.data;
     if (e.id === ID.SIMPLE_BLOCK || e.id === ID.BLOCK_GROUP) {
       if (e.size > MAX_BLOCK_BYTES) throw new FactsUnsupported(`a block of ${e.size} bytes`);
-      let body = await readExactly(readAt, dataAt, e.size);
+      let body = await bytesAt(readAt, dataAt, e.size);
       if (e.id === ID.BLOCK_GROUP) {
         const block = children(body, 0, body.length, 'a BlockGroup').find((c) => c.id === ID.BLOCK);
         if (!block) throw new FactsUnsupported('a BlockGroup without a Block');
@@ -188,7 +179,7 @@ async function checkFirstBlocks(readAt: ReadAt, at: number, end: number, track: 
 }
 
 export async function matroskaFacts(readAt: ReadAt, size: number): Promise<ProbeResult> {
-  const head = await readExactly(readAt, 0, Math.min(size, 64));
+  const head = await bytesAt(readAt, 0, Math.min(size, 64));
   const ebml = header(head, 0, 'the EBML header');
   if (ebml.id !== ID.EBML || ebml.size === undefined || ebml.data + ebml.size > head.length) throw new FactsUnsupported('an EBML header this reader does not read');
   const docType = one(children(head, ebml.data, ebml.data + ebml.size, 'the EBML header'), ID.DOC_TYPE, 'the EBML header');
@@ -196,7 +187,7 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
   if (doc !== 'matroska' && doc !== 'webm') throw new FactsRefusal(`DocType "${doc.slice(0, 20)}"`);
 
   const segAt = ebml.data + ebml.size;
-  const segHead = await readExactly(readAt, segAt, Math.min(12, size - segAt));
+  const segHead = await bytesAt(readAt, segAt, Math.min(12, size - segAt));
   const seg = header(segHead, 0, 'the Segment');
   if (seg.id !== ID.SEGMENT) throw new FactsRefusal('the EBML header is not followed by a Segment');
   if (seg.size === undefined) throw new FactsUnsupported('a Segment of unknown size (a live recording)');
@@ -209,7 +200,7 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
   let firstCluster: { at: number; end: number } | undefined;
   for (let n = 0; pos < end; n++) {
     if (n >= MAX_SEGMENT_CHILDREN) throw new FactsUnsupported(`more than ${MAX_SEGMENT_CHILDREN} elements in the Segment`);
-    const hb = await readExactly(readAt, pos, Math.min(12, end - pos));
+    const hb = await bytesAt(readAt, pos, Math.min(12, end - pos));
     const e = header(hb, 0, 'the Segment');
     if (e.size === undefined) throw new FactsUnsupported('an element of unknown size in the Segment');
     const dataAt = pos + e.data;
@@ -219,7 +210,7 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
     if (e.id === ID.INFO || e.id === ID.TRACKS) {
       if (e.size > MAX_HEADER_ELEMENT_BYTES) throw new FactsUnsupported(`an ${e.id === ID.INFO ? 'Info' : 'Tracks'} element of ${e.size} bytes`);
       if ((e.id === ID.INFO ? info : tracks) !== undefined) throw new FactsRefusal('two Info or two Tracks elements');
-      const body = await readExactly(readAt, dataAt, e.size);
+      const body = await bytesAt(readAt, dataAt, e.size);
       if (e.id === ID.INFO) info = body;
       else tracks = body;
     }

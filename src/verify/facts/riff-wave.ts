@@ -5,32 +5,23 @@
  */
 import { FactsRefusal, FactsUnsupported, probeOf, stream } from './result.js';
 import type { ReadAt } from '../../inspect/structure.js';
+import { bytesAt } from './read.js';
 import type { ProbeResult } from '../../inspect/probe-result.js';
 
 const MAX_CHUNKS = 1024;
 const ALSO: ReadonlySet<string> = new Set(['LIST', 'fact']);
 const PCM: Readonly<Record<string, string>> = { '1:8': 'pcm_u8', '1:16': 'pcm_s16le', '1:24': 'pcm_s24le', '1:32': 'pcm_s32le', '3:32': 'pcm_f32le', '3:64': 'pcm_f64le' };
 
-async function bytesAt(readAt: ReadAt, pos: number, len: number): Promise<Buffer> {
-  const buf = Buffer.alloc(len);
-  let got = 0;
-  while (got < len) {
-    const r = await readAt(buf.subarray(got), pos + got);
-    if (r === 0) throw new FactsRefusal('the file ends inside a chunk header');
-    got += r;
-  }
-  return buf;
-}
 
 export async function waveFacts(readAt: ReadAt, size: number): Promise<ProbeResult> {
-  const riff = await bytesAt(readAt, 0, 12);
+  const riff = await bytesAt(readAt, 0, 12, 'the RIFF header');
   if (riff.toString('latin1', 0, 4) !== 'RIFF' || riff.toString('latin1', 8, 12) !== 'WAVE') throw new FactsUnsupported('a RIFF file that is not RIFF/WAVE (RF64?)');
   let fmt: Buffer | undefined;
   let dataBytes: number | undefined;
   let pos = 12;
   for (let n = 0; pos < size; n++) {
     if (n >= MAX_CHUNKS) throw new FactsRefusal(`more than ${MAX_CHUNKS} chunks`);
-    const h = await bytesAt(readAt, pos, 8);
+    const h = await bytesAt(readAt, pos, 8, 'a chunk header');
     const id = h.toString('latin1', 0, 4);
     const len = h.readUInt32LE(4);
     if (pos + 8 + len > size) throw new FactsRefusal(`chunk "${id.replace(/[^\x20-\x7e]/g, '?')}" at byte ${pos} runs past the end of the file`);
