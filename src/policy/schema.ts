@@ -47,7 +47,7 @@ const operationTarget = obj(
     format: str('The ffmpeg muxer forced with -f.'),
     args: { type: 'array', items: { type: 'string' }, description: 'ffmpeg output arguments, without -i, -f or the output path.' },
     expect: obj(
-      'What the sandboxed output probe must find.',
+      'What the output must contain: checked from its container on the host, or by a sandboxed ffprobe where no reader states every fact.',
       {
         formats: strList('Accepted ffprobe format names of the output.'),
         video: strList('Accepted video codecs of the output.'),

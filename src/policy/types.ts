@@ -143,7 +143,7 @@ export interface OperationTarget {
   /** The ffmpeg muxer to force (-f). */
   readonly format: string;
   readonly args: readonly string[];
-  /** What the output must contain, checked by the sandboxed output probe. */
+  /** What the output must contain, checked from its container (src/verify/facts) or by the sandboxed output probe. */
   readonly expect: {
     readonly formats: readonly string[];
     readonly video?: readonly string[];
