@@ -245,6 +245,15 @@ describe('what a compromised muxer writes to mislead the reader (the review of i
     expect(await factsOf(fast)).toMatchObject({ kind: 'unsupported', reason: expect.stringMatching(/^mdhd says \d+ but the samples last \d+/) });
   });
 
+  it('an mvhd that says the movie lasts one tick: the duration is the tracks\' own timing', async () => {
+    const { buf } = await make('h264-aac.mp4');
+    const mvhd = boxAt(buf, 'mvhd');
+    const short = Buffer.from(buf);
+    expect(short[mvhd + 8]).toBe(0); // version 0: duration at body + 16
+    short.writeUInt32BE(1, mvhd + 8 + 16);
+    expect(mustFacts(await factsOf(short)).probe.duration).toBeGreaterThan(1.9);
+  });
+
   it('an attachment in a Matroska, an animated PNG: left to the probe, which sees them', async () => {
     const font = path.join(dir, 'font.ttf');
     await writeFile(font, Buffer.alloc(64, 1));

@@ -440,6 +440,8 @@ export async function isobmffFacts(readAt: ReadAt, size: number): Promise<ProbeR
     }
   }
   const streams = tracks.map((t) => t.stream);
-  const duration = movie.duration > 0 ? movie.duration / movie.timescale : Math.max(0, ...streams.map((s) => s.duration ?? 0));
+  // The longest of mvhd and the tracks' own timing: an mvhd shorter than its samples would hide
+  // how long the output plays from the duration budget.
+  const duration = Math.max(movie.duration / movie.timescale, ...streams.map((s) => s.duration ?? 0));
   return probeOf(FORMAT_NAME, duration, streams);
 }
