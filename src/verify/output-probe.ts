@@ -32,6 +32,17 @@ export function checkOutputProbe(p: ProbeResult, target: OperationTarget | undef
   if (target && !names.some((n) => target.expect.formats.includes(n))) {
     v.push({ rule: 'output.format', actual: p.formatName, limit: target.expect.formats, message: `the output's container is "${p.formatName}"`, hint: 'the operation template is wrong for this output; report it' });
   }
+  // An operation that promises only sound (or only pictures) publishes no stream of the other kind:
+  // a cover picture in an MP3 or FLAC, or a sound track beside a thumbnail, was not promised.
+  if (target) {
+    for (const [kind, other] of [['video', target.expect.audio], ['audio', target.expect.video]] as const) {
+      const promised = kind === 'video' ? target.expect.video : target.expect.audio;
+      if (promised || !other) continue;
+      for (const st of p.streams.filter((x) => x.codecType === kind)) {
+        v.push({ rule: `output.codecs.${kind}`, actual: st.codecName ?? 'unknown', limit: `no ${kind} (the operation promises ${kind === 'video' ? 'sound' : 'pictures'} only)`, message: `the output carries a ${kind} stream (#${st.index} ${st.codecName ?? 'unknown'}) the operation does not promise` });
+      }
+    }
+  }
   const kinds: Array<['video' | 'audio', readonly string[] | undefined]> = [['video', target?.expect.video], ['audio', target?.expect.audio]];
   for (const [kind, allowed] of kinds) {
     if (!allowed) continue;

@@ -12,6 +12,8 @@ import { readContainerFacts } from '../../src/verify/facts/index.js';
 import type { ContainerFacts } from '../../src/verify/facts/result.js';
 import type { ReadAt } from '../../src/inspect/structure.js';
 import { ffmpeg, ffprobeJson } from '../helpers/media.js';
+import { parseProbeJson } from '../../src/inspect/probe-result.js';
+import { checkOutputProbe } from '../../src/verify/output-probe.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -263,5 +265,54 @@ describe('what a compromised muxer writes to mislead the reader (the review of i
     const apng = path.join(dir, 'anim.png');
     await ffmpeg(['-y', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=32x32:r=5:d=1', '-plays', '0', '-f', 'apng', apng]);
     expect(await factsOf(await readFile(apng))).toEqual({ kind: 'unsupported', reason: 'an animated PNG' });
+  });
+});
+
+describe('the second review: what ffmpeg follows that a reader must read too', () => {
+  it('a Matroska Void that holds data (a SeekHead could point into it): left to the probe', async () => {
+    const { buf } = await make('h264-opus.mkv');
+    // Walk the EBML header and the Segment's children to the first Void with content.
+    const vint = (at: number, keepMarker: boolean): [number, number] => {
+      const first = buf[at] ?? 0;
+      let len = 1;
+      while ((first & (0x80 >> (len - 1))) === 0) len++;
+      let v = keepMarker ? first : first & (0xff >> len);
+      for (let i = 1; i < len; i++) v = v * 256 + (buf[at + i] ?? 0);
+      return [v, len];
+    };
+    const elem = (at: number): { id: number; data: number; size: number } => {
+      const [id, il] = vint(at, true);
+      const [size, sl] = vint(at + il, false);
+      return { id, data: at + il + sl, size };
+    };
+    const ebml = elem(0);
+    const seg = elem(ebml.data + ebml.size);
+    let at = seg.data;
+    let found: { id: number; data: number; size: number } | undefined;
+    while (at < buf.length) {
+      const e = elem(at);
+      if (e.id === 0xec && e.size > 0) {
+        found = e;
+        break;
+      }
+      at = e.data + e.size;
+    }
+    expect(found).toBeDefined();
+    const evil = Buffer.from(buf);
+    evil[(found?.data ?? 0)] = 0x1a;
+    expect(await factsOf(evil)).toEqual({ kind: 'unsupported', reason: 'a Void element that holds data' });
+  });
+
+  it('cover art in a FLAC (PICTURE block) or an MP3 (APIC): left to the probe; audio-only targets refuse a picture stream', async () => {
+    const jpg = path.join(dir, 'cover.jpg');
+    await ffmpeg(['-y', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=64x64', '-frames:v', '1', jpg]);
+    for (const [name, codec] of [['pic.flac', 'flac'], ['pic.mp3', 'libmp3lame']] as const) {
+      const f = path.join(dir, name);
+      await ffmpeg(['-y', '-v', 'error', '-f', 'lavfi', '-i', 'sine=d=1', '-i', jpg, '-map', '0', '-map', '1', '-c:a', codec, '-c:v', 'copy', '-disposition:v', 'attached_pic', ...(name.endsWith('mp3') ? ['-id3v2_version', '3'] : []), f]);
+      expect(await factsOf(await readFile(f)), name).toMatchObject({ kind: 'unsupported' });
+    }
+    const p = parseProbeJson(JSON.stringify({ format: { format_name: 'mp3' }, streams: [{ index: 0, codec_type: 'audio', codec_name: 'mp3' }, { index: 1, codec_type: 'video', codec_name: 'mjpeg', width: 64, height: 64 }] }));
+    const v = checkOutputProbe(p, { format: 'mp3', args: [], expect: { formats: ['mp3'], audio: ['mp3'] } }, undefined);
+    expect(v).toEqual([expect.objectContaining({ rule: 'output.codecs.video', actual: 'mjpeg' })]);
   });
 });

@@ -18,6 +18,7 @@ const ID = {
   EBML: 0x1a45dfa3, DOC_TYPE: 0x4282, SEGMENT: 0x18538067, INFO: 0x1549a966, TIMESTAMP_SCALE: 0x2ad7b1, DURATION: 0x4489,
   TRACKS: 0x1654ae6b, TRACK_ENTRY: 0xae, TRACK_TYPE: 0x83, CODEC_ID: 0x86, DEFAULT_DURATION: 0x23e383,
   VIDEO: 0xe0, PIXEL_WIDTH: 0xb0, PIXEL_HEIGHT: 0xba, AUDIO: 0xe1, SAMPLING_FREQUENCY: 0xb5, CHANNELS: 0x9f,
+  SEEK_HEAD: 0x114d9b74, SEEK: 0x4dbb, SEEK_ID: 0x53ab, SEEK_POSITION: 0x53ac, VOID: 0xec,
   TRACK_NUMBER: 0xd7, CODEC_PRIVATE: 0x63a2, CONTENT_ENCODINGS: 0x6d80, CLUSTER: 0x1f43b675, SIMPLE_BLOCK: 0xa3, BLOCK_GROUP: 0xa0, BLOCK: 0xa1,
 } as const;
 
@@ -26,6 +27,9 @@ const KNOWN_SEGMENT_CHILDREN: ReadonlySet<number> = new Set([0x114d9b74, 0x1549a
 /** Blocks of an H.264 track checked for in-band parameter sets. */
 const BLOCKS_CHECKED = 3;
 const MAX_BLOCK_BYTES = 16 * 1024 * 1024;
+/** Void elements (reserved space) are read to prove they hold only zeros; a larger one is not read here. */
+const MAX_VOID_BYTES = 1024 * 1024;
+const MAX_SEEK_HEAD_BYTES = 64 * 1024;
 
 /** Info and Tracks are read into memory; a muxer's are a few hundred bytes. */
 const MAX_HEADER_ELEMENT_BYTES = 1024 * 1024;
@@ -198,6 +202,10 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
   let info: Buffer | undefined;
   let tracks: Buffer | undefined;
   let firstCluster: { at: number; end: number } | undefined;
+  const segmentData = pos;
+  /** Offset (from the Segment's data) → id of every top-level element walked: what a SeekHead may point at. */
+  const walked = new Map<number, number>();
+  const seekHeads: Buffer[] = [];
   for (let n = 0; pos < end; n++) {
     if (n >= MAX_SEGMENT_CHILDREN) throw new FactsUnsupported(`more than ${MAX_SEGMENT_CHILDREN} elements in the Segment`);
     const hb = await bytesAt(readAt, pos, Math.min(12, end - pos));
@@ -207,6 +215,16 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
     if (dataAt + e.size > end) throw new FactsRefusal(`an element at byte ${pos} runs past the Segment`);
     if (!KNOWN_SEGMENT_CHILDREN.has(e.id)) throw new FactsUnsupported(`Segment element 0x${e.id.toString(16)} (Attachments, Chapters or another this reader does not read)`);
     if (e.id === ID.CLUSTER && !firstCluster) firstCluster = { at: dataAt, end: dataAt + e.size };
+    walked.set(pos - segmentData, e.id);
+    if (e.id === ID.VOID) {
+      // ffmpeg reserves space with zeros: anything else in a Void is bytes a SeekHead or Cues entry could point at.
+      if (e.size > MAX_VOID_BYTES) throw new FactsUnsupported(`a Void element of ${e.size} bytes`);
+      if ((await bytesAt(readAt, dataAt, e.size)).some((b) => b !== 0)) throw new FactsUnsupported('a Void element that holds data');
+    }
+    if (e.id === ID.SEEK_HEAD) {
+      if (e.size > MAX_SEEK_HEAD_BYTES) throw new FactsUnsupported(`a SeekHead of ${e.size} bytes`);
+      seekHeads.push(await bytesAt(readAt, dataAt, e.size));
+    }
     if (e.id === ID.INFO || e.id === ID.TRACKS) {
       if (e.size > MAX_HEADER_ELEMENT_BYTES) throw new FactsUnsupported(`an ${e.id === ID.INFO ? 'Info' : 'Tracks'} element of ${e.size} bytes`);
       if ((e.id === ID.INFO ? info : tracks) !== undefined) throw new FactsRefusal('two Info or two Tracks elements');
@@ -217,6 +235,28 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
     pos = dataAt + e.size;
   }
   if (!info || !tracks) throw new FactsRefusal(`the Segment has no ${info ? 'Tracks' : 'Info'}`);
+  // ffmpeg follows every Seek entry to its offset: each must name an element this walk read, there.
+  for (const sh of seekHeads) {
+    for (const seek of children(sh, 0, sh.length, 'a SeekHead')) {
+      if (seek.id !== ID.SEEK) {
+        if (seek.id === ID.VOID || seek.id === 0xbf) continue;
+        throw new FactsUnsupported(`a SeekHead child 0x${seek.id.toString(16)}`);
+      }
+      const kids = children(sh, seek.data, seek.data + (seek.size ?? 0), 'a Seek');
+      const idEl = one(kids, ID.SEEK_ID, 'a Seek');
+      const posEl = one(kids, ID.SEEK_POSITION, 'a Seek');
+      if (!idEl || !posEl) throw new FactsUnsupported('a Seek without its id or position');
+      const posLen = posEl.size ?? 0;
+      if (posLen < 1 || posLen > 8) throw new FactsUnsupported('a Seek position of odd length');
+      let position = 0;
+      for (let i = 0; i < posLen; i++) position = position * 256 + (sh[posEl.data + i] ?? 0);
+      const target = walked.get(position);
+      const idLen = idEl.size ?? 0;
+      if (idLen < 1 || idLen > 4) throw new FactsUnsupported('a Seek id of odd length');
+      const id = sh.readUIntBE(idEl.data, idLen);
+      if (target !== id) throw new FactsUnsupported(`a Seek entry for 0x${id.toString(16)} that points where no such top-level element was walked`);
+    }
+  }
   const ik = children(info, 0, info.length, 'Info');
   const scale = one(ik, ID.TIMESTAMP_SCALE, 'Info');
   const dur = one(ik, ID.DURATION, 'Info');
