@@ -316,3 +316,21 @@ describe('the second review: what ffmpeg follows that a reader must read too', (
     expect(v).toEqual([expect.objectContaining({ rule: 'output.codecs.video', actual: 'mjpeg' })]);
   });
 });
+
+describe('the picture size a decoder reaches', () => {
+  it('an SPS inside a later sample (a 64x64 stream that turns 640x480): the size is the largest SPS gives', async () => {
+    const a = path.join(dir, 'a.h264');
+    const b = path.join(dir, 'b.h264');
+    await ffmpeg(['-y', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=0.4', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'h264', a]);
+    await ffmpeg(['-y', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=640x480:r=25:d=0.4', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'h264', b]);
+    const c = path.join(dir, 'c.h264');
+    await writeFile(c, Buffer.concat([await readFile(a), await readFile(b)]));
+    const out = path.join(dir, 'grows.mp4');
+    await ffmpeg(['-y', '-v', 'error', '-r', '25', '-f', 'h264', '-i', c, '-c', 'copy', '-movflags', '+faststart', out]);
+    const f = mustFacts(await factsOf(await readFile(out)));
+    expect(f.probe.streams[0]).toMatchObject({ codecName: 'h264', width: 640, height: 480 });
+    // What the old path saw: the first SPS only.
+    const probed = ((await ffprobeJson(out))['streams'] as Array<{ width: number }>)[0];
+    expect(probed?.width).toBe(64);
+  });
+});

@@ -5,6 +5,7 @@
  * Exactly one SPS is read; more (or none) is left to the sandboxed probe (FactsUnsupported).
  */
 import { FactsRefusal, FactsUnsupported } from './result.js';
+import { WINDOW_BYTES, type Source } from '../../inspect/structure/source.js';
 
 /** The RBSP of a NAL unit: its emulation-prevention bytes (00 00 03) removed. */
 function rbsp(nal: Buffer): Buffer {
@@ -73,6 +74,11 @@ export function avcPictureSize(avcC: Buffer): { width: number; height: number; n
   if (8 + len > avcC.length || len < 4) throw new FactsRefusal('an H.264 SPS that does not fit its configuration record');
   const nal = avcC.subarray(8, 8 + len);
   if (((nal[0] ?? 0) & 0x1f) !== 7) throw new FactsRefusal('the AVC configuration record holds no SPS where one belongs');
+  return { ...spsPictureSize(nal), nalLengthSize };
+}
+
+/** Width and height (after cropping) of an SPS NAL unit (its header byte included). */
+export function spsPictureSize(nal: Buffer): { width: number; height: number } {
   const r = new Bits(rbsp(nal.subarray(1)));
   const profile = r.u(8);
   r.u(16); // constraint flags, level
@@ -114,19 +120,60 @@ export function avcPictureSize(avcC: Buffer): { width: number; height: number; n
   const width = wMbs * 16 - cropX * (cl + cr);
   const height = (2 - frameMbsOnly) * hUnits * 16 - cropY * (ct + cb);
   if (width <= 0 || height <= 0) throw new FactsRefusal(`an H.264 SPS cropped to ${width}x${height}`);
-  return { width, height, nalLengthSize };
+  return { width, height };
 }
 
-/** Whether a length-prefixed sample carries parameter sets of its own (which would override the record's). */
-export function sampleHasParameterSets(sample: Buffer, nalLengthSize: number): boolean {
+/**
+ * The picture sizes of the parameter sets a length-prefixed sample carries of its own (a decoder
+ * switches to them). A subset SPS (SVC/MVC) or a sample that does not split into NAL units
+ * cleanly is not read here.
+ */
+export function inBandSizes(sample: Buffer, nalLengthSize: number): Array<{ width: number; height: number }> {
+  const sizes: Array<{ width: number; height: number }> = [];
   let pos = 0;
   while (pos + nalLengthSize <= sample.length) {
     const len = sample.readUIntBE(pos, nalLengthSize);
     pos += nalLengthSize;
-    if (len === 0 || pos + len > sample.length) return true; // not a clean sample: let the probe decide
+    if (len === 0 || pos + len > sample.length) throw new FactsUnsupported('a video sample that does not split into NAL units');
     const type = (sample[pos] ?? 0) & 0x1f;
-    if (type === 7 || type === 8 || type === 13 || type === 15) return true;
+    if (type === 15) throw new FactsUnsupported('a subset sequence parameter set (SVC/MVC)');
+    if (type === 7) sizes.push(spsPictureSize(sample.subarray(pos, pos + len)));
     pos += len;
   }
-  return pos !== sample.length;
+  if (pos !== sample.length) throw new FactsUnsupported('a video sample that does not split into NAL units');
+  return sizes;
+}
+
+/** A sample larger than this is not read here (an 8K intra frame is a few MiB). */
+export const MAX_SAMPLE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Every sample of an H.264 track, `[offset, length]` in file order, searched for parameter sets
+ * of its own: a decoder switches to them, so the picture size the stream reaches is the largest
+ * of every SPS it carries (ffprobe reads only the first frames). Read through one sequential
+ * window (`Source`), so a track of 100k small samples costs a few hundred reads.
+ */
+export async function largestInBand(s: Source, ranges: Iterable<readonly [number, number]>, nalLengthSize: number, into: { width: number; height: number }): Promise<void> {
+  for (const [at, len] of ranges) {
+    if (len > MAX_SAMPLE_BYTES) throw new FactsUnsupported(`a video sample of ${len} bytes`);
+    let sample: Buffer;
+    if (len <= WINDOW_BYTES) {
+      sample = await s.bytes(at, len);
+    } else {
+      sample = Buffer.alloc(len);
+      let got = 0;
+      while (got < len) {
+        const part = await s.bytes(at + got, Math.min(WINDOW_BYTES, len - got));
+        if (part.length === 0) break;
+        part.copy(sample, got);
+        got += part.length;
+      }
+      if (got < len) sample = sample.subarray(0, got);
+    }
+    if (sample.length < len) throw new FactsRefusal('the file ends inside a video sample');
+    for (const sz of inBandSizes(sample, nalLengthSize)) {
+      into.width = Math.max(into.width, sz.width);
+      into.height = Math.max(into.height, sz.height);
+    }
+  }
 }

@@ -13,12 +13,13 @@
  * ffmpeg decode another codec), AAC from its AudioSpecificConfig, durations from the sample
  * timing table (stts), which must agree with mdhd. Any box outside the known tree (cover art in
  * udta, a uuid, a tref), any other video codec, a fragmented file, a second sample description,
- * a compact size table, in-band parameter sets in the first samples: the sandboxed ffprobe
- * decides instead (FactsUnsupported).
+ * a compact size table, a subset SPS: the sandboxed ffprobe decides instead (FactsUnsupported).
+ * Parameter sets inside the samples are read: the size is the largest any SPS of the stream gives.
  */
 import { BoxReader, childBoxes, onlyChild, requireChild, type Box } from './boxes.js';
 import { FactsRefusal, FactsUnsupported, probeOf, stream } from './result.js';
-import { avcPictureSize, sampleHasParameterSets } from './h264.js';
+import { avcPictureSize, largestInBand } from './h264.js';
+import { Source } from '../../inspect/structure/source.js';
 import type { ReadAt } from '../../inspect/structure.js';
 import type { ProbeResult, ProbeStream } from '../../inspect/probe-result.js';
 
@@ -56,8 +57,6 @@ const KNOWN_CHILDREN: Readonly<Record<string, ReadonlySet<string>>> = {
 const MAX_UDTA_BYTES = 4096;
 /** Chunks of all tracks together (an 83-minute movie has ~125k; this is about a day at 25 fps). */
 export const MAX_CHUNKS = 2_000_000;
-/** Samples of a video track checked for in-band parameter sets. */
-const SAMPLES_CHECKED = 3;
 
 function onlyKnown(boxes: readonly Box[], parent: string): Box[] {
   const known = KNOWN_CHILDREN[parent];
@@ -285,8 +284,14 @@ interface Chunks {
   readonly lengths: number[];
 }
 
-/** The chunks of one track into `out`, from its sample tables; its sample count and first sample ranges. */
-function chunksOf(stbl: Box[], buf: Buffer, out: Chunks): { samples: number; first: Array<readonly [number, number]> } {
+/** Where each sample of a track lies: parallel arrays, in file order. */
+interface SampleRanges {
+  readonly offsets: number[];
+  readonly sizes: number[];
+}
+
+/** The chunks of one track into `out`, from its sample tables; its sample count, and every sample's range when `collect`. */
+function chunksOf(stbl: Box[], buf: Buffer, out: Chunks, collect: boolean): { samples: number; ranges: SampleRanges } {
   if (onlyChild(stbl, 'stz2', 'stbl')) throw new FactsUnsupported('a compact sample size table (stz2)');
   const stsz = new BoxReader(buf, requireChild(stbl, 'stsz', 'stbl'));
   const stsc = new BoxReader(buf, requireChild(stbl, 'stsc', 'stbl'));
@@ -305,7 +310,8 @@ function chunksOf(stbl: Box[], buf: Buffer, out: Chunks): { samples: number; fir
   const offsetsAt = stco.table(8, chunkCount, wide ? 8 : 4);
   if (out.offsets.length + chunkCount > MAX_CHUNKS) throw new FactsUnsupported(`more than ${MAX_CHUNKS} chunks`);
 
-  const first: Array<readonly [number, number]> = [];
+  if (collect && samples > MAX_CHUNKS) throw new FactsUnsupported(`a video track of ${samples} samples`);
+  const ranges: SampleRanges = { offsets: [], sizes: [] };
   let sample = 0;
   for (let run = 0; run < runs; run++) {
     const firstChunk = buf.readUInt32BE(runsAt + run * 12);
@@ -319,7 +325,10 @@ function chunksOf(stbl: Box[], buf: Buffer, out: Chunks): { samples: number; fir
       let at = offset;
       for (let i = 0; i < perChunk; i++) {
         const size = fixed === 0 ? buf.readUInt32BE(sizesAt + (sample + i) * 4) : fixed;
-        if (sample + i < SAMPLES_CHECKED) first.push([at, size]);
+        if (collect) {
+          ranges.offsets.push(at);
+          ranges.sizes.push(size);
+        }
         at += size;
         if (fixed === 0) length += size;
       }
@@ -329,7 +338,7 @@ function chunksOf(stbl: Box[], buf: Buffer, out: Chunks): { samples: number; fir
     }
   }
   if (sample !== samples) throw new FactsRefusal(`the chunks hold ${sample} samples but stsz declares ${samples}`);
-  return { samples, first };
+  return { samples, ranges };
 }
 
 /** The track's duration in its timescale from stts (sample count × delta per run), with its sample count. */
@@ -370,8 +379,8 @@ function checkCoverage(chunks: Chunks, mdat: TopLevel['mdat']): void {
 
 interface Track {
   readonly stream: ProbeStream;
-  /** H.264 tracks: the first samples, to be checked for in-band parameter sets. */
-  readonly firstSamples?: { readonly ranges: ReadonlyArray<readonly [number, number]>; readonly nalLengthSize: number };
+  /** H.264 tracks: every sample, to be checked for in-band parameter sets. */
+  readonly samples?: { readonly ranges: SampleRanges; readonly nalLengthSize: number };
 }
 
 function trackFacts(buf: Buffer, trak: Box, index: number, chunks: Chunks): Track {
@@ -384,7 +393,7 @@ function trackFacts(buf: Buffer, trak: Box, index: number, chunks: Chunks): Trac
   const { timescale, duration } = timescaleAndDuration(new BoxReader(buf, requireChild(mdiaKids, 'mdhd', `${where} mdia`)));
   const minf = requireChild(mdiaKids, 'minf', `${where} mdia`);
   const stbl = onlyKnown(new BoxReader(buf, requireChild(onlyKnown(new BoxReader(buf, minf).children(0), 'minf'), 'stbl', `${where} minf`)).children(0), 'stbl');
-  const tables = chunksOf(stbl, buf, chunks);
+  const tables = chunksOf(stbl, buf, chunks, kind === 'video');
   const timed = timedSamples(stbl, buf);
   // The sample timing table is what players follow; mdhd only summarises it.
   if (timed.samples !== tables.samples) throw new FactsRefusal(`stts times ${timed.samples} samples but stsz holds ${tables.samples}`);
@@ -395,7 +404,7 @@ function trackFacts(buf: Buffer, trak: Box, index: number, chunks: Chunks): Trac
     if (!(seconds > 0)) throw new FactsUnsupported('a video track whose samples last no time');
     return {
       stream: stream(index, kind, entry.codec, { duration: seconds, width: entry.width, height: entry.height, frameRate: tables.samples / seconds }),
-      ...(entry.nalLengthSize !== undefined ? { firstSamples: { ranges: tables.first, nalLengthSize: entry.nalLengthSize } } : {}),
+      ...(entry.nalLengthSize !== undefined ? { samples: { ranges: tables.ranges, nalLengthSize: entry.nalLengthSize } } : {}),
     };
   }
   return { stream: stream(index, kind, entry.codec, { duration: seconds, sampleRate: entry.sampleRate, channels: entry.channels }) };
@@ -429,17 +438,20 @@ export async function isobmffFacts(readAt: ReadAt, size: number): Promise<ProbeR
   const chunks: Chunks = { offsets: [], lengths: [] };
   const tracks = moov.filter((b) => b.type === 'trak').map((trak, i) => trackFacts(buf, trak, i, chunks));
   checkCoverage(chunks, top.mdat);
+  const source = new Source(readAt, size);
+  const streams: ProbeStream[] = [];
   for (const t of tracks) {
-    if (!t.firstSamples) continue;
-    for (const [at, len] of t.firstSamples.ranges) {
-      if (len > 16 * 1024 * 1024) throw new FactsUnsupported(`a first video sample of ${len} bytes`);
-      const sample = Buffer.alloc(len);
-      if ((await readExactly(readAt, sample, at)) !== len) throw new FactsRefusal('the file ends inside a sample');
-      // Parameter sets in a sample would override the configuration record's picture size.
-      if (sampleHasParameterSets(sample, t.firstSamples.nalLengthSize)) throw new FactsUnsupported('parameter sets inside the first video samples');
+    if (!t.samples) {
+      streams.push(t.stream);
+      continue;
     }
+    const { offsets, sizes } = t.samples.ranges;
+    const reached = { width: t.stream.width ?? 0, height: t.stream.height ?? 0 };
+    await largestInBand(source, (function* () {
+      for (let i = 0; i < offsets.length; i++) yield [offsets[i] ?? 0, sizes[i] ?? 0] as const;
+    })(), t.samples.nalLengthSize, reached);
+    streams.push({ ...t.stream, width: reached.width, height: reached.height });
   }
-  const streams = tracks.map((t) => t.stream);
   // The longest of mvhd and the tracks' own timing: an mvhd shorter than its samples would hide
   // how long the output plays from the duration budget.
   const duration = Math.max(movie.duration / movie.timescale, ...streams.map((s) => s.duration ?? 0));

@@ -3,13 +3,15 @@
  * (TimestampScale, Duration) and Tracks (per TrackEntry: type, CodecID, DefaultDuration, sample
  * rate, channels; for H.264 the picture size of the SPS in CodecPrivate, which is what decodes,
  * not PixelWidth/PixelHeight). The structure walk has already proved the Clusters tile the
- * Segment; the first blocks of an H.264 track are checked for in-band parameter sets. What this
+ * Segment; every block of an H.264 track is read for in-band parameter sets (the size is the
+ * largest any of its SPS gives). What this
  * does not read goes to the sandboxed probe (FactsUnsupported): a Segment of unknown size, no
  * Duration or DefaultDuration, Attachments or Chapters (streams and metadata ffprobe would
  * show), encoded (compressed or encrypted) tracks, any video codec but H.264.
  */
 import { FactsRefusal, FactsUnsupported, probeOf, stream } from './result.js';
-import { avcPictureSize, sampleHasParameterSets } from './h264.js';
+import { avcPictureSize, largestInBand } from './h264.js';
+import { Source } from '../../inspect/structure/source.js';
 import { bytesAt } from './read.js';
 import type { ReadAt } from '../../inspect/structure.js';
 import type { ProbeResult, ProbeStream } from '../../inspect/probe-result.js';
@@ -24,8 +26,6 @@ const ID = {
 
 /** Segment children a muxer writes whose content is no stream: SeekHead, Info, Tracks, Cluster, Cues, Tags, Void, CRC-32. */
 const KNOWN_SEGMENT_CHILDREN: ReadonlySet<number> = new Set([0x114d9b74, 0x1549a966, 0x1654ae6b, 0x1f43b675, 0x1c53bb6b, 0x1254c367, 0xec, 0xbf]);
-/** Blocks of an H.264 track checked for in-band parameter sets. */
-const BLOCKS_CHECKED = 3;
 const MAX_BLOCK_BYTES = 16 * 1024 * 1024;
 /** Void elements (reserved space) are read to prove they hold only zeros; a larger one is not read here. */
 const MAX_VOID_BYTES = 1024 * 1024;
@@ -141,45 +141,54 @@ function trackFacts(buf: Buffer, entry: Element, index: number): Track {
   return { number, stream: stream(index, kind, codec, { sampleRate: sf ? float(buf, sf) : 8000, channels: ch ? uint(buf, ch) : 1 }) };
 }
 
-/** The payload of a (Simple)Block: after the track number (a vint), the timestamp and the flags; laced blocks are not read. */
-function blockPayload(b: Buffer): { track: number; payload: Buffer } | undefined {
+/** The header of a (Simple)Block's data: the track number (a vint), then timestamp and flags; its length, or undefined when laced. */
+function blockHeader(b: Buffer): { track: number; length: number } | undefined {
   const first = b[0] ?? 0;
   if (first === 0) return undefined;
   let len = 1;
   while ((first & (0x80 >> (len - 1))) === 0) len++;
+  if (len > 4 || b.length < len + 3) return undefined;
   let track = first & (0xff >> len);
   for (let i = 1; i < len; i++) track = track * 256 + (b[i] ?? 0);
   const flags = b[len + 2] ?? 0;
   if (flags & 0x06) return undefined; // lacing
-  return { track, payload: b.subarray(len + 3) };
+  return { track, length: len + 3 };
 }
 
-/** The first blocks of `track` in the Cluster at `at`: none may carry parameter sets of its own. */
-async function checkFirstBlocks(readAt: ReadAt, at: number, end: number, track: Track): Promise<void> {
-  let pos = at;
-  let seen = 0;
-  let n = 0;
-  while (pos < end && seen < BLOCKS_CHECKED && n++ < 10_000) {
-    const e = header(await bytesAt(readAt, pos, Math.min(12, end - pos)), 0, 'a Cluster');
-    if (e.size === undefined) throw new FactsUnsupported('an element of unknown size in a Cluster');
-    const dataAt = pos + e.data;
-    if (e.id === ID.SIMPLE_BLOCK || e.id === ID.BLOCK_GROUP) {
-      if (e.size > MAX_BLOCK_BYTES) throw new FactsUnsupported(`a block of ${e.size} bytes`);
-      let body = await bytesAt(readAt, dataAt, e.size);
+/** Every block of `track` in every Cluster, for the largest picture size any SPS it carries gives (a decoder switches to them). */
+async function largestInBlocks(s: Source, readAt: ReadAt, clusters: ReadonlyArray<{ readonly at: number; readonly end: number }>, track: Track, reached: { width: number; height: number }): Promise<void> {
+  const ranges: Array<readonly [number, number]> = [];
+  const flush = async (): Promise<void> => {
+    await largestInBand(s, ranges, track.nalLengthSize ?? 4, reached);
+    ranges.length = 0;
+  };
+  for (const c of clusters) {
+    let pos = c.at;
+    for (let n = 0; pos < c.end; n++) {
+      if (n > 1_000_000) throw new FactsUnsupported('more than a million elements in a Cluster');
+      const e = header(await s.bytes(pos, Math.min(12, c.end - pos)), 0, 'a Cluster');
+      if (e.size === undefined) throw new FactsUnsupported('an element of unknown size in a Cluster');
+      let dataAt = pos + e.data;
+      let dataEnd = dataAt + e.size;
+      if (dataEnd > c.end) throw new FactsRefusal(`an element at byte ${pos} runs past its Cluster`);
       if (e.id === ID.BLOCK_GROUP) {
-        const block = children(body, 0, body.length, 'a BlockGroup').find((c) => c.id === ID.BLOCK);
+        if (e.size > MAX_BLOCK_BYTES) throw new FactsUnsupported(`a block group of ${e.size} bytes`);
+        const group = await bytesAt(readAt, dataAt, e.size);
+        const block = children(group, 0, group.length, 'a BlockGroup').find((x) => x.id === ID.BLOCK);
         if (!block) throw new FactsUnsupported('a BlockGroup without a Block');
-        body = body.subarray(block.data, block.data + (block.size ?? 0));
+        dataAt += block.data;
+        dataEnd = dataAt + (block.size ?? 0);
       }
-      const b = blockPayload(body);
-      if (!b) throw new FactsUnsupported('a laced or malformed block');
-      if (b.track === track.number) {
-        seen++;
-        if (sampleHasParameterSets(b.payload, track.nalLengthSize ?? 4)) throw new FactsUnsupported('parameter sets inside the first video blocks');
+      if (e.id === ID.SIMPLE_BLOCK || e.id === ID.BLOCK_GROUP) {
+        const h = blockHeader(await s.bytes(dataAt, Math.min(8, dataEnd - dataAt)));
+        if (!h) throw new FactsUnsupported('a laced or malformed block');
+        if (h.track === track.number) ranges.push([dataAt + h.length, dataEnd - dataAt - h.length]);
+        if (ranges.length >= 4096) await flush();
       }
+      pos = pos + e.data + e.size;
     }
-    pos = dataAt + e.size;
   }
+  await flush();
 }
 
 export async function matroskaFacts(readAt: ReadAt, size: number): Promise<ProbeResult> {
@@ -201,7 +210,7 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
 
   let info: Buffer | undefined;
   let tracks: Buffer | undefined;
-  let firstCluster: { at: number; end: number } | undefined;
+  const clusters: Array<{ at: number; end: number }> = [];
   const segmentData = pos;
   /** Offset (from the Segment's data) → id of every top-level element walked: what a SeekHead may point at. */
   const walked = new Map<number, number>();
@@ -214,7 +223,7 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
     const dataAt = pos + e.data;
     if (dataAt + e.size > end) throw new FactsRefusal(`an element at byte ${pos} runs past the Segment`);
     if (!KNOWN_SEGMENT_CHILDREN.has(e.id)) throw new FactsUnsupported(`Segment element 0x${e.id.toString(16)} (Attachments, Chapters or another this reader does not read)`);
-    if (e.id === ID.CLUSTER && !firstCluster) firstCluster = { at: dataAt, end: dataAt + e.size };
+    if (e.id === ID.CLUSTER) clusters.push({ at: dataAt, end: dataAt + e.size });
     walked.set(pos - segmentData, e.id);
     if (e.id === ID.VOID) {
       // ffmpeg reserves space with zeros: anything else in a Void is bytes a SeekHead or Cues entry could point at.
@@ -265,10 +274,16 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
   if (!Number.isFinite(duration) || duration < 0) throw new FactsRefusal(`a Duration of ${duration}`);
   const entries = children(tracks, 0, tracks.length, 'Tracks').filter((e) => e.id === ID.TRACK_ENTRY);
   const parsed = entries.map((e, i) => trackFacts(tracks as Buffer, e, i));
+  const streams: ProbeStream[] = [];
   for (const t of parsed) {
-    if (t.nalLengthSize === undefined) continue;
-    if (!firstCluster) throw new FactsUnsupported('a video track without a Cluster');
-    await checkFirstBlocks(readAt, firstCluster.at, firstCluster.end, t);
+    if (t.nalLengthSize === undefined) {
+      streams.push(t.stream);
+      continue;
+    }
+    if (t.number === 0) throw new FactsUnsupported('a video track without a TrackNumber');
+    const reached = { width: t.stream.width ?? 0, height: t.stream.height ?? 0 };
+    await largestInBlocks(new Source(readAt, size), readAt, clusters, t, reached);
+    streams.push({ ...t.stream, width: reached.width, height: reached.height });
   }
-  return probeOf('matroska,webm', duration, parsed.map((t) => t.stream));
+  return probeOf('matroska,webm', duration, streams);
 }
