@@ -334,3 +334,25 @@ describe('the picture size a decoder reaches', () => {
     expect(probed?.width).toBe(64);
   });
 });
+
+describe('a header that understates how long the output plays', () => {
+  it('FLAC STREAMINFO, an MP3 Xing count, a Matroska Duration cut to a fraction: refused against what the walk counted', async () => {
+    const flac = Buffer.from((await make('pcm.flac')).buf);
+    // Total samples: the low 32 bits at byte 22 (the 36-bit field ends STREAMINFO's 18th byte).
+    flac.writeUInt32BE(1000, 22);
+    expect(await factsOf(flac)).toMatchObject({ kind: 'refused', problem: expect.stringMatching(/^STREAMINFO claims \d+ frames but the file holds \d+/) });
+
+    const mp3 = Buffer.from((await make('vbr.mp3')).buf);
+    const xing = mp3.indexOf('Xing', 0, 'latin1') >= 0 ? mp3.indexOf('Xing', 0, 'latin1') : mp3.indexOf('Info', 0, 'latin1');
+    expect(xing).toBeGreaterThan(0);
+    mp3.writeUInt32BE(3, xing + 8);
+    expect(await factsOf(mp3)).toMatchObject({ kind: 'refused', problem: expect.stringContaining('claims 3 frames') });
+
+    const longMkv = path.join(dir, 'long.mkv');
+    await ffmpeg(['-y', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=10:d=20', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'matroska', longMkv]);
+    const mkv = Buffer.from(await readFile(longMkv));
+    const dur = mkv.indexOf(Buffer.from([0x44, 0x89, 0x88]));
+    mkv.writeDoubleBE(2000, dur + 3); // 2 s at the default TimestampScale (ms)
+    expect(await factsOf(mkv)).toMatchObject({ kind: 'refused', problem: expect.stringMatching(/^Info says the output lasts 2 s but a Cluster starts at/) });
+  });
+});

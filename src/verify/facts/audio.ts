@@ -8,7 +8,7 @@
  */
 import { Source, WINDOW_BYTES } from '../../inspect/structure/source.js';
 import { FactsRefusal, FactsUnsupported, probeOf, stream } from './result.js';
-import type { ReadAt } from '../../inspect/structure.js';
+import type { ReadAt, StructureReport } from '../../inspect/structure.js';
 import type { ProbeResult, ProbeStream } from '../../inspect/probe-result.js';
 
 const MAX_OGG_PAGES = 10_000_000;
@@ -44,11 +44,12 @@ function commentsCarryPicture(c: Buffer): boolean {
   return false;
 }
 
-/** Every metadata block up to the last: only those that carry no stream. */
-async function checkFlacBlocks(s: Source, head: Buffer): Promise<void> {
+/** Every metadata block up to the last: only those that carry no stream. Returns how many there are. */
+async function checkFlacBlocks(s: Source, head: Buffer): Promise<number> {
   let last = ((head[4] ?? 0) & 0x80) !== 0;
   let pos = 42;
-  for (let n = 0; !last; n++) {
+  let n = 0;
+  for (; !last; n++) {
     if (n > 1000) throw new FactsUnsupported('more than 1000 FLAC metadata blocks');
     const h = await exactly(s, pos, 4, 'a FLAC metadata block header');
     last = ((h[0] ?? 0) & 0x80) !== 0;
@@ -61,9 +62,21 @@ async function checkFlacBlocks(s: Source, head: Buffer): Promise<void> {
     }
     pos += 4 + len;
   }
+  return n + 1;
 }
 
-export async function flacFacts(readAt: ReadAt, size: number): Promise<ProbeResult> {
+/**
+ * A header's claim of how much audio there is, against the frames the structure walk counted:
+ * understating it would hide from the duration budget how long the output plays (ffprobe takes
+ * the header's word). Refused when the frames cannot fit the claim.
+ */
+function checkFrameCount(claimedFrames: number, walkedFrames: number, what: string): void {
+  if (walkedFrames > claimedFrames + 3 || walkedFrames + 3 < claimedFrames) {
+    throw new FactsRefusal(`${what} claims ${claimedFrames} frames but the file holds ${walkedFrames}`);
+  }
+}
+
+export async function flacFacts(readAt: ReadAt, size: number, structure: StructureReport): Promise<ProbeResult> {
   const s = new Source(readAt, size);
   const head = await exactly(s, 0, 42, 'the FLAC STREAMINFO block');
   if (head.toString('latin1', 0, 4) !== 'fLaC') throw new FactsUnsupported('a FLAC stream that does not start with its marker (an ID3 tag first)');
@@ -73,7 +86,11 @@ export async function flacFacts(readAt: ReadAt, size: number): Promise<ProbeResu
   const total = ((head[21] ?? 0) & 0x0f) * 2 ** 32 + head.readUInt32BE(22);
   if (rate === 0) throw new FactsRefusal('a FLAC STREAMINFO with a sample rate of 0');
   if (total === 0) throw new FactsUnsupported('a FLAC stream that does not state its length');
-  await checkFlacBlocks(s, head);
+  const blocks = await checkFlacBlocks(s, head);
+  const minBlock = head.readUInt16BE(8);
+  const maxBlock = head.readUInt16BE(10);
+  if (minBlock !== maxBlock || minBlock < 16) throw new FactsUnsupported('a FLAC stream of variable block size');
+  checkFrameCount(Math.ceil(total / minBlock), (structure.elements ?? 0) - blocks, 'STREAMINFO');
   const duration = total / rate;
   return probeOf('flac', duration, [stream(0, 'audio', 'flac', { sampleRate: rate, channels, duration })]);
 }
@@ -183,7 +200,7 @@ async function checkId3Frames(s: Source, header: Buffer, end: number): Promise<v
   }
 }
 
-export async function mp3Facts(readAt: ReadAt, size: number): Promise<ProbeResult> {
+export async function mp3Facts(readAt: ReadAt, size: number, structure: StructureReport): Promise<ProbeResult> {
   const s = new Source(readAt, size);
   let pos = 0;
   const id3 = await exactly(s, 0, 10, 'the first MP3 frame');
@@ -208,6 +225,9 @@ export async function mp3Facts(readAt: ReadAt, size: number): Promise<ProbeResul
   if (tag !== 'Xing' && tag !== 'Info') throw new FactsUnsupported('an MP3 without a Xing/Info header (its length is not stated)');
   if ((f.readUInt32BE(xingAt + 4) & 1) === 0) throw new FactsUnsupported('a Xing/Info header without its frame count');
   const frames = f.readUInt32BE(xingAt + 8);
+  // The walk counted every frame and tag: the Xing frame itself, the ID3v2 tag, an ID3v1 or APE tag at the end.
+  const walked = (structure.elements ?? 0) - 1 - (pos > 0 ? 1 : 0);
+  if (walked > frames + 3 || walked + 3 < frames) throw new FactsRefusal(`the Xing/Info header claims ${frames} frames but the file holds about ${walked}`);
   const duration = (frames * (version === 3 ? 1152 : 576)) / rate;
   return probeOf('mp3', duration, [stream(0, 'audio', 'mp3', { sampleRate: rate, channels: mono ? 1 : 2, duration })]);
 }

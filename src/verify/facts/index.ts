@@ -12,7 +12,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { detectMagic } from '../../inspect/magic.js';
-import { walkStructure, type ReadAt } from '../../inspect/structure.js';
+import { walkStructure, type ReadAt, type StructureReport } from '../../inspect/structure.js';
 import { isobmffFacts } from './isobmff.js';
 import { matroskaFacts } from './matroska.js';
 import { waveFacts } from './riff-wave.js';
@@ -23,7 +23,8 @@ import type { ProbeResult } from '../../inspect/probe-result.js';
 
 export type { ContainerFacts } from './result.js';
 
-type Reader = (readAt: ReadAt, size: number) => Promise<ProbeResult>;
+/** A reader, given the structure walk's report (its element count bounds what a header may claim). */
+type Reader = (readAt: ReadAt, size: number, structure: StructureReport) => Promise<ProbeResult>;
 const READERS: Readonly<Record<string, Reader>> = { isobmff: isobmffFacts, ebml: matroskaFacts, 'riff-wave': waveFacts, flac: flacFacts, ogg: oggFacts, mp3: mp3Facts };
 
 export function readAtOf(handle: FileHandle): ReadAt {
@@ -43,7 +44,7 @@ export async function readContainerFacts(readAt: ReadAt, size: number): Promise<
   const read = READERS[reader];
   if (!read && !isStillWalker(reader)) return { kind: 'unsupported', reason: `the ${reader} reader does not state every stream's facts` };
   try {
-    const probe = read ? await read(readAt, size) : await stillFacts(structure, readAt, size);
+    const probe = read ? await read(readAt, size, structure) : await stillFacts(structure, readAt, size);
     return { kind: 'facts', probe, reader };
   } catch (e) {
     if (e instanceof FactsUnsupported) return { kind: 'unsupported', reason: e.message };

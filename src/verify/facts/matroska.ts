@@ -30,6 +30,7 @@ const MAX_BLOCK_BYTES = 16 * 1024 * 1024;
 /** Void elements (reserved space) are read to prove they hold only zeros; a larger one is not read here. */
 const MAX_VOID_BYTES = 1024 * 1024;
 const MAX_SEEK_HEAD_BYTES = 64 * 1024;
+const CLUSTER_TIMESTAMP = 0xe7;
 
 /** Info and Tracks are read into memory; a muxer's are a few hundred bytes. */
 const MAX_HEADER_ELEMENT_BYTES = 1024 * 1024;
@@ -212,6 +213,7 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
   let tracks: Buffer | undefined;
   const clusters: Array<{ at: number; end: number }> = [];
   const segmentData = pos;
+  let lastClusterStart = 0;
   /** Offset (from the Segment's data) → id of every top-level element walked: what a SeekHead may point at. */
   const walked = new Map<number, number>();
   const seekHeads: Buffer[] = [];
@@ -223,7 +225,18 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
     const dataAt = pos + e.data;
     if (dataAt + e.size > end) throw new FactsRefusal(`an element at byte ${pos} runs past the Segment`);
     if (!KNOWN_SEGMENT_CHILDREN.has(e.id)) throw new FactsUnsupported(`Segment element 0x${e.id.toString(16)} (Attachments, Chapters or another this reader does not read)`);
-    if (e.id === ID.CLUSTER) clusters.push({ at: dataAt, end: dataAt + e.size });
+    if (e.id === ID.CLUSTER) {
+      clusters.push({ at: dataAt, end: dataAt + e.size });
+      // Its Timestamp, the first child ffmpeg writes: how far into the media the Cluster starts.
+      let at = dataAt;
+      let t = header(await bytesAt(readAt, at, Math.min(12, dataAt + e.size - at)), 0, 'a Cluster');
+      while ((t.id === 0xbf || t.id === ID.VOID) && t.size !== undefined && at + t.data + t.size < dataAt + e.size) {
+        at += t.data + t.size; // a CRC-32 (ffmpeg writes one first) or a Void
+        t = header(await bytesAt(readAt, at, Math.min(12, dataAt + e.size - at)), 0, 'a Cluster');
+      }
+      if (t.id !== CLUSTER_TIMESTAMP || t.size === undefined || t.size < 1 || t.size > 6) throw new FactsUnsupported('a Cluster that does not start with its Timestamp');
+      lastClusterStart = Math.max(lastClusterStart, (await bytesAt(readAt, at + t.data, t.size)).readUIntBE(0, t.size));
+    }
     walked.set(pos - segmentData, e.id);
     if (e.id === ID.VOID) {
       // ffmpeg reserves space with zeros: anything else in a Void is bytes a SeekHead or Cues entry could point at.
@@ -272,6 +285,9 @@ export async function matroskaFacts(readAt: ReadAt, size: number): Promise<Probe
   if (!dur) throw new FactsUnsupported('an Info without Duration');
   const duration = (float(info, dur) * (scale ? uint(info, scale) : 1_000_000)) / 1e9;
   if (!Number.isFinite(duration) || duration < 0) throw new FactsRefusal(`a Duration of ${duration}`);
+  // A Duration shorter than where the last Cluster starts would hide from the duration budget how long the output plays.
+  const lastStart = (lastClusterStart * (scale ? uint(info, scale) : 1_000_000)) / 1e9;
+  if (lastStart > duration + 1) throw new FactsRefusal(`Info says the output lasts ${duration} s but a Cluster starts at ${lastStart} s`);
   const entries = children(tracks, 0, tracks.length, 'Tracks').filter((e) => e.id === ID.TRACK_ENTRY);
   const parsed = entries.map((e, i) => trackFacts(tracks as Buffer, e, i));
   const streams: ProbeStream[] = [];
