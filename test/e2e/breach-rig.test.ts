@@ -42,13 +42,13 @@ interface Ran {
   readonly stderr: string;
 }
 
-async function runRig(mode: RigMode, extra = ''): Promise<Ran> {
+async function runRig(mode: RigMode, extra = '', ext = 'mp4'): Promise<Ran> {
   const rig = await makeRig(mode, secret);
   const policy = path.join(sb.dir, `${mode}.yaml`);
   await writeFile(policy, rigPolicy(rig, extra));
   const outDir = path.join(sb.dir, `out-${mode}`);
   await mkdir(outDir);
-  const out = path.join(outDir, 'out.mp4');
+  const out = path.join(outDir, `out.${ext}`);
   const r = await sb.run(['--json', 'run', '-i', input, '-o', out, '-p', policy], { timeoutMs: 120_000 });
   return { code: r.code, json: r.json(), record: await lastRecord(sb.auditLog), outDir, out, rig, stderr: r.stderr };
 }
@@ -113,6 +113,16 @@ describe('the host stays out of reach', () => {
     expect(r.record['reason']).toBe('ffmpeg-failed');
     const v = (r.record['violations'] as Array<{ rule: string; actual: string }>).find((x) => x.rule === 'output.structure');
     expect(v?.actual).toMatch(/^1100 of the \d+ bytes of media data \(mdat\) belong to no sample/);
+    await contained(r);
+  });
+
+  it('an MP3 with cover art where the operation promised sound only: the host reader leaves it to the sandboxed probe, which finds the picture; exit 6, nothing published', async () => {
+    const r = await runRig('cover-art', '', 'mp3');
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.record['reason']).toBe('ffmpeg-failed');
+    // The probe runs with the promised decoders only (mp3): the picture's mjpeg is refused there.
+    const v = (r.record['violations'] as Array<{ rule: string; actual: string }>).find((x) => x.rule === 'output.probe');
+    expect(v?.actual).toMatch(/Codec \(mjpeg\) not on whitelist/);
     await contained(r);
   });
 

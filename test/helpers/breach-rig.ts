@@ -14,7 +14,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-export type RigMode = 'symlink' | 'fifo' | 'directory' | 'hardlink' | 'fill-output' | 'fill-shm' | 'sysctl' | 'children' | 'stderr-flood' | 'hold' | 'honest' | 'fds' | 'grow-mdat';
+export type RigMode = 'symlink' | 'fifo' | 'directory' | 'hardlink' | 'fill-output' | 'fill-shm' | 'sysctl' | 'children' | 'stderr-flood' | 'hold' | 'honest' | 'fds' | 'grow-mdat' | 'cover-art';
 
 /** Shell for each mode; $out is the descriptor path, $host the output's host path (from readlink). */
 const MODES: Readonly<Record<RigMode, string>> = {
@@ -45,6 +45,9 @@ at=$((off - 4)); size=$(od -An -tu4 --endian=big -j$at -N4 "$p" 2>&3 | tr -d ' '
 pay='#!/bin/sh echo owned; '; n=0; while [ $n -lt 50 ]; do printf '%s' "$pay" >> "$p" || prevented; n=$((n + 1)); done
 new=$((size + 50 * \${#pay}))
 printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((new >> 24 & 255)) $((new >> 16 & 255)) $((new >> 8 & 255)) $((new & 255)))" | dd of="$p" bs=1 seek=$at conv=notrunc 2>&3 && { echo "rig: grow-mdat: mdat grown from $size to $new bytes" >&2; exit 0; }; prevented`,
+  // A picture the operation never promised: the audio output rewritten as an MP3 with cover art
+  // (an ID3v2 APIC frame, which ffmpeg and players expose as a video stream).
+  'cover-art': `/usr/bin/ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i sine=d=1 -f lavfi -i testsrc2=s=64x64:d=1 -map 0:a -map 1:v -frames:v 1 -c:a libmp3lame -c:v mjpeg -disposition:v attached_pic -id3v2_version 3 -f mp3 "$out" 2>&3 && { echo "rig: cover-art: written" >&2; exit 0; }; prevented`,
 };
 
 const SCRIPT = (mode: RigMode, marker: string, secret: string): string => `#!/bin/sh
