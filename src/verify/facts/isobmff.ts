@@ -20,6 +20,7 @@ import { BoxReader, childBoxes, onlyChild, requireChild, type Box } from './boxe
 import { FactsRefusal, FactsUnsupported, probeOf, stream } from './result.js';
 import { avcPictureSize, largestInBand } from './h264.js';
 import { Source } from '../../inspect/structure/source.js';
+import { bytesAt } from './read.js';
 import type { ReadAt } from '../../inspect/structure.js';
 import type { ProbeResult, ProbeStream } from '../../inspect/probe-result.js';
 
@@ -72,15 +73,6 @@ interface TopLevel {
   readonly mdat: ReadonlyArray<readonly [number, number]>;
 }
 
-async function readExactly(readAt: ReadAt, buf: Buffer, pos: number): Promise<number> {
-  let got = 0;
-  while (got < buf.length) {
-    const r = await readAt(buf.subarray(got), pos + got);
-    if (r === 0) break;
-    got += r;
-  }
-  return got;
-}
 
 /** Top-level boxes a muxer writes as reserved space: nothing may be hidden in them. */
 const PADDING: ReadonlySet<string> = new Set(['free', 'skip', 'wide']);
@@ -91,21 +83,20 @@ const showType = (t: string): string => t.replace(/[^\x20-\x7e\xa9]/g, '?');
 async function checkPadding(readAt: ReadAt, type: string, from: number, to: number): Promise<void> {
   if (to - from > MAX_PADDING_BYTES) throw new FactsRefusal(`a "${type}" box of ${to - from} bytes`);
   if (to === from) return;
-  const buf = Buffer.alloc(to - from);
-  if ((await readExactly(readAt, buf, from)) !== buf.length || buf.some((b) => b !== 0)) {
+  if ((await bytesAt(readAt, from, to - from, `a "${type}" box`)).some((b) => b !== 0)) {
     throw new FactsRefusal(`the "${type}" box at byte ${from} holds data (padding must be zeros)`);
   }
 }
 
 async function topLevel(readAt: ReadAt, size: number): Promise<TopLevel> {
-  const head = Buffer.alloc(16);
   let moov: TopLevel['moov'] | undefined;
   const mdat: Array<readonly [number, number]> = [];
   let pos = 0;
   for (let n = 0; pos < size; n++) {
     if (n >= MAX_TOP_LEVEL_BOXES) throw new FactsUnsupported(`more than ${MAX_TOP_LEVEL_BOXES} top-level boxes`);
-    const got = await readExactly(readAt, head, pos);
-    if (got < 8) throw new FactsRefusal(`${size - pos} stray bytes at the end of the file`);
+    if (size - pos < 8) throw new FactsRefusal(`${size - pos} stray bytes at the end of the file`);
+    const head = await bytesAt(readAt, pos, Math.min(16, size - pos), 'a box header');
+    const got = head.length;
     let boxSize = head.readUInt32BE(0);
     const type = head.toString('latin1', 4, 8);
     let header = 8;
@@ -429,8 +420,7 @@ function checkUdta(buf: Buffer, udta: Box): void {
 export async function isobmffFacts(readAt: ReadAt, size: number): Promise<ProbeResult> {
   const top = await topLevel(readAt, size);
   if (top.moov.size > MAX_MOOV_BYTES) throw new FactsUnsupported(`a moov of ${top.moov.size} bytes`);
-  const buf = Buffer.alloc(top.moov.size);
-  if ((await readExactly(readAt, buf, top.moov.at)) !== buf.length) throw new FactsRefusal('the file shrank while it was read');
+  const buf = await bytesAt(readAt, top.moov.at, top.moov.size, 'the moov box');
   const moov = onlyKnown(childBoxes(buf, buf.readUInt32BE(0) === 1 ? 16 : 8, buf.length, 'moov'), 'moov');
   const movie = timescaleAndDuration(new BoxReader(buf, requireChild(moov, 'mvhd', 'moov')));
   const udta = onlyChild(moov, 'udta', 'moov');
