@@ -11,6 +11,7 @@ import os from 'node:os';
 import { constants, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ZtError, type Violation } from '../errors.js';
+import { chunksOf } from '../util/hash.js';
 
 export interface OpenedInput {
   readonly path: string;
@@ -112,13 +113,7 @@ export async function stagePrivateCopy(input: OpenedInput): Promise<OpenedInput>
     await chmod(dir, 0o711);
     const copy = await open(path.join(dir, randomBytes(16).toString('hex')), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
     try {
-      const buf = Buffer.allocUnsafe(1024 * 1024);
-      for (let pos = 0; ; ) {
-        const { bytesRead } = await input.handle.read(buf, 0, buf.length, pos);
-        if (bytesRead === 0) break;
-        await copy.write(buf, 0, bytesRead, pos);
-        pos += bytesRead;
-      }
+      for await (const { data, pos } of chunksOf(input.handle)) await copy.write(data, 0, data.length, pos);
       await copy.chmod(0o444);
       const st = await copy.stat();
       await input.close();
@@ -188,27 +183,24 @@ const CARRY = Math.max(...EMBEDDED_MARKERS.map((m) => m.length)) - 1;
 /** One streaming pass over the descriptor: sha256 of everything, the head kept, markers found. */
 export async function digestInput(handle: FileHandle, expectedSize: number): Promise<ContentDigest> {
   const hash = createHash('sha256');
-  const chunk = Buffer.allocUnsafe(1024 * 1024);
   const head = Buffer.alloc(Math.min(HEAD_BYTES, expectedSize));
   const seen = new Map<string, number>();
   let carry = Buffer.alloc(0);
-  let pos = 0;
-  for (;;) {
-    const { bytesRead } = await handle.read(chunk, 0, chunk.length, pos);
-    if (bytesRead === 0) break;
-    const data = chunk.subarray(0, bytesRead);
-    if (pos < head.length) data.copy(head, pos, 0, Math.min(bytesRead, head.length - pos));
+  let bytes = 0;
+  // chunksOf reuses its buffers: the head and the carried tail are copies.
+  for await (const { data, pos } of chunksOf(handle)) {
+    if (pos < head.length) data.copy(head, pos, 0, Math.min(data.length, head.length - pos));
     hash.update(data);
     if (seen.size < EMBEDDED_MARKERS.length) {
       findMarkers(data, pos, carry, seen);
       // The last CARRY bytes seen, also when a read returned fewer than CARRY bytes (a short
       // read: a marker can then span three reads).
-      carry = Buffer.from(bytesRead >= CARRY ? data.subarray(bytesRead - CARRY) : Buffer.concat([carry, data]).subarray(-CARRY));
+      carry = Buffer.from(data.length >= CARRY ? data.subarray(data.length - CARRY) : Buffer.concat([carry, data]).subarray(-CARRY));
     }
-    pos += bytesRead;
+    bytes = pos + data.length;
   }
   const markers = [...seen.entries()].map(([marker, offset]) => ({ marker, offset })).sort((a, b) => a.offset - b.offset);
-  return { sha256: hash.digest('hex'), bytes: pos, head, markers };
+  return { sha256: hash.digest('hex'), bytes, head, markers };
 }
 
 /**

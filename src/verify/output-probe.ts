@@ -5,7 +5,7 @@
  * included) must be within its budget (checkOutputBudget); then it is hashed.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { sha256OfHandle } from '../util/hash.js';
 import type { Violation } from '../errors.js';
 import type { OperationTarget } from '../policy/types.js';
 import { planOutputProbe } from '../plan/job-plan.js';
@@ -100,19 +100,6 @@ export type OutputCheckedBy =
   | { readonly by: 'container'; readonly reader: string }
   | { readonly by: 'sandboxed-probe'; readonly because: string };
 
-async function sha256Of(handle: FileHandle): Promise<string> {
-  const h = createHash('sha256');
-  const buf = Buffer.allocUnsafe(1024 * 1024);
-  let pos = 0;
-  for (;;) {
-    const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
-    if (bytesRead === 0) break;
-    h.update(buf.subarray(0, bytesRead));
-    pos += bytesRead;
-  }
-  return h.digest('hex');
-}
-
 type ProbeTools = { sandbox: SandboxTools; ffprobe: string; ffprobeFd?: number; seccompFile: string | undefined; probeTimeoutSeconds: number; stateDir?: string; ffprobeSha256?: string };
 
 /** The sandboxed ffprobe of the output: its parsed JSON, or the violation that it failed. */
@@ -146,7 +133,7 @@ export async function verifyOutput(
   budget?: OutputBudget,
 ): Promise<OutputCheck> {
   const st = await handle.stat();
-  const hashP = sha256Of(handle);
+  const hashP = sha256OfHandle(handle).then((d) => d.sha256);
   // Awaited on every path, so a read error after a failure elsewhere is never an unhandled rejection.
   hashP.catch(() => undefined);
   let found: ProbeResult | Violation;

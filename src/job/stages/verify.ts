@@ -2,11 +2,12 @@
  * Stage 8, verify: the bytes validated must be the bytes decoded (the input's identity and
  * sha256 re-checked), and the output, written by a process that parsed hostile bytes, must be
  * the very file the host made for it (src/verify/sandbox-output.ts, claimed only once the whole
- * tree is dead) and what the operation promised (src/verify/output-probe.ts, in the sandbox).
+ * tree is dead) and what the operation promised (src/verify/output-probe.ts).
  */
 import type { FileHandle } from 'node:fs/promises';
 import { ZtError } from '../../errors.js';
-import { digestInput, identityOf, sameIdentity } from '../../inspect/file.js';
+import { identityOf, sameIdentity } from '../../inspect/file.js';
+import { sha256OfFile } from '../../util/hash.js';
 import { verifyOutput, type OutputCheck } from '../../verify/output-probe.js';
 import { claimSandboxOutput } from '../../verify/sandbox-output.js';
 import { inJobDir } from '../../publish/job-dir.js';
@@ -30,11 +31,23 @@ export interface VerifiedOutput extends OutputCheck {
   readonly from: string;
 }
 
+/**
+ * The input is still the file that was validated: same inode, size and times, same sha256. A
+ * large input is re-hashed on a worker thread, beside the output's checks on this one.
+ */
 async function inputUnchanged(i: InspectedInput): Promise<boolean> {
   const st = await i.report.input.handle.stat();
   if (!sameIdentity(identityOf(st), i.report.identity)) return false;
-  const again = await digestInput(i.report.input.handle, st.size);
+  const again = await sha256OfFile(i.report.input.handle, st.size);
   return again.sha256 === i.digest.sha256;
+}
+
+/** The value of every promise, or the first failure, but only once all have settled (none is left reading a descriptor the job is about to close). */
+async function allSettledOrThrow<T extends readonly unknown[]>(ps: { readonly [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const rs = await Promise.allSettled(ps);
+  const failed = rs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return rs.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, ran: Ran, budget: OutputBudget): Promise<Result<VerifiedOutput>> {
@@ -45,7 +58,10 @@ export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobToo
     ctx.defer(() => file.close());
     const expectedDuration = input.probe.duration !== undefined ? Math.min(input.probe.duration, policy.input.maxDurationSeconds) : undefined;
     const target = request.raw ? undefined : request.chosen.target;
-    const [still, verified] = await Promise.all([
+    // Three independent things at once: the input's re-hash (a worker thread when it is large),
+    // the output's checks and hash, and the output's bytes written to disk (publish's fsync,
+    // after it sets the owner and mode, then has only those to write).
+    const [still, verified] = await allSettledOrThrow<[boolean, OutputCheck, void]>([
       inputUnchanged(input),
       verifyOutput(file, target, request.raw ? undefined : expectedDuration, {
         sandbox: tools.sandbox,
@@ -56,6 +72,7 @@ export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobToo
         stateDir: tools.stateDir,
         ...(tools.binaries.ffprobe ? { ffprobeSha256: tools.binaries.ffprobe.sha256 } : {}),
       }, budget),
+      file.datasync(),
     ]);
     if (!still) {
       throw new ZtError('input-refused', 'the input changed while the job ran; the output is discarded', {
