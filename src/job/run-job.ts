@@ -3,6 +3,7 @@
  *
  *   policy → audit → request → posture → identity → inspect → plan → run → verify → publish
  *
+ * (the job directory is made while inspect runs: it depends only on the target),
  * with the audit log beside every step: the decision record before ffmpeg starts, the result
  * (or refusal) record when the job ends, both built from the job's one event stream. Each stage
  * returns its result or a typed Failure; the job ends at the first Failure. Nothing is thrown
@@ -22,7 +23,9 @@ import { identityStage } from './stages/identity.js';
 import { inspectStage } from './stages/inspect.js';
 import { planStage } from './stages/plan.js';
 import { dryRunView } from './stages/dry-run.js';
-import { runStage } from './stages/run.js';
+import { jobDirStage, runStage } from './stages/run.js';
+import { outputNameFor } from '../plan/job-plan.js';
+import { readBaseline } from '../monitor/baseline.js';
 import { verifyStage } from './stages/verify.js';
 import { publishStage } from './stages/publish.js';
 
@@ -90,14 +93,27 @@ async function runStages(ctx: JobContext, req: RunRequest): Promise<JobEnd> {
   if (!tools.ok) return ended(tools);
   const identified = await identityStage(ctx, loaded.value, { input: req.input, operation: chosen.name, raw });
   if (!identified.ok) return ended(identified);
+  // Neither depends on what the inspection finds, so both run while the probe does: the job
+  // directory (a refused job removes it when it ends) and the learned baseline from the log.
+  const early = ctx.dryRun ? undefined : {
+    jobDir: jobDirStage(ctx, tools.value, target, outputNameFor(chosen.extension)),
+    baseline: readBaseline(ctx.settings.paths.auditLog, { operation: chosen.name, target: chosen.extension }).catch(() => undefined),
+  };
+  // Every return from here waits for them: a job directory made after the job ended would stay.
+  const settle = async (end: JobEnd): Promise<JobEnd> => {
+    if (early) await Promise.all([early.jobDir, early.baseline]);
+    return end;
+  };
   const input = await inspectStage(ctx, policy, tools.value, req.input, identified.value.boundDigest, request.value.outputArgs);
-  if (sig?.aborted) return cancelled(sig);
-  if (!input.ok) return ended(input);
-  const plan = await planStage(ctx, policy, tools.value, request.value, input.value);
-  if (!plan.ok) return ended(plan);
-  if (ctx.dryRun) return { verdict: 'ok', dryRun: dryRunView(policy, tools.value, plan.value, target, input.value.report.input.path) };
-  if (sig?.aborted) return cancelled(sig);
-  const ran = await runStage(ctx, tools.value, plan.value, { target, authzRule: identified.value.authzRule, mediaTotal: input.value.probe.duration, progress: req.progress === true });
+  if (sig?.aborted) return settle(cancelled(sig));
+  if (!input.ok) return settle(ended(input));
+  const plan = await planStage(ctx, policy, tools.value, request.value, input.value, early?.baseline);
+  if (!plan.ok) return settle(ended(plan));
+  if (!early) return { verdict: 'ok', dryRun: dryRunView(policy, tools.value, plan.value, target, input.value.report.input.path) };
+  if (sig?.aborted) return settle(cancelled(sig));
+  const jobDir = await early.jobDir;
+  if (!jobDir.ok) return ended(jobDir);
+  const ran = await runStage(ctx, tools.value, plan.value, jobDir.value, { target, authzRule: identified.value.authzRule, mediaTotal: input.value.probe.duration, progress: req.progress === true });
   if (!ran.ok) return ended(ran);
   const verified = await verifyStage(ctx, policy, tools.value, request.value, input.value, ran.value, plan.value.output);
   if (sig?.aborted) return cancelled(sig);

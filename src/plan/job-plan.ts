@@ -252,6 +252,11 @@ export function transcodeSandbox(policy: Policy, site: SandboxSite, input: Sandb
   return decodeSandbox(policy, site, input, command, { fileSizeBytes: opts.fileSizeBytes ?? mib(policy.limits.outputMaxMiB), grants: policy.sandbox.grants, tmpfsBytes: mib(policy.sandbox.tmpfsMiB), ...(opts.budget ? { budget: opts.budget } : {}) });
 }
 
+/** Pure: the name of the output file in the job directory, from the target's extension alone. */
+export function outputNameFor(extension: string): string {
+  return `output.${/^[a-z0-9]{1,16}$/.test(extension) ? extension : 'bin'}`;
+}
+
 export function planTranscode(
   policy: Policy,
   site: SandboxSite & { readonly seccompProfile: string; readonly seccompHash: string | undefined },
@@ -261,7 +266,7 @@ export function planTranscode(
   learned: { readonly baseline: Baseline | undefined; readonly mediaSeconds: number | undefined },
   source: BudgetSource,
 ): TranscodePlan {
-  const outputName = `output.${/^[a-z0-9]{1,16}$/.test(req.extension) ? req.extension : 'bin'}`;
+  const outputName = outputNameFor(req.extension);
   const ffmpegArgv = buildFfmpegArgv({
     ...pins,
     // The file the host made, inherited as a descriptor: ffmpeg writes into it (-y), nothing else.

@@ -77,6 +77,8 @@ describe('zt-ffmpeg run', () => {
     expect(r.code).toBe(3);
     expect(r.json<{ violations: Array<{ rule: string; actual: string }> }>().violations[0]).toMatchObject({ rule: 'input.regular-file', actual: 'symlink' });
     expect(existsSync(out)).toBe(false);
+    // The job directory is made while the input is inspected: a refusal this early removes it too.
+    expect(await jobDirsLeft(sb.dir)).toEqual([]);
   });
 
   it('refuses a policy with a typo, naming file, line and column (exit 9)', async () => {

@@ -91,19 +91,30 @@ export function classifyRun(r: SupervisedOutcome): Failure | undefined {
   };
 }
 
+/**
+ * The job directory, made while the input is inspected (it depends only on the target): a job
+ * that is refused removes it with everything else when it ends (the clean-up is registered here).
+ */
+export async function jobDirStage(ctx: JobContext, tools: JobTools, target: OutputTarget, outputName: string): Promise<Result<JobDir>> {
+  const dir = await ctx.stage('jobDir', async () => {
+    await sweepStaleJobDirs(target);
+    return createJobDir(target, tools.identity, outputName);
+  });
+  if (dir.ok) {
+    const jobDir = dir.value;
+    ctx.defer(() => removeJobDir(jobDir, target));
+  }
+  return dir;
+}
+
 export async function runStage(
   ctx: JobContext,
   tools: JobTools,
   plan: TranscodePlan,
+  jobDir: JobDir,
   decision: { target: OutputTarget; authzRule: string; mediaTotal: number | undefined; progress: boolean },
 ): Promise<Result<Ran>> {
-  const dir = await ctx.stage('jobDir', async () => {
-    await sweepStaleJobDirs(decision.target);
-    return createJobDir(decision.target, tools.identity, plan.outputName);
-  });
-  if (!dir.ok) return dir;
-  const jobDir = dir.value;
-  ctx.defer(() => removeJobDir(jobDir, decision.target));
+  if (plan.outputName !== jobDir.output.name) throw new Error(`internal error: the plan writes ${plan.outputName}, the job directory holds ${jobDir.output.name}`);
   const id = tools.identity;
   // Who the sandbox is on the host goes on record: never 0.
   const sandbox = { ...plan.sandbox, hostUid: id.uid, hostGid: id.gid, ...(id.dropped ? { user: id.user } : {}) };

@@ -11,6 +11,19 @@ import { HARDENING_CACHE_FILE, cacheKey, readCache, writeCache } from './cache.j
 import { parseDecoders, parseHelpFull, type Capabilities } from './listing.js';
 
 const memo = new Map<string, Capabilities>();
+/** Cache files read in this process: every entry goes into `memo` at once (the input's probe and the decode ask about two binaries, one after the other). */
+const loaded = new Map<string, Promise<void>>();
+
+function loadCacheFile(file: string): Promise<void> {
+  let p = loaded.get(file);
+  if (!p) {
+    p = readCache(file).then((entries) => {
+      for (const [k, c] of Object.entries(entries)) if (!memo.has(k)) memo.set(k, c);
+    });
+    loaded.set(file, p);
+  }
+  return p;
+}
 
 /**
  * The options and decoders of one ffmpeg/ffprobe binary. Cached by the binary's path, inode,
@@ -22,11 +35,9 @@ export async function detectCapabilities(binary: string, opts: { stateDir?: stri
   if (hit) return hit;
   const cacheFile = opts.stateDir ? path.join(opts.stateDir, HARDENING_CACHE_FILE) : undefined;
   if (cacheFile) {
-    const cached = (await readCache(cacheFile))[key];
-    if (cached) {
-      memo.set(key, cached);
-      return cached;
-    }
+    await loadCacheFile(cacheFile);
+    const cached = memo.get(key);
+    if (cached) return cached;
   }
   const timeoutMs = opts.timeoutMs ?? 30_000;
   // Never as root: a root caller lists the binary as the sandbox user, like everything it runs.

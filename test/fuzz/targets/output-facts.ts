@@ -9,13 +9,13 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { readContainerFacts } from '../../../src/verify/facts/index.js';
 import { MAX_MOOV_BYTES } from '../../../src/verify/facts/isobmff.js';
 import { WINDOW_BYTES } from '../../../src/inspect/structure/source.js';
 import { havoc } from '../mutate.js';
 import type { Rng } from '../rng.js';
 import { crash, splitHeader, withHeader, type Finding, type Target } from '../target.js';
+import { exec } from '../../../src/util/exec.js';
 
 export interface FactsInput {
   readonly bytes: Buffer;
@@ -85,7 +85,8 @@ export function outputFactsTarget(): Target<FactsInput> {
       dir = await mkdtemp(path.join(os.tmpdir(), 'zt-fuzz-facts-'));
       for (const [i, r] of RECIPES.entries()) {
         const f = path.join(dir, `seed-${i}`);
-        await execa('/usr/bin/ffmpeg', ['-y', '-v', 'error', '-nostdin', ...r, f], { timeout: 60_000 });
+        const made = await exec('/usr/bin/ffmpeg', ['-y', '-v', 'error', '-nostdin', ...r, f], { timeoutMs: 60_000 });
+        if (made.exitCode !== 0) throw new Error(`cannot make seed ${i}: ${made.spawnError ?? made.stderr.trim()}`);
         seeds.push(await readFile(f));
       }
     },
