@@ -105,12 +105,15 @@ describe('signals mid-job', () => {
     await writeFile(policy, rigPolicy(rig));
     const outDir = path.join(sb.dir, `sig-${signal}`);
     await mkdir(outDir);
+    const before = (await allRecords(sb.auditLog)).length;
     const child = spawn(process.execPath, [BIN, '--json', 'run', '-i', input, '-o', path.join(outDir, 'out.mp4'), '-p', policy], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    // The rig is past ffmpeg, inside the sandbox, holding.
-    expect(await eventually(async () => (await processesWith(rig.path)).length > 0 && (await readdir(outDir)).length > 0, 60_000)).toBe(true);
+    // The decision record is written and the rig runs inside the sandbox (the job directory
+    // exists from the inspection on, and posture runs the rig too: neither says the job is running).
+    const decided = async (): Promise<boolean> => (await allRecords(sb.auditLog)).slice(before).some((e) => e['type'] === 'decision');
+    expect(await eventually(async () => (await decided()) && (await processesWith(rig.path)).length > 0 && (await readdir(outDir)).length > 0, 60_000)).toBe(true);
     child.kill(signal);
     const exit = await Promise.race([closed, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
     if (exit === 'hung') child.kill('SIGKILL');
