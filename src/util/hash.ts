@@ -6,8 +6,11 @@
  * on the other core (the input's re-hash while the output is verified).
  */
 import { createHash } from 'node:crypto';
+import { ZtError } from '../errors.js';
 import type { FileHandle } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+
+const requireBuiltin = createRequire(import.meta.url);
 
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -87,7 +90,10 @@ parentPort.postMessage({ sha256: h.digest('hex'), bytes: pos });
 `;
 
 /** sha256 of the file behind `fd`, on a worker thread. The caller keeps `fd` open until this settles. */
-export function sha256OffThread(fd: number): Promise<FileDigest> {
+export async function sha256OffThread(fd: number): Promise<FileDigest> {
+  // Loaded on first use only: node:worker_threads costs about 2 ms to load, and most inputs are
+  // small. (A require: the CLI's bundle runs in a vm.Script, where import() has no loader.)
+  const { Worker } = requireBuiltin('node:worker_threads') as typeof import('node:worker_threads');
   return new Promise((resolve, reject) => {
     let settled = false;
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd }, stdout: false, stderr: false });
@@ -107,12 +113,14 @@ export function sha256OffThread(fd: number): Promise<FileDigest> {
 
 /**
  * sha256 of an open file of about `size` bytes: on a worker thread when it is large (the other
- * core does it while this thread goes on), here otherwise, or when no worker could be used.
+ * core does it while this thread goes on), here otherwise. A worker that fails is an error, not
+ * a quiet fallback, so a broken worker path cannot hide behind the slower one.
  */
 export async function sha256OfFile(handle: FileHandle, size: number): Promise<FileDigest> {
-  if (size >= OFF_THREAD_MIN_BYTES) {
-    const off = await sha256OffThread(handle.fd).catch(() => undefined);
-    if (off) return off;
+  if (size < OFF_THREAD_MIN_BYTES) return sha256OfHandle(handle);
+  try {
+    return await sha256OffThread(handle.fd);
+  } catch (e) {
+    throw new ZtError('internal', `cannot hash ${size} bytes on a worker thread: ${e instanceof Error ? e.message : String(e)}`, { hint: 'please report this with `zt-ffmpeg doctor` output', cause: e });
   }
-  return sha256OfHandle(handle);
 }
