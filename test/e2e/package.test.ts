@@ -72,8 +72,8 @@ describe('the packed package', () => {
     const listed = await exec('/usr/bin/tar', ['-tzf', tarball], tmp, env);
     const files = listed.stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
     const code = files.filter((f) => !f.endsWith('.d.ts'));
-    for (const f of code) expect(f, f).toMatch(/^(bin\/zt-ffmpeg|bin\/load-cli\.cjs|dist\/bundle\/.+\.js|dist\/bundle\/cli\.cjs(\.cache)?|dist\/version\.js|dist\/policy\/bundled-policies\.generated\.json|policies\/[a-z]+\.yaml|schema\/(policy|output)\.schema\.json|man\/zt-ffmpeg\.1|package\.json|README\.md|LICENSE)$/);
-    for (const f of ['bin/zt-ffmpeg', 'bin/load-cli.cjs', 'dist/bundle/cli.cjs', 'dist/bundle/cli.cjs.cache', 'dist/bundle/main.js', 'dist/bundle/index.js', 'dist/index.d.ts', 'LICENSE', 'policies/advanced.yaml', 'schema/policy.schema.json']) expect(files, f).toContain(f);
+    for (const f of code) expect(f, f).toMatch(/^(bin\/zt-ffmpeg|bin\/load-cli\.cjs|bin\/package\.json|dist\/bundle\/.+\.js|dist\/bundle\/cli\.cjs(\.cache)?|dist\/version\.js|dist\/policy\/bundled-policies\.generated\.json|policies\/[a-z]+\.yaml|schema\/(policy|output)\.schema\.json|man\/zt-ffmpeg\.1|package\.json|README\.md|LICENSE)$/);
+    for (const f of ['bin/zt-ffmpeg', 'bin/load-cli.cjs', 'bin/package.json', 'dist/bundle/cli.cjs', 'dist/bundle/cli.cjs.cache', 'dist/bundle/main.js', 'dist/bundle/index.js', 'dist/index.d.ts', 'LICENSE', 'policies/advanced.yaml', 'schema/policy.schema.json']) expect(files, f).toContain(f);
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('node_modules/'))).toBe(false);
   });
 
