@@ -210,10 +210,12 @@ export async function digestInput(handle: FileHandle, expectedSize: number): Pro
 export async function reachableBy(handle: FileHandle, id: { uid: number; gid: number }, canRead: (st: Stats) => boolean, canSearch: (st: Stats) => boolean): Promise<boolean> {
   const where = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => '');
   if (!where.startsWith('/') || where.endsWith(' (deleted)')) return false;
-  if (!canRead(await handle.stat())) return false;
+  const dirs: string[] = [];
   for (let d = path.dirname(where); ; d = path.dirname(d)) {
-    const st = await stat(d).catch(() => undefined);
-    if (!st || !canSearch(st)) return false;
-    if (d === '/') return true;
+    dirs.push(d);
+    if (d === '/') break;
   }
+  // All at once: one round trip to the thread pool instead of one per directory.
+  const [file, ...ancestors] = await Promise.all([handle.stat(), ...dirs.map((d) => stat(d).catch(() => undefined))]);
+  return canRead(file) && ancestors.every((st) => st !== undefined && canSearch(st));
 }

@@ -110,6 +110,10 @@ function allPolicyCodecs(policy: Policy): string[] {
 export async function inspectInput<H extends InjectedHardening>(file: string, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>, opts: InspectOptions): Promise<InspectReport<H>> {
   const timings: Record<string, number> = {};
   let t = performance.now();
+  // ffprobe's capabilities do not depend on the input: read them while the file is opened and
+  // sniffed. Awaited only once the magic bytes pass, so a refusal keeps its order.
+  const probeCapsP = capabilitiesOf(tools.ffprobe, policy, tools, planner, 'ffprobe');
+  probeCapsP.catch(() => undefined);
   const opened = await openInput(file, policy.input.maxBytes);
   const runAs = tools.sandbox.runAs;
   // The sandbox runs as its own uid: an input it cannot reach is handed to it as a private copy.
@@ -132,7 +136,7 @@ export async function inspectInput<H extends InjectedHardening>(file: string, po
       return { ...base, digest, structure: undefined, probe: undefined, violations: mc.violations, warnings: mc.warnings, probeHardening: undefined, decodeHardening: undefined, streamUse: undefined };
     }
     t = performance.now();
-    const probeCaps = await capabilitiesOf(tools.ffprobe, policy, tools, planner, 'ffprobe');
+    const probeCaps = await probeCapsP;
     timings['hardening'] = performance.now() - t;
     const { run: probeRun, hardening: probeHardening } = planner.probe(policy, probeCaps, siteOf(tools, tools.ffprobe), sandboxedInput({ sandboxName, input }));
     t = performance.now();

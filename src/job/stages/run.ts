@@ -119,7 +119,7 @@ export async function runStage(
   // Who the sandbox is on the host goes on record: never 0.
   const sandbox = { ...plan.sandbox, hostUid: id.uid, hostGid: id.gid, ...(id.dropped ? { user: id.user } : {}) };
   // The decision record: the audit consumer writes it before this emit returns, or it throws.
-  const decided = await ctx.stage('audit', () =>
+  const decided = await ctx.stage('decision', () =>
     ctx.events.emit({
       type: 'decision',
       decision: { authorization: { rule: decision.authzRule }, ffmpegArgv: plan.ffmpegArgv, binaries: tools.binaries, sandbox, output: { path: decision.target.path } },
