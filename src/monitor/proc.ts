@@ -9,7 +9,7 @@
  * every process it has ever seen in the tree (pid + start time, so a recycled pid is never
  * signalled) in case a middle process dies and its children are re-parented away.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 
 export interface ProcStat {
   readonly pid: number;
@@ -50,12 +50,33 @@ export function parseStat(text: string): ProcStat | undefined {
   };
 }
 
-export function readStat(pid: number): ProcStat | undefined {
+/**
+ * One small /proc file as text, through one reused buffer (a sample reads every process's stat:
+ * readFileSync's fstat and fresh buffer per file were most of the monitor's cost). Latin-1: the
+ * only non-ASCII bytes these files can hold are in a process's name, which nothing here reads.
+ */
+const procBuffer = Buffer.allocUnsafe(16 * 1024);
+
+function readProcText(file: string): string | undefined {
+  let fd: number;
   try {
-    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    fd = openSync(file, 'r');
   } catch {
     return undefined;
   }
+  try {
+    const n = readSync(fd, procBuffer, 0, procBuffer.length, 0);
+    return procBuffer.toString('latin1', 0, n);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readStat(pid: number): ProcStat | undefined {
+  const text = readProcText(`/proc/${pid}/stat`);
+  return text === undefined ? undefined : parseStat(text);
 }
 
 export function readAllStats(): ProcStat[] {
@@ -111,11 +132,8 @@ export function parseIo(text: string): ProcIo {
 }
 
 export function readIo(pid: number): ProcIo | undefined {
-  try {
-    return parseIo(readFileSync(`/proc/${pid}/io`, 'utf8'));
-  } catch {
-    return undefined;
-  }
+  const text = readProcText(`/proc/${pid}/io`);
+  return text === undefined ? undefined : parseIo(text);
 }
 
 /**
@@ -125,10 +143,22 @@ export function readIo(pid: number): ProcIo | undefined {
  */
 export class ProcessTree {
   private readonly seen = new Map<number, number>();
+  private last: readonly ProcStat[] = [];
   constructor(readonly root: number) {}
 
   /** Live members now (zombies included; they hold no resources but still count as not reaped). */
   scan(all: readonly ProcStat[] = readAllStats()): ProcStat[] {
+    const members = this.scanOf(all);
+    this.last = members;
+    return members;
+  }
+
+  /** The members found by the latest scan (another sampler of the same tick reads these instead of scanning again). */
+  lastScan(): readonly ProcStat[] {
+    return this.last;
+  }
+
+  private scanOf(all: readonly ProcStat[]): ProcStat[] {
     const members = descendants(this.root, all);
     const inTree = new Set(members.map((p) => p.pid));
     for (const p of members) this.seen.set(p.pid, p.startTicks);

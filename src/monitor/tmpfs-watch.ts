@@ -3,7 +3,8 @@
  * filling one cannot hurt the host. But a tree that fills one to its bound has breached
  * sandbox.tmpfsMiB, and a job that did so is killed for it and refused (exit 5) rather than
  * allowed to carry on as if nothing happened. The mounts live in the sandbox's own mount
- * namespace: the host reads them through /proc/PID/root of a process inside.
+ * namespace: the host reads them through /proc/PID/root of a process inside (one the monitor's
+ * latest scan found: this watch runs beside it, src/sandbox/supervise.ts).
  */
 import { statfs } from 'node:fs/promises';
 import type { Breach } from './monitor.js';
@@ -22,8 +23,9 @@ export function watchTmpfs(tree: ProcessTree, limitBytes: number, sampleMs: numb
   let busy = false;
   const mib = Math.round(limitBytes / 1048576);
   const sample = async (): Promise<void> => {
-    // Any process but the outer bwrap (which stays in the host's mount namespace) is inside.
-    const inside = tree.scan().find((p) => p.pid !== tree.root && p.state !== 'Z');
+    // Any process but the outer bwrap (which stays in the host's mount namespace) is inside. The
+    // monitor scans the tree at the same rate: its latest scan is used, not another one.
+    const inside = tree.lastScan().find((p) => p.pid !== tree.root && p.state !== 'Z');
     if (!inside || busy) return;
     busy = true;
     try {
