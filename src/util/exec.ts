@@ -25,7 +25,7 @@ export interface ExecOptions {
   /** The complete environment of the child. Nothing is inherited. */
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd?: string;
-  /** Cap on each captured stream, stdout and stderr (bytes); the child's group is killed past it. */
+  /** Cap on each captured stream, stdout and stderr (in characters once decoded); the child's group is killed past it. */
   readonly maxBuffer?: number;
   /**
    * Extra fds to pass: index in this array + 3 is the child's fd number. 'pipe' opens a pipe the
@@ -85,10 +85,12 @@ function endGroup(pid: number | undefined): void {
   liveGroups.delete(pid);
 }
 
-/** A buffered stream of the child: text, capped at `max` characters; `onOverflow` once past it. */
+/** A buffered stream of the child: UTF-8 text (a sequence split across reads is decoded whole), capped at `max` characters; `onOverflow` once past it. */
 function capture(stream: Readable | null, max: number, onOverflow: () => void): { text(): string } {
   let text = '';
   let over = false;
+  // A read error ends the stream; what was read stays. (Unhandled, it would end the process.)
+  stream?.on('error', () => undefined);
   stream?.setEncoding('utf8').on('data', (d: string) => {
     if (over) return;
     if (text.length + d.length > max) {
@@ -161,8 +163,9 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions): 
       forceKill.unref();
     }, opts.timeoutMs);
     let spawnError: Error | undefined;
-    child.once('error', (e) => {
-      spawnError = e;
+    // `on`, not `once`: a later 'error' (a signal that could not be sent) must not go unhandled.
+    child.on('error', (e) => {
+      spawnError ??= e;
       if (child.pid === undefined) {
         clearTimeout(timer);
         resolve(spawnFailure(started, e));
