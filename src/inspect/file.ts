@@ -113,9 +113,22 @@ export async function stagePrivateCopy(input: OpenedInput): Promise<OpenedInput>
     await chmod(dir, 0o711);
     const copy = await open(path.join(dir, randomBytes(16).toString('hex')), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
     try {
-      for await (const { data, pos } of chunksOf(input.handle)) await copy.write(data, 0, data.length, pos);
+      for await (const { data, pos } of chunksOf(input.handle)) {
+        // A write may be short (a full TMPDIR): write the rest, or fail; never a shorter copy.
+        for (let done = 0; done < data.length; ) {
+          const { bytesWritten } = await copy.write(data, done, data.length - done, pos + done);
+          if (bytesWritten === 0) throw Object.assign(new Error('no space left for the private copy'), { code: 'ENOSPC' });
+          done += bytesWritten;
+        }
+      }
       await copy.chmod(0o444);
       const st = await copy.stat();
+      if (st.size !== input.stat.size) {
+        throw new ZtError('input-refused', `input refused: the private copy of ${input.path} has ${st.size} of its ${input.stat.size} bytes`, {
+          hint: 'the input changed while it was copied; do not modify files while zt-ffmpeg processes them',
+          violations: [{ rule: 'input.unchanged', actual: st.size, limit: input.stat.size, message: 'the private copy does not hold every byte of the input that was checked' }],
+        });
+      }
       await input.close();
       return { path: input.path, handle: copy, stat: st, extension: input.extension, close: async () => { await copy.close(); await release(); } };
     } catch (e) {
@@ -124,7 +137,12 @@ export async function stagePrivateCopy(input: OpenedInput): Promise<OpenedInput>
     }
   } catch (e) {
     await release();
-    throw e;
+    if (e instanceof ZtError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new ZtError('sandbox-unavailable', `cannot make the private copy of ${input.path} that the sandbox user reads: ${code}`, {
+      hint: `the sandbox user cannot reach the input, so it is copied to ${os.tmpdir()}: free space there, set TMPDIR to a roomier directory, or make the input readable by the sandbox user`,
+      cause: e,
+    });
   }
 }
 

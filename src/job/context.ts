@@ -45,7 +45,7 @@ export interface JobOptions {
   readonly signal?: AbortSignal;
 }
 
-export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Promise<JobOutcome> } {
+export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Promise<JobOutcome>; abandon(): Promise<void> } {
   const started = performance.now();
   const jobId = randomUUID();
   const events = new JobStream({ jobId, command: o.command, auditLog: o.settings.paths.auditLog, inputPath: path.resolve(o.input) });
@@ -53,6 +53,10 @@ export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Pro
   const audit = new AuditConsumer(events, { ...(o.audit ? { writer: o.audit } : {}), dryRun });
   if (o.onEvent) events.subscribe(o.onEvent);
   const cleanups: Array<() => Promise<unknown>> = [];
+  /** Each clean-up runs once, last registered first, whatever fails. */
+  const runCleanups = async (): Promise<void> => {
+    for (const f of cleanups.splice(0).reverse()) await f().catch(() => undefined);
+  };
   return {
     jobId,
     settings: o.settings,
@@ -78,8 +82,11 @@ export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Pro
     async finish(end) {
       await events.emit({ type: 'timing', stage: 'totalMs', ms: performance.now() - started });
       await events.emit({ type: 'end', end });
-      for (const f of cleanups.reverse()) await f().catch(() => undefined);
+      await runCleanups();
       return outcomeOf(events.facts);
     },
+    // A bug thrown past the stages: no record can say what happened, but nothing made for the
+    // job (its directory beside the destination, a private copy) may stay.
+    abandon: runCleanups,
   };
 }

@@ -60,7 +60,14 @@ export async function runJob(req: RunRequest): Promise<JobOutcome> {
     ...(req.onEvent ? { onEvent: req.onEvent } : {}),
     ...(req.signal ? { signal: req.signal } : {}),
   });
-  return ctx.finish(await runStages(ctx, req));
+  let end: JobEnd;
+  try {
+    end = await runStages(ctx, req);
+  } catch (e) {
+    await ctx.abandon();
+    throw e;
+  }
+  return ctx.finish(end);
 }
 
 function ended(r: { readonly failure: Failure }): JobEnd {

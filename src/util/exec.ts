@@ -54,6 +54,8 @@ export interface ExecResult {
   readonly stdout: string;
   readonly stderr: string;
   readonly timedOut: boolean;
+  /** A captured stream went past maxBuffer: its text is cut, and the child was killed. */
+  readonly truncated: boolean;
   readonly wallMs: number;
   /** True when the child could not be started at all (ENOENT, EACCES). */
   readonly spawnFailed: boolean;
@@ -63,6 +65,8 @@ export interface ExecResult {
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
 /** After the timeout's SIGTERM, the group gets this long before SIGKILL. */
 const DEFAULT_GRACE_MS = 2000;
+/** After that SIGKILL, pipes still held open by a process outside the group are given up this much later. */
+const ABANDON_PIPES_MS = 1000;
 
 /** Process groups of children still running: killed if this process exits first. */
 const liveGroups = new Set<number>();
@@ -105,7 +109,7 @@ function capture(stream: Readable | null, max: number, onOverflow: () => void): 
 }
 
 function spawnFailure(started: number, e: unknown): ExecResult {
-  return { exitCode: undefined, signal: undefined, stdout: '', stderr: '', timedOut: false, wallMs: performance.now() - started, spawnFailed: true, spawnError: e instanceof Error ? e.message : String(e) };
+  return { exitCode: undefined, signal: undefined, stdout: '', stderr: '', timedOut: false, truncated: false, wallMs: performance.now() - started, spawnFailed: true, spawnError: e instanceof Error ? e.message : String(e) };
 }
 
 export function exec(file: string, args: readonly string[], opts: ExecOptions): Promise<ExecResult> {
@@ -130,18 +134,54 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions): 
       return;
     }
     const pid = child.pid;
-    if (pid !== undefined) {
-      trackGroup(pid);
-      opts.onSpawn?.(pid);
-    }
+    let settled = false;
     let timedOut = false;
-    let forceKill: NodeJS.Timeout | undefined;
+    let truncated = false;
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    const timers: NodeJS.Timeout[] = [];
     const max = opts.maxBuffer ?? DEFAULT_MAX_BUFFER;
     const overflow = (): void => {
+      truncated = true;
       if (pid !== undefined) killGroup(pid, 'SIGKILL');
     };
     const stdout = opts.unbuffered?.stdout === true ? undefined : capture(child.stdout, max, overflow);
     const stderr = opts.unbuffered?.stderr === true ? undefined : capture(child.stderr, max, overflow);
+    const settle = (end: { code: number | null; signal: NodeJS.Signals | null }): void => {
+      if (settled) return;
+      settled = true;
+      for (const t of timers) clearTimeout(t);
+      endGroup(pid);
+      resolve({
+        exitCode: end.code ?? undefined,
+        signal: end.signal ?? undefined,
+        stdout: stdout?.text() ?? '',
+        stderr: stderr?.text() ?? '',
+        timedOut,
+        truncated,
+        wallMs: performance.now() - started,
+        spawnFailed: false,
+      });
+    };
+    // Armed before any caller's code runs, so nothing it does can leave the child unbounded.
+    timers.push(setTimeout(() => {
+      timedOut = true;
+      if (pid === undefined) return;
+      const grace = opts.graceMs ?? DEFAULT_GRACE_MS;
+      if (grace > 0) killGroup(pid, 'SIGTERM');
+      timers.push(setTimeout(() => {
+        killGroup(pid, 'SIGKILL');
+        // A process outside the group (it called setsid) may still hold a pipe open, and 'close'
+        // waits for every pipe: once the child itself has ended, stop waiting for them.
+        timers.push(setTimeout(() => {
+          for (const s of child.stdio) if (s && 'destroy' in s) s.destroy();
+          if (exited) settle(exited);
+        }, ABANDON_PIPES_MS));
+      }, Math.max(0, grace)));
+    }, opts.timeoutMs));
+    if (pid !== undefined) {
+      trackGroup(pid);
+      opts.onSpawn?.(pid);
+    }
     opts.onStreams?.({
       stdout: opts.unbuffered?.stdout === true ? (child.stdout ?? undefined) : undefined,
       stderr: opts.unbuffered?.stderr === true ? (child.stderr ?? undefined) : undefined,
@@ -150,45 +190,29 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions): 
         return s && 'on' in s ? [[i + 3, s as Readable] as const] : [];
       })),
     });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (pid === undefined) return;
-      const grace = opts.graceMs ?? DEFAULT_GRACE_MS;
-      if (grace <= 0) {
-        killGroup(pid, 'SIGKILL');
-        return;
-      }
-      killGroup(pid, 'SIGTERM');
-      forceKill = setTimeout(() => killGroup(pid, 'SIGKILL'), grace);
-      forceKill.unref();
-    }, opts.timeoutMs);
     let spawnError: Error | undefined;
     // `on`, not `once`: a later 'error' (a signal that could not be sent) must not go unhandled.
     child.on('error', (e) => {
       spawnError ??= e;
-      if (child.pid === undefined) {
-        clearTimeout(timer);
+      if (child.pid === undefined && !settled) {
+        settled = true;
+        for (const t of timers) clearTimeout(t);
         resolve(spawnFailure(started, e));
       }
     });
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+    });
     // 'close': the child has ended and every stdio stream of it has closed.
     child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      clearTimeout(forceKill);
-      endGroup(pid);
       if (pid === undefined) {
+        if (settled) return;
+        settled = true;
+        for (const t of timers) clearTimeout(t);
         resolve(spawnFailure(started, spawnError ?? new Error('not started')));
         return;
       }
-      resolve({
-        exitCode: code ?? undefined,
-        signal: signal ?? undefined,
-        stdout: stdout?.text() ?? '',
-        stderr: stderr?.text() ?? '',
-        timedOut,
-        wallMs: performance.now() - started,
-        spawnFailed: false,
-      });
+      settle({ code, signal });
     });
   });
 }

@@ -27,7 +27,15 @@ export async function* chunksOf(handle: FileHandle): AsyncGenerator<{ readonly d
   let current = Buffer.allocUnsafe(CHUNK_BYTES);
   let next = Buffer.allocUnsafe(CHUNK_BYTES);
   let pos = 0;
-  let pending: Promise<{ bytesRead: number }> | undefined = handle.read(current, 0, CHUNK_BYTES, 0);
+  // Every read in flight has a handler from the start: one that fails while the caller awaits
+  // something else (the private copy's write) must not be an unhandled rejection. The failure
+  // still reaches the caller, from the await below.
+  const readAt = (buf: Buffer, at: number): Promise<{ bytesRead: number }> => {
+    const r = handle.read(buf, 0, CHUNK_BYTES, at);
+    r.catch(() => undefined);
+    return r;
+  };
+  let pending: Promise<{ bytesRead: number }> | undefined = readAt(current, 0);
   try {
     for (;;) {
       const { bytesRead } = await pending;
@@ -37,7 +45,7 @@ export async function* chunksOf(handle: FileHandle): AsyncGenerator<{ readonly d
       const at = pos;
       pos += bytesRead;
       [current, next] = [next, current];
-      pending = handle.read(current, 0, CHUNK_BYTES, pos);
+      pending = readAt(current, pos);
       yield { data, pos: at };
     }
   } finally {

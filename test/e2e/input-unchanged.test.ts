@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, open, readdir, readFile, rm, writeFile, mkdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { exec } from '../../src/util/exec.js';
 import { ffmpeg, makeSample } from '../helpers/media.js';
 import { makeRig, rigPolicy } from '../helpers/breach-rig.js';
 import { allRecords, eventually, lastRecord } from '../helpers/host-state.js';
@@ -81,6 +82,32 @@ describe('the input is re-checked after the sandboxed ffmpeg ends', () => {
     expect(await sha(input)).not.toBe(validated);
     const rec = await lastRecord(sb.auditLog);
     expect((rec['input'] as { sha256: string }).sha256).toBe(validated);
+  });
+
+  it.runIf(process.getuid?.() === 0)('a private copy that does not fit in TMPDIR is a sandbox failure (exit 7), never a shorter input: nothing published, nothing left', async () => {
+    // About 300 KB that only root may read, so it is copied for the sandbox user; TMPDIR is a
+    // 64 KiB tmpfs in a mount namespace of the job's own (the writes come up short, then fail).
+    const input = path.join(sb.dir, 'root-only.mp4');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=25:d=3', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', input]);
+    await chmod(input, 0o600);
+    expect((await stat(input)).size).toBeGreaterThan(128 * 1024);
+    const tiny = await mkdtemp(path.join(os.tmpdir(), 'zt-tiny-tmp-'));
+    const outDir = path.join(sb.dir, 'out-tiny');
+    await mkdir(outDir);
+    try {
+      const r = await exec('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$1" && shift && exec "$@"', 'sh', tiny, process.execPath, BIN, '--json', 'run', '-i', input, '-o', path.join(outDir, 'out.mp4')], { timeoutMs: 60_000, env: { ...sb.env, TMPDIR: tiny } });
+      expect(r.exitCode, r.stderr).toBe(7);
+      const j = JSON.parse(r.stdout) as { reason: string; message: string; hint: string };
+      expect(j.reason).toBe('sandbox-unavailable');
+      expect(j.message).toMatch(/cannot make the private copy/);
+      expect(j.hint).toMatch(/TMPDIR/);
+      expect(await readdir(outDir)).toEqual([]);
+      expect(await readdir(tiny), 'the mount was the job\'s own: nothing reached this directory').toEqual([]);
+      const rec = await lastRecord(sb.auditLog);
+      expect(rec).toMatchObject({ type: 'refusal', reason: 'sandbox-unavailable' });
+    } finally {
+      await rm(tiny, { recursive: true, force: true });
+    }
   });
 
   it(`an input of ${OFF_THREAD_MIN_BYTES / 1048576} MiB or more (re-hashed on a worker thread) that stays put is published, with its digest on record`, async () => {

@@ -20,11 +20,27 @@ describe('exec', () => {
     expect(r.stdout.trim()).toBe('/usr/share');
   });
 
-  it('past maxBuffer the child is killed and the text is cut at the cap', async () => {
+  it('past maxBuffer the child is killed, the text is cut at the cap, and the result says so', async () => {
     const r = await exec('/bin/sh', ['-c', 'yes x'], { timeoutMs: 10_000, maxBuffer: 1000 });
     expect(r.signal).toBe('SIGKILL');
     expect(r.stdout.length).toBe(1000);
-    expect(r.timedOut).toBe(false);
+    expect(r).toMatchObject({ timedOut: false, truncated: true });
+    // Also when the child wrote it all and ended before its output was read.
+    const early = await exec('/bin/sh', ['-c', 'head -c 3000 /dev/zero | tr "\\0" y'], { timeoutMs: 10_000, maxBuffer: 1000 });
+    expect(early.truncated).toBe(true);
+    expect((await exec('/bin/echo', ['short'], { timeoutMs: 10_000, maxBuffer: 1000 })).truncated).toBe(false);
+  });
+
+  it('a process outside the group that keeps a pipe open does not hold the result past the timeout', async () => {
+    const marker = `28.${process.pid}${Date.now() % 100000}`;
+    try {
+      // setsid: a session (and group) of its own, so the group kill does not reach it; it holds stdout.
+      const r = await exec('/bin/sh', ['-c', `setsid sleep ${marker} & echo started`], { timeoutMs: 300, graceMs: 0 });
+      expect(r).toMatchObject({ timedOut: true, exitCode: 0, stdout: 'started\n' });
+      expect(r.wallMs).toBeLessThan(5000);
+    } finally {
+      for (const pid of await processesWith(marker)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('at the timeout the group gets SIGTERM, and SIGKILL after the grace if it ignores it', async () => {

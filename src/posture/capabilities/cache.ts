@@ -4,6 +4,7 @@
  * or patched binary misses the cache and is listed again. The cache is only an optimisation:
  * unreadable or unwritable, it costs time and nothing else.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Capabilities } from './listing.js';
@@ -51,7 +52,8 @@ export async function writeCache(file: string, key: string, caps: Capabilities):
     const kept = Object.entries(entries).filter(([k]) => k !== key).slice(-3);
     const body: CacheFile = { entries: { ...Object.fromEntries(kept), [key]: caps } };
     await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
+    // Unique per write: two writers of one process (a batch) never share a temporary file.
+    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, JSON.stringify(body), { mode: 0o600 });
     await rename(tmp, file);
   } catch {

@@ -47,8 +47,8 @@ export async function detectCapabilities(binary: string, opts: { stateDir?: stri
     exec(binary, ['-hide_banner', '-decoders'], { timeoutMs, maxBuffer: 8 * 1024 * 1024, ...as }),
   ]);
   for (const r of [help, decoders]) {
-    if (r.spawnFailed || r.timedOut || r.exitCode !== 0) {
-      throw new ZtError('binary-unavailable', `cannot list the options of ${binary}: ${r.spawnError ?? (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`)}`, {
+    if (r.spawnFailed || r.timedOut || r.truncated || r.exitCode !== 0) {
+      throw new ZtError('binary-unavailable', `cannot list the options of ${binary}: ${r.spawnError ?? (r.timedOut ? 'timed out' : r.truncated ? 'its listing is longer than any ffmpeg prints' : `exit ${r.exitCode ?? r.signal}`)}`, {
         hint: 'run `zt-ffmpeg doctor`; the ffmpeg installation looks broken',
       });
     }
