@@ -5,13 +5,14 @@
  * descriptor is hashed, sniffed and later bound into the sandbox, so the bytes that were
  * validated are the bytes that are decoded.
  */
-import { chmod, open, lstat, mkdtemp, readlink, rm, stat, type FileHandle } from 'node:fs/promises';
+import { chmod, open, lstat, mkdtemp, readdir, readlink, rm, stat, type FileHandle } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { constants, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ZtError, type Violation } from '../errors.js';
 import { chunksOf } from '../util/hash.js';
+import { flockExclusive } from '../util/flock.js';
 
 export interface OpenedInput {
   readonly path: string;
@@ -98,6 +99,46 @@ export async function openInput(file: string, maxBytes: number): Promise<OpenedI
   return { path: path.resolve(file), handle, stat: st, extension: path.extname(file).slice(1).toLowerCase(), close: () => handle.close() };
 }
 
+const COPY_PREFIX = 'zt-ffmpeg-input-';
+/** A copy directory younger than this is never swept (its job may not have locked it yet). */
+export const STALE_COPY_MS = 60_000;
+
+/**
+ * Remove the private copies that jobs killed outright (SIGKILL: no clean-up ran) left in `tmp`:
+ * directories named like ours, ours (owner), real directories, a minute old, whose flock nobody
+ * holds (a live job holds its copy's; a pid would not do: jobs in other PID namespaces share
+ * TMPDIR). Only where no one else can swap an entry: `tmp` not writable by others, or sticky.
+ * Best effort: anything unexpected is left as it is. Returns how many were removed.
+ */
+export async function sweepStaleCopies(tmp: string): Promise<number> {
+  const me = process.geteuid?.() ?? 0;
+  const t = await stat(tmp).catch(() => undefined);
+  if (!t || ((t.mode & 0o002) !== 0 && (t.mode & 0o1000) === 0)) return 0;
+  const names = await readdir(tmp).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names) {
+    if (!name.startsWith(COPY_PREFIX)) continue;
+    const where = path.join(tmp, name);
+    const handle = await open(where, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(() => undefined);
+    if (!handle) continue; // a link, a file, or gone
+    try {
+      const st = await handle.stat();
+      const named = await lstat(where).catch(() => undefined);
+      if (st.uid !== me || named?.ino !== st.ino || named.dev !== st.dev) continue;
+      // A copy being made has its flock within milliseconds: only an old directory can be stale.
+      if (Date.now() - st.mtimeMs < STALE_COPY_MS) continue;
+      if (!(await flockExclusive(handle.fd, 0))) continue; // its job is alive
+      await rm(where, { recursive: true, force: true });
+      removed++;
+    } catch {
+      /* best effort: leave it */
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+  return removed;
+}
+
 /**
  * A private copy of an input the sandbox's uid cannot reach (a root caller's 0600 file, or one
  * under a 0700 directory: bubblewrap binds a descriptor by re-resolving its path as the sandbox
@@ -107,9 +148,17 @@ export async function openInput(file: string, maxBytes: number): Promise<OpenedI
  * validated are the bytes processed. Copied from the descriptor that was checked.
  */
 export async function stagePrivateCopy(input: OpenedInput): Promise<OpenedInput> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'zt-ffmpeg-input-'));
-  const release = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  await sweepStaleCopies(os.tmpdir());
+  const dir = await mkdtemp(path.join(os.tmpdir(), COPY_PREFIX));
+  // Held (flocked) for as long as the copy lives: how a later sweep tells a dead job's copy.
+  let held: FileHandle | undefined;
+  const release = async (): Promise<void> => {
+    await rm(dir, { recursive: true, force: true });
+    await held?.close().catch(() => undefined);
+  };
   try {
+    held = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    if (!(await flockExclusive(held.fd, 0))) throw Object.assign(new Error(`${dir} is locked by another process`), { code: 'EBUSY' });
     await chmod(dir, 0o711);
     const copy = await open(path.join(dir, randomBytes(16).toString('hex')), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
     try {
