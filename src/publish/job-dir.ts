@@ -64,9 +64,13 @@ export async function createJobDir(t: OutputTarget, sandbox: { uid: number; gid:
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw failed(t, e);
     }
+    // Until it is locked, another job's sweep may take a fresh directory for a dead job's and
+    // remove it: gone before it could be opened, it is made again (as when it was locked gone).
     const handle = await openDirNoFollow(inTarget(t, name)).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw failed(t, e);
     });
+    if (!handle) continue;
     try {
       await handle.chmod(DIR_MODE); // whatever the umask
       const locked = await flockExclusive(handle.fd, 0);
