@@ -12,20 +12,23 @@
 import type { AuditWriter } from '../audit/writer.js';
 import { startJob, type JobContext } from './context.js';
 import type { JobEnd, JobListener } from './events.js';
-import { interruptedFailure, verdictOf, type Failure } from './failure.js';
+import { interruptedFailure, verdictOf, type Failure, type Result } from './failure.js';
 import { interruptSignalOf } from '../sandbox/supervise.js';
 import type { JobOutcome } from './outcome.js';
 import type { JobSettings } from './settings.js';
 import { policyStage, auditStage } from './stages/policy.js';
-import { requestStage, type RequestArgs } from './stages/request.js';
+import { requestStage, type CheckedRequest, type RequestArgs } from './stages/request.js';
 import { postureStage } from './stages/posture.js';
-import { identityStage } from './stages/identity.js';
+import { identityStage, type Identified } from './stages/identity.js';
 import { inspectStage } from './stages/inspect.js';
 import { planStage } from './stages/plan.js';
 import { dryRunView } from './stages/dry-run.js';
 import { jobDirStage, runStage } from './stages/run.js';
 import { outputNameFor } from '../plan/job-plan.js';
-import { readBaseline } from '../monitor/baseline.js';
+import { readBaseline, type Baseline } from '../monitor/baseline.js';
+import type { LoadedPolicy } from '../policy/types.js';
+import type { JobTools } from '../posture/tools.js';
+import type { JobDir } from '../publish/job-dir.js';
 import { verifyStage } from './stages/verify.js';
 import { publishStage } from './stages/publish.js';
 
@@ -106,27 +109,41 @@ async function runStages(ctx: JobContext, req: RunRequest): Promise<JobEnd> {
     jobDir: jobDirStage(ctx, tools.value, target, outputNameFor(chosen.extension)),
     baseline: readBaseline(ctx.settings.paths.auditLog, { operation: chosen.name, target: chosen.extension }).catch(() => undefined),
   };
-  // Every return from here waits for them: a job directory made after the job ended would stay.
-  const settle = async (end: JobEnd): Promise<JobEnd> => {
-    if (early) await Promise.all([early.jobDir, early.baseline]);
-    return end;
-  };
-  const input = await inspectStage(ctx, policy, tools.value, req.input, identified.value.boundDigest, request.value.outputArgs);
-  if (sig?.aborted) return settle(cancelled(sig));
-  if (!input.ok) return settle(ended(input));
-  const plan = await planStage(ctx, policy, tools.value, request.value, input.value, early?.baseline);
-  if (!plan.ok) return settle(ended(plan));
-  if (!early) return { verdict: 'ok', dryRun: dryRunView(policy, tools.value, plan.value, target, input.value.report.input.path) };
-  if (sig?.aborted) return settle(cancelled(sig));
+  try {
+    return await fromInspection(ctx, req, { loaded: loaded.value, request: request.value, tools: tools.value, identified: identified.value }, early);
+  } finally {
+    // Every way out, a return or a throw, waits for the job directory: one made after the job's
+    // clean-ups ran would stay beside the destination.
+    await early?.jobDir.catch(() => undefined);
+  }
+}
+
+async function fromInspection(
+  ctx: JobContext,
+  req: RunRequest,
+  job: { loaded: LoadedPolicy; request: CheckedRequest; tools: JobTools; identified: Identified },
+  early: { jobDir: Promise<Result<JobDir>>; baseline: Promise<Baseline | undefined> } | undefined,
+): Promise<JobEnd> {
+  const sig = req.signal;
+  const { loaded, request, tools, identified } = job;
+  const policy = loaded.policy;
+  const { target, chosen } = request;
+  const input = await inspectStage(ctx, policy, tools, req.input, identified.boundDigest, request.outputArgs);
+  if (sig?.aborted) return cancelled(sig);
+  if (!input.ok) return ended(input);
+  const plan = await planStage(ctx, policy, tools, request, input.value, early?.baseline);
+  if (!plan.ok) return ended(plan);
+  if (!early) return { verdict: 'ok', dryRun: dryRunView(policy, tools, plan.value, target, input.value.report.input.path) };
+  if (sig?.aborted) return cancelled(sig);
   const jobDir = await early.jobDir;
   if (!jobDir.ok) return ended(jobDir);
-  const ran = await runStage(ctx, tools.value, plan.value, jobDir.value, { target, authzRule: identified.value.authzRule, mediaTotal: input.value.probe.duration, progress: req.progress === true });
+  const ran = await runStage(ctx, tools, plan.value, jobDir.value, { target, authzRule: identified.authzRule, mediaTotal: input.value.probe.duration, progress: req.progress === true });
   if (!ran.ok) return ended(ran);
-  const verified = await verifyStage(ctx, policy, tools.value, request.value, input.value, ran.value, plan.value.output);
+  const verified = await verifyStage(ctx, policy, tools, request, input.value, ran.value, plan.value.output);
   if (sig?.aborted) return cancelled(sig);
   if (!verified.ok) return ended(verified);
   // Past this point the job completes: publishing is a few atomic steps.
-  const published = await publishStage(ctx, loaded.value, tools.value, { target, operation: chosen.name, input: input.value, identified: identified.value, verified: verified.value, ran: ran.value });
+  const published = await publishStage(ctx, loaded, tools, { target, operation: chosen.name, input: input.value, identified, verified: verified.value, ran: ran.value });
   if (!published.ok) return ended(published);
   return { verdict: 'ok' };
 }
