@@ -73,6 +73,11 @@ export interface InspectOptions {
    * the streams judged as read. Absent: every stream counts as read.
    */
   readonly outputArgs?: ReadonlyArray<readonly string[]>;
+  /**
+   * Called once ffprobe has been started: work that does not depend on what the inspection
+   * finds can start then, beside the probe, instead of delaying its start.
+   */
+  readonly onProbeStarted?: () => void;
 }
 
 export function sandboxInputName(extension: string): string {
@@ -141,8 +146,16 @@ export async function inspectInput<H extends InjectedHardening>(file: string, po
     const { run: probeRun, hardening: probeHardening } = planner.probe(policy, probeCaps, siteOf(tools, tools.ffprobe), sandboxedInput({ sandboxName, input }));
     t = performance.now();
     const readAt = async (buf: Buffer, position: number): Promise<number> => (await input.handle.read(buf, 0, buf.length, position)).bytesRead;
+    const started = opts.onProbeStarted;
+    const watched: SupervisedRun = started === undefined ? probeRun : {
+      ...probeRun,
+      onTree: (tree) => {
+        probeRun.onTree?.(tree);
+        started();
+      },
+    };
     const [probeOutcome, digest, structure] = await Promise.all([
-      runProbe(probeRun, policy, probeCaps),
+      runProbe(watched, policy, probeCaps),
       digestInput(input.handle, input.stat.size).then((d) => {
         timings['hash'] = performance.now() - t;
         return d;

@@ -105,37 +105,63 @@ async function runStages(ctx: JobContext, req: RunRequest): Promise<JobEnd> {
   if (!identified.ok) return ended(identified);
   // Neither depends on what the inspection finds, so both run while the probe does: the job
   // directory (a refused job removes it when it ends) and the learned baseline from the log.
-  const early = ctx.dryRun ? undefined : {
+  // They start once ffprobe has (their first steps would delay it), and never for an input
+  // refused before the probe.
+  const early = ctx.dryRun ? undefined : whileProbing(() => ({
     jobDir: jobDirStage(ctx, tools.value, target, outputNameFor(chosen.extension)),
     baseline: readBaseline(ctx.settings.paths.auditLog, { operation: chosen.name, target: chosen.extension }).catch(() => undefined),
-  };
+  }));
   try {
     return await fromInspection(ctx, req, { loaded: loaded.value, request: request.value, tools: tools.value, identified: identified.value }, early);
   } finally {
     // Every way out, a return or a throw, waits for the job directory: one made after the job's
     // clean-ups ran would stay beside the destination.
-    await early?.jobDir.catch(() => undefined);
+    early?.cancel();
+    await early?.work.then((w) => w?.jobDir).catch(() => undefined);
   }
+}
+
+interface EarlyWork {
+  readonly jobDir: Promise<Result<JobDir>>;
+  readonly baseline: Promise<Baseline | undefined>;
+}
+
+/** Work started by `start()` (once), or never if `cancel()` comes first. */
+function whileProbing(make: () => EarlyWork): { start(): void; cancel(): void; work: Promise<EarlyWork | undefined> } {
+  let settle!: (go: boolean) => void;
+  const gate = new Promise<boolean>((resolve) => {
+    settle = resolve;
+  });
+  return {
+    start: () => settle(true),
+    cancel: () => settle(false),
+    work: gate.then((go) => (go ? make() : undefined)),
+  };
 }
 
 async function fromInspection(
   ctx: JobContext,
   req: RunRequest,
   job: { loaded: LoadedPolicy; request: CheckedRequest; tools: JobTools; identified: Identified },
-  early: { jobDir: Promise<Result<JobDir>>; baseline: Promise<Baseline | undefined> } | undefined,
+  early: ReturnType<typeof whileProbing> | undefined,
 ): Promise<JobEnd> {
   const sig = req.signal;
   const { loaded, request, tools, identified } = job;
   const policy = loaded.policy;
   const { target, chosen } = request;
-  const input = await inspectStage(ctx, policy, tools, req.input, identified.boundDigest, request.outputArgs);
+  const input = await inspectStage(ctx, policy, tools, req.input, identified.boundDigest, request.outputArgs, early?.start);
   if (sig?.aborted) return cancelled(sig);
   if (!input.ok) return ended(input);
-  const plan = await planStage(ctx, policy, tools, request, input.value, early?.baseline);
+  // An input that passed was probed, so the early work has started (cancel() is then a no-op;
+  // it only keeps a bug from waiting forever).
+  early?.cancel();
+  const work = early ? await early.work : undefined;
+  if (early && !work) throw new Error('internal error: the input passed inspection without a probe');
+  const plan = await planStage(ctx, policy, tools, request, input.value, work?.baseline);
   if (!plan.ok) return ended(plan);
-  if (!early) return { verdict: 'ok', dryRun: dryRunView(policy, tools, plan.value, target, input.value.report.input.path) };
+  if (!work) return { verdict: 'ok', dryRun: dryRunView(policy, tools, plan.value, target, input.value.report.input.path) };
   if (sig?.aborted) return cancelled(sig);
-  const jobDir = await early.jobDir;
+  const jobDir = await work.jobDir;
   if (!jobDir.ok) return ended(jobDir);
   const ran = await runStage(ctx, tools, plan.value, jobDir.value, { target, authzRule: identified.authzRule, mediaTotal: input.value.probe.duration, progress: req.progress === true });
   if (!ran.ok) return ended(ran);

@@ -144,13 +144,48 @@ export function readIo(pid: number): ProcIo | undefined {
 export class ProcessTree {
   private readonly seen = new Map<number, number>();
   private last: readonly ProcStat[] = [];
+  private rootReaped = false;
   constructor(readonly root: number) {}
 
+  /**
+   * The root has been waited for. Its pid is free for reuse from now on, so it no longer names
+   * the tree: only processes seen in it before (pid and start time) are members, with whatever
+   * they have started since.
+   */
+  markRootReaped(): void {
+    this.rootReaped = true;
+  }
+
   /** Live members now (zombies included; they hold no resources but still count as not reaped). */
-  scan(all: readonly ProcStat[] = readAllStats()): ProcStat[] {
-    const members = this.scanOf(all);
+  scan(all?: readonly ProcStat[]): ProcStat[] {
+    const members = this.rootReaped ? this.survivors(all) : this.scanOf(all ?? readAllStats());
     this.last = members;
     return members;
+  }
+
+  /**
+   * After the root is reaped: the members seen before that are still alive, each read on its
+   * own (nothing else of /proc, the common case: none is left), and their descendants.
+   */
+  private survivors(all: readonly ProcStat[] | undefined): ProcStat[] {
+    const alive: ProcStat[] = [];
+    for (const [pid, start] of this.seen) {
+      if (pid === this.root) continue;
+      const s = all ? all.find((p) => p.pid === pid) : readStat(pid);
+      if (s && s.startTicks === start) alive.push(s);
+    }
+    if (alive.length === 0) return [];
+    const everyone = all ?? readAllStats();
+    const members = new Map<number, ProcStat>();
+    for (const a of alive) {
+      for (const p of descendants(a.pid, everyone)) {
+        // descendants() includes its root by pid: keep it only if it is still the one seen.
+        if (p.pid === a.pid && p.startTicks !== a.startTicks) continue;
+        members.set(p.pid, p);
+      }
+    }
+    for (const p of members.values()) if (!this.seen.has(p.pid)) this.seen.set(p.pid, p.startTicks);
+    return [...members.values()];
   }
 
   /** The members found by the latest scan (another sampler of the same tick reads these instead of scanning again). */

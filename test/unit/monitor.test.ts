@@ -6,7 +6,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseStat, parseIo, descendants, type ProcStat } from '../../src/monitor/proc.js';
+import { parseStat, parseIo, descendants, ProcessTree, type ProcStat } from '../../src/monitor/proc.js';
 import { evaluateSample, scanDiagnostics, emptyPeaks, type MonitorLimits } from '../../src/monitor/monitor.js';
 import {
   baselineFromLines,
@@ -49,6 +49,34 @@ describe('parsing /proc', () => {
     const all = [proc(1, 0), proc(10, 1), proc(11, 10), proc(12, 11), proc(13, 11), proc(20, 1), proc(21, 20)];
     expect(descendants(10, all).map((p) => p.pid).sort()).toEqual([10, 11, 12, 13]);
     expect(descendants(99, all)).toEqual([]);
+  });
+  it('once the root is reaped, its pid no longer names the tree: a process that reuses it is not a member', () => {
+    const at = (pid: number, ppid: number, start: number): ProcStat => ({ ...proc(pid, ppid), startTicks: start });
+    const tree = new ProcessTree(10);
+    expect(tree.scan([at(1, 0, 1), at(10, 1, 100), at(11, 10, 101), at(30, 1, 50)]).map((p) => p.pid).sort()).toEqual([10, 11]);
+    tree.markRootReaped();
+    // pid 10 is now another process with a child of its own; 11 (seen) lives on, re-parented, with a new child.
+    const later = [at(1, 0, 1), at(10, 1, 900), at(12, 10, 901), at(11, 1, 101), at(13, 11, 950), at(30, 1, 50)];
+    expect(tree.scan(later).map((p) => p.pid).sort()).toEqual([11, 13]);
+    // 11 ends and 13 was seen by the last scan: it is still a member after 11 is gone.
+    expect(tree.scan([at(1, 0, 1), at(10, 1, 900), at(12, 10, 901), at(13, 1, 950)]).map((p) => p.pid)).toEqual([13]);
+    // A seen pid reused by another process is not a member.
+    expect(tree.scan([at(1, 0, 1), at(10, 1, 900), at(13, 1, 999)])).toEqual([]);
+  });
+  it('a real process that outlives the root it was started by is still found and killed after the root is reaped', async () => {
+    const { spawn } = await import('node:child_process');
+    // The root starts a long sleep and waits for its stdin to close, then exits without waiting for the sleep.
+    const root = spawn('/bin/sh', ['-c', 'sleep 30 & echo $!; read x'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = Number(await new Promise<string>((resolve) => root.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()))));
+    const tree = new ProcessTree(root.pid!);
+    expect(tree.scan().map((p) => p.pid).sort()).toEqual([root.pid, child].sort());
+    const closed = new Promise((resolve) => root.once('exit', resolve));
+    root.stdin.end();
+    await closed;
+    tree.markRootReaped();
+    expect(tree.scan().map((p) => p.pid)).toEqual([child]);
+    expect(await tree.killAll()).toBe(0);
+    expect(tree.alive()).toEqual([]);
   });
   it('the live /proc of this process parses', async () => {
     const { readStat } = await import('../../src/monitor/proc.js');

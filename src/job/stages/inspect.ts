@@ -41,8 +41,16 @@ function refusal(prefix: string, violations: InspectReport['violations']): ZtErr
 }
 
 /** `outputArgs`: the job's output arguments; the streams they map are the streams judged as read. */
-export async function inspectStage(ctx: JobContext, policy: Policy, tools: JobTools, input: string, boundDigest: string | undefined, outputArgs: readonly string[]): Promise<Result<InspectedInput>> {
-  const inspected = await ctx.stage('inspect', () => inspectInput(input, policy, tools, jobPlanner, { digestNow: false, outputArgs: [outputArgs] }));
+export async function inspectStage(
+  ctx: JobContext,
+  policy: Policy,
+  tools: JobTools,
+  input: string,
+  boundDigest: string | undefined,
+  outputArgs: readonly string[],
+  onProbeStarted?: () => void,
+): Promise<Result<InspectedInput>> {
+  const inspected = await ctx.stage('inspect', () => inspectInput(input, policy, tools, jobPlanner, { digestNow: false, outputArgs: [outputArgs], ...(onProbeStarted ? { onProbeStarted } : {}) }));
   if (!inspected.ok) return inspected;
   const report = inspected.value;
   ctx.defer(() => report.input.close());
