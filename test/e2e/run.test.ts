@@ -4,7 +4,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFile, writeFile, symlink, readdir, mkdir, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, watch } from 'node:fs';
 import path from 'node:path';
 import { makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { makeSample, ffprobeJson } from '../helpers/media.js';
@@ -21,6 +21,22 @@ afterAll(async () => sb.cleanup());
 
 async function jobDirsLeft(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((e) => e.startsWith('.zt-ffmpeg-job-'));
+}
+
+/** Every job directory made in `dir` while `f` runs (inotify sees them even if they are gone by the end). */
+async function jobDirsMadeDuring<T>(dir: string, f: () => Promise<T>): Promise<{ made: string[]; value: T }> {
+  const made: string[] = [];
+  const w = watch(dir, (_, name) => {
+    if (typeof name === 'string' && name.startsWith('.zt-ffmpeg-job-') && !made.includes(name)) made.push(name);
+  });
+  try {
+    const value = await f();
+    // The CLI has exited; let the watcher's last events arrive.
+    await new Promise((r) => setTimeout(r, 100));
+    return { made, value };
+  } finally {
+    w.close();
+  }
 }
 
 describe('zt-ffmpeg run', () => {
@@ -43,6 +59,14 @@ describe('zt-ffmpeg run', () => {
     expect(await jobDirsLeft(sb.dir)).toEqual([]);
   });
 
+  it('a job that runs makes its job directory beside the destination (what the watcher below relies on)', async () => {
+    const input = await makeSample(media, 'h264-aac.mp4');
+    const { made, value: r } = await jobDirsMadeDuring(sb.dir, () => sb.run(['run', '-i', input, '-o', path.join(sb.dir, 'watched.mp4'), '--json']));
+    expect(r.code, r.stderr).toBe(0);
+    expect(made).toHaveLength(1);
+    expect(await jobDirsLeft(sb.dir)).toEqual([]);
+  });
+
   it('writes a decision record before and a result record after, and the chain verifies', async () => {
     const r = await sb.run(['audit', 'verify', sb.auditLog, '--key', sb.auditPub, '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -58,7 +82,9 @@ describe('zt-ffmpeg run', () => {
     const fake = path.join(media, 'playlist.mp4');
     await writeFile(fake, '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n');
     const out = path.join(sb.dir, 'hls-out.mp4');
-    const r = await sb.run(['run', '-i', fake, '-o', out, '--json']);
+    const { made, value: r } = await jobDirsMadeDuring(sb.dir, () => sb.run(['run', '-i', fake, '-o', out, '--json']));
+    // Refused on its bytes: not even a job directory was made beside the destination.
+    expect(made).toEqual([]);
     expect(r.code).toBe(3);
     const j = r.json<{ verdict: string; violations: Array<{ rule: string }> }>();
     expect(j.verdict).toBe('refused');
