@@ -100,6 +100,10 @@ for (const s of schemas) {
   await writeFile(path.join(next, 'policy', 'bundled-policies.generated.json'), JSON.stringify(compiled));
 }
 
+// Nothing a bundle runs may be looked up in node_modules at run time (a module search climbs
+// every directory above the install). `debug` would: see scripts/stubs/debug.cjs.
+const BUNDLE_ALIASES = { debug: path.join(root, 'scripts', 'stubs', 'debug.cjs') };
+
 // Bundle the CLI and the library (and their dependencies) into a few ES modules: far fewer
 // files to resolve and load at start-up; the two entries share their chunks. Commands stay
 // lazily loaded chunks. dist/bundle/ is what the package runs (package.json "files").
@@ -114,6 +118,7 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'error',
   legalComments: 'none',
+  alias: BUNDLE_ALIASES,
   banner: { js: "import { createRequire as __ztCreateRequire } from 'node:module'; const require = __ztCreateRequire(import.meta.url);" },
 });
 // The CLI again as one CommonJS file, with V8's code cache beside it (scripts/code-cache.cjs):
@@ -129,6 +134,7 @@ await build({
   outfile: path.join(next, 'bundle', 'cli.cjs'),
   logLevel: 'error',
   legalComments: 'none',
+  alias: BUNDLE_ALIASES,
   // Whitespace and syntax only (names are kept): a third less to read, hash and parse per job.
   minifyWhitespace: true,
   minifySyntax: true,

@@ -99,6 +99,29 @@ describe('the packed package', () => {
     expect(v.code, v.stderr).toBe(0);
   });
 
+  it('loads no module from outside the bundle: a module planted in a node_modules above the install never runs', async () => {
+    // Node's module search climbs every directory above the installed bundle; one of them (here
+    // the parent of the project, in real life a /tmp anyone can write) holds modules the
+    // bundle's dependencies would look for. `debug`, which file-type's zip reader logs through,
+    // looked for supports-color.
+    const marker = path.join(tmp, 'planted-module-ran');
+    for (const name of ['supports-color', 'has-flag', 'debug', 'ms']) {
+      const dir = path.join(tmp, 'node_modules', name);
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'index.js'), `require('node:fs').appendFileSync(${JSON.stringify(marker)}, ${JSON.stringify(name + '\n')}); module.exports = {};\n`);
+    }
+    try {
+      const input = await makeSample(tmp, 'h264-aac.mp4');
+      const r = await npx(['--json', 'run', '-i', input, '-o', path.join(tmp, 'planted-out.mp4')]);
+      expect(r.code, r.stderr).toBe(0);
+      const c = await npx(['check', input]);
+      expect(c.code, c.stderr).toBe(0);
+      expect(existsSync(marker) ? await readFile(marker, 'utf8') : '').toBe('');
+    } finally {
+      await rm(path.join(tmp, 'node_modules'), { recursive: true, force: true });
+    }
+  });
+
   it('policy init writes a policy whose $schema line resolves to the installed schema, which validates it', async () => {
     const dir = path.join(tmp, 'deploy');
     await mkdir(dir);
