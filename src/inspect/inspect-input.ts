@@ -23,6 +23,7 @@ import type { InjectedHardening, InspectPlanner, SandboxedInput, SandboxSite } f
 import { supervise, type SandboxTools, type SupervisedRun } from '../sandbox/supervise.js';
 import { firstLine } from '../util/text.js';
 import { classifyDiagnostics } from './probe-diagnostics.js';
+import { monotonicMs } from '../util/clock.js';
 
 export interface InspectTools {
   readonly sandbox: SandboxTools;
@@ -114,7 +115,7 @@ function allPolicyCodecs(policy: Policy): string[] {
 /** `planner` builds the command lines this runs (src/plan/job-plan.ts in the job). */
 export async function inspectInput<H extends InjectedHardening>(file: string, policy: Policy, tools: InspectTools, planner: InspectPlanner<H>, opts: InspectOptions): Promise<InspectReport<H>> {
   const timings: Record<string, number> = {};
-  let t = performance.now();
+  let t = monotonicMs();
   // ffprobe's capabilities do not depend on the input: read them while the file is opened and
   // sniffed. Awaited only once the magic bytes pass, so a refusal keeps its order.
   const probeCapsP = capabilitiesOf(tools.ffprobe, policy, tools, planner, 'ffprobe');
@@ -132,7 +133,7 @@ export async function inspectInput<H extends InjectedHardening>(file: string, po
     await input.handle.read(head, 0, head.length, 0);
     const magic = await detectMagic(head);
     const mc = checkMagic(magic, input.extension, policy.input);
-    timings['magic'] = performance.now() - t;
+    timings['magic'] = monotonicMs() - t;
     const sandboxName = sandboxInputName(input.extension);
     const base = { input, identity: identityOf(input.stat), magic, sandboxName, timings };
     if (mc.violations.length > 0) {
@@ -140,11 +141,11 @@ export async function inspectInput<H extends InjectedHardening>(file: string, po
       const digest = opts.digestNow ? await digestInput(input.handle, input.stat.size) : undefined;
       return { ...base, digest, structure: undefined, probe: undefined, violations: mc.violations, warnings: mc.warnings, probeHardening: undefined, decodeHardening: undefined, streamUse: undefined };
     }
-    t = performance.now();
+    t = monotonicMs();
     const probeCaps = await probeCapsP;
-    timings['hardening'] = performance.now() - t;
+    timings['hardening'] = monotonicMs() - t;
     const { run: probeRun, hardening: probeHardening } = planner.probe(policy, probeCaps, siteOf(tools, tools.ffprobe), sandboxedInput({ sandboxName, input }));
-    t = performance.now();
+    t = monotonicMs();
     const readAt = async (buf: Buffer, position: number): Promise<number> => (await input.handle.read(buf, 0, buf.length, position)).bytesRead;
     const started = opts.onProbeStarted;
     const watched: SupervisedRun = started === undefined ? probeRun : {
@@ -157,12 +158,12 @@ export async function inspectInput<H extends InjectedHardening>(file: string, po
     const [probeOutcome, digest, structure] = await Promise.all([
       runProbe(watched, policy, probeCaps),
       digestInput(input.handle, input.stat.size).then((d) => {
-        timings['hash'] = performance.now() - t;
+        timings['hash'] = monotonicMs() - t;
         return d;
       }),
       walkStructure(readAt, input.stat.size, magic.type),
     ]);
-    timings['probe'] = performance.now() - t;
+    timings['probe'] = monotonicMs() - t;
     const violations = [...probeOutcome.violations];
     const warnings = [...mc.warnings, ...probeOutcome.warnings];
     const sc = checkStructure(structure, policy.input);

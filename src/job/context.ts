@@ -14,6 +14,7 @@ import { AuditConsumer } from './audit-consumer.js';
 import { outcomeOf } from './records.js';
 import type { JobOutcome } from './outcome.js';
 import type { JobSettings } from './settings.js';
+import { monotonicMs } from '../util/clock.js';
 
 export interface JobContext {
   readonly jobId: string;
@@ -46,7 +47,7 @@ export interface JobOptions {
 }
 
 export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Promise<JobOutcome>; abandon(): Promise<void> } {
-  const started = performance.now();
+  const started = monotonicMs();
   const jobId = randomUUID();
   const events = new JobStream({ jobId, command: o.command, auditLog: o.settings.paths.auditLog, inputPath: path.resolve(o.input) });
   const dryRun = o.dryRun === true;
@@ -69,18 +70,18 @@ export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Pro
       cleanups.push(f);
     },
     async stage<T>(name: string, f: () => Promise<T>): Promise<Result<T>> {
-      const t = performance.now();
+      const t = monotonicMs();
       try {
         return await attempt(f);
       } finally {
-        await events.emit({ type: 'timing', stage: name, ms: performance.now() - t });
+        await events.emit({ type: 'timing', stage: name, ms: monotonicMs() - t });
       }
     },
     async warn(v) {
       await events.emit({ type: 'warning', warning: v });
     },
     async finish(end) {
-      await events.emit({ type: 'timing', stage: 'totalMs', ms: performance.now() - started });
+      await events.emit({ type: 'timing', stage: 'totalMs', ms: monotonicMs() - started });
       await events.emit({ type: 'end', end });
       await runCleanups();
       return outcomeOf(events.facts);

@@ -17,6 +17,7 @@ import type { RuleId } from '../rule-id.js';
 import { CLOCK_TICKS, PAGE_SIZE, ProcessTree, readIo, type ProcStat } from './proc.js';
 import { slowJobDeadlineMs, type SlowJobWatch } from './baseline.js';
 import type { AnomalyAction } from '../policy/types.js';
+import { monotonicMs } from '../util/clock.js';
 
 export interface Peaks {
   cpuMs: number;
@@ -151,7 +152,7 @@ export interface RunningMonitor {
  */
 export function startMonitor(tree: ProcessTree, limits: MonitorLimits, onBreach: (b: Breach) => void, onAnomaly: (a: Anomaly) => void): RunningMonitor {
   const peaks = emptyPeaks();
-  const started = performance.now();
+  const started = monotonicMs();
   let breached = false;
   let previousRss = 0;
   const seen = new Set<string>();
@@ -167,7 +168,7 @@ export function startMonitor(tree: ProcessTree, limits: MonitorLimits, onBreach:
         w += io.writeBytes;
       }
     }
-    const res = evaluateSample(members, { readBytes: r, writeBytes: w }, peaks, limits, { elapsedMs: performance.now() - started, previousRssBytes: previousRss });
+    const res = evaluateSample(members, { readBytes: r, writeBytes: w }, peaks, limits, { elapsedMs: monotonicMs() - started, previousRssBytes: previousRss });
     previousRss = res.rssBytes;
     for (const a of res.anomalies) {
       if (seen.has(a.kind)) continue;

@@ -10,6 +10,7 @@
  */
 import type { Readable } from 'node:stream';
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { monotonicMs } from './clock.js';
 
 /** The child's streams a caller reads itself (see ExecOptions.unbuffered and extraFds 'pipe'). */
 export interface ExecStreams {
@@ -109,11 +110,11 @@ function capture(stream: Readable | null, max: number, onOverflow: () => void): 
 }
 
 function spawnFailure(started: number, e: unknown): ExecResult {
-  return { exitCode: undefined, signal: undefined, stdout: '', stderr: '', timedOut: false, truncated: false, wallMs: performance.now() - started, spawnFailed: true, spawnError: e instanceof Error ? e.message : String(e) };
+  return { exitCode: undefined, signal: undefined, stdout: '', stderr: '', timedOut: false, truncated: false, wallMs: monotonicMs() - started, spawnFailed: true, spawnError: e instanceof Error ? e.message : String(e) };
 }
 
 export function exec(file: string, args: readonly string[], opts: ExecOptions): Promise<ExecResult> {
-  const started = performance.now();
+  const started = monotonicMs();
   const extra = opts.extraFds ?? [];
   const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...extra];
   return new Promise((resolve) => {
@@ -158,7 +159,7 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions): 
         stderr: stderr?.text() ?? '',
         timedOut,
         truncated,
-        wallMs: performance.now() - started,
+        wallMs: monotonicMs() - started,
         spawnFailed: false,
       });
     };
