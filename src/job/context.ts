@@ -26,8 +26,13 @@ export interface JobContext {
   readonly dryRun: boolean;
   /** Cancels the job, when the caller gave one. */
   readonly signal: AbortSignal | undefined;
-  /** Run `f` when the job ends, after its last record (last registered, first run). */
+  /**
+   * Run `f` when the job ends (last registered, first run), while its last record is being
+   * written: nothing a clean-up touches is in a record.
+   */
   defer(f: () => Promise<unknown>): void;
+  /** Run `f` when the job ends, once its last record is written (the audit writer's close). */
+  deferAfterRecord(f: () => Promise<unknown>): void;
   /** Run one stage: timed under `name`; a ZtError it throws becomes its Failure. */
   stage<T>(name: string, f: () => Promise<T>): Promise<Result<T>>;
   warn(v: Violation): Promise<void>;
@@ -54,9 +59,14 @@ export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Pro
   const audit = new AuditConsumer(events, { ...(o.audit ? { writer: o.audit } : {}), dryRun });
   if (o.onEvent) events.subscribe(o.onEvent);
   const cleanups: Array<() => Promise<unknown>> = [];
+  const closers: Array<() => Promise<unknown>> = [];
   /** Each clean-up runs once, last registered first, whatever fails. */
+  const runAll = async (list: Array<() => Promise<unknown>>): Promise<void> => {
+    for (const f of list.splice(0).reverse()) await f().catch(() => undefined);
+  };
   const runCleanups = async (): Promise<void> => {
-    for (const f of cleanups.splice(0).reverse()) await f().catch(() => undefined);
+    await runAll(cleanups);
+    await runAll(closers);
   };
   return {
     jobId,
@@ -68,6 +78,9 @@ export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Pro
     signal: o.signal,
     defer(f) {
       cleanups.push(f);
+    },
+    deferAfterRecord(f) {
+      closers.push(f);
     },
     async stage<T>(name: string, f: () => Promise<T>): Promise<Result<T>> {
       const t = monotonicMs();
@@ -82,8 +95,11 @@ export function startJob(o: JobOptions): JobContext & { finish(end: JobEnd): Pro
     },
     async finish(end) {
       await events.emit({ type: 'timing', stage: 'totalMs', ms: monotonicMs() - started });
-      await events.emit({ type: 'end', end });
-      await runCleanups();
+      // The result record and the clean-ups share nothing, so they run together (the record
+      // mostly waits for its lock and fsyncs); the audit writer is closed once both are done.
+      const [recorded] = await Promise.allSettled([events.emit({ type: 'end', end }), runAll(cleanups)]);
+      await runAll(closers);
+      if (recorded.status === 'rejected') throw recorded.reason;
       return outcomeOf(events.facts);
     },
     // A bug thrown past the stages: no record can say what happened, but nothing made for the

@@ -28,7 +28,7 @@ export async function auditStage(ctx: JobContext, loaded: LoadedPolicy): Promise
   if (!r.ok) return r;
   const writer = r.value;
   ctx.audit.attach(writer);
-  ctx.defer(() => writer.close());
+  ctx.deferAfterRecord(() => writer.close());
   return ok(undefined);
 }
 
@@ -37,5 +37,5 @@ async function openAuditForRefusal(ctx: JobContext): Promise<void> {
   const writer = await openAuditSession(ctx.settings.paths, undefined).catch(() => undefined);
   if (!writer) return;
   ctx.audit.attach(writer);
-  ctx.defer(() => writer.close());
+  ctx.deferAfterRecord(() => writer.close());
 }
