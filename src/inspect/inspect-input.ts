@@ -24,6 +24,7 @@ import { supervise, type SandboxTools, type SupervisedRun } from '../sandbox/sup
 import { firstLine } from '../util/text.js';
 import { classifyDiagnostics } from './probe-diagnostics.js';
 import { monotonicMs } from '../util/clock.js';
+import { allSettledOrThrow } from '../util/settle.js';
 
 export interface InspectTools {
   readonly sandbox: SandboxTools;
@@ -155,7 +156,8 @@ export async function inspectInput<H extends InjectedHardening>(file: string, po
         started();
       },
     };
-    const [probeOutcome, digest, structure] = await Promise.all([
+    // All three read the input's descriptor, which the catch below closes: wait for every one.
+    const [probeOutcome, digest, structure] = await allSettledOrThrow<[ProbeOutcome, Awaited<ReturnType<typeof digestInput>>, Awaited<ReturnType<typeof walkStructure>>]>([
       runProbe(watched, policy, probeCaps),
       digestInput(input.handle, input.stat.size).then((d) => {
         timings['hash'] = monotonicMs() - t;

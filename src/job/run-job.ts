@@ -107,10 +107,12 @@ async function runStages(ctx: JobContext, req: RunRequest): Promise<JobEnd> {
   // directory (a refused job removes it when it ends) and the learned baseline from the log.
   // They start once ffprobe has (their first steps would delay it), and never for an input
   // refused before the probe.
-  const early = ctx.dryRun ? undefined : whileProbing(() => ({
-    jobDir: jobDirStage(ctx, tools.value, target, outputNameFor(chosen.extension)),
-    baseline: readBaseline(ctx.settings.paths.auditLog, { operation: chosen.name, target: chosen.extension }).catch(() => undefined),
-  }));
+  const early = ctx.dryRun ? undefined : whileProbing(() => {
+    const jobDir = jobDirStage(ctx, tools.value, target, outputNameFor(chosen.extension));
+    // Handled from the start: it is awaited only after the inspection (or in the finally below).
+    jobDir.catch(() => undefined);
+    return { jobDir, baseline: readBaseline(ctx.settings.paths.auditLog, { operation: chosen.name, target: chosen.extension }).catch(() => undefined) };
+  });
   try {
     return await fromInspection(ctx, req, { loaded: loaded.value, request: request.value, tools: tools.value, identified: identified.value }, early);
   } finally {

@@ -178,11 +178,11 @@ export class ProcessTree {
     const everyone = all ?? readAllStats();
     const members = new Map<number, ProcStat>();
     for (const a of alive) {
-      for (const p of descendants(a.pid, everyone)) {
-        // descendants() includes its root by pid: keep it only if it is still the one seen.
-        if (p.pid === a.pid && p.startTicks !== a.startTicks) continue;
-        members.set(p.pid, p);
-      }
+      // Read again in this snapshot: a member that died (and whose pid was taken) since its own
+      // read roots another process's subtree now, which is skipped whole.
+      const now = everyone.find((p) => p.pid === a.pid);
+      if (now === undefined || now.startTicks !== a.startTicks) continue;
+      for (const p of descendants(a.pid, everyone)) members.set(p.pid, p);
     }
     for (const p of members.values()) if (!this.seen.has(p.pid)) this.seen.set(p.pid, p.startTicks);
     return [...members.values()];

@@ -436,12 +436,12 @@ async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, seccompFd: 
         }
       },
       onStreams: (s) => w.attach(s, fds),
+      // From here on the root's pid may name another process (the streams drain after this).
+      onExit: () => w.tree?.markRootReaped(),
     });
     clearTimeout(wallTimer);
     w.monitor?.stop();
     tmpfs?.stop();
-    // exec() resolves once the child is reaped: its pid may already name another process.
-    w.tree?.markRootReaped();
     // Whatever happened, nothing of the tree may outlive the job; then every stream has ended.
     const leftBehind = w.tree ? await w.tree.killAll() : 0;
     await w.drained(leftBehind === 0 ? 10_000 : 1000);

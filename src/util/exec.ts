@@ -40,6 +40,11 @@ export interface ExecOptions {
   readonly unbuffered?: { readonly stdout?: boolean; readonly stderr?: boolean };
   /** Called with the child's pid as soon as it is known. */
   readonly onSpawn?: (pid: number) => void;
+  /**
+   * Called as soon as the child has been waited for (its pid is free for reuse from then on),
+   * which can be well before the call resolves: that waits for every pipe to be drained too.
+   */
+  readonly onExit?: () => void;
   /** Called once, right after the spawn, with the streams the caller drains itself. */
   readonly onStreams?: (streams: ExecStreams) => void;
   /** Run the child as this uid/gid, supplementary groups dropped (only a root parent can). */
@@ -203,6 +208,7 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions): 
     });
     child.once('exit', (code, signal) => {
       exited = { code, signal };
+      opts.onExit?.();
     });
     // 'close': the child has ended and every stdio stream of it has closed.
     child.once('close', (code, signal) => {

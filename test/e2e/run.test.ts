@@ -26,8 +26,10 @@ async function jobDirsLeft(dir: string): Promise<string[]> {
 /** Every job directory made in `dir` while `f` runs (inotify sees them even if they are gone by the end). */
 async function jobDirsMadeDuring<T>(dir: string, f: () => Promise<T>): Promise<{ made: string[]; value: T }> {
   const made: string[] = [];
+  // A leftover of an earlier test that this job's sweep removes is not one it made.
+  const before = new Set(await jobDirsLeft(dir));
   const w = watch(dir, (_, name) => {
-    if (typeof name === 'string' && name.startsWith('.zt-ffmpeg-job-') && !made.includes(name)) made.push(name);
+    if (typeof name === 'string' && name.startsWith('.zt-ffmpeg-job-') && !before.has(name) && !made.includes(name)) made.push(name);
   });
   try {
     const value = await f();
@@ -59,13 +61,6 @@ describe('zt-ffmpeg run', () => {
     expect(await jobDirsLeft(sb.dir)).toEqual([]);
   });
 
-  it('a job that runs makes its job directory beside the destination (what the watcher below relies on)', async () => {
-    const input = await makeSample(media, 'h264-aac.mp4');
-    const { made, value: r } = await jobDirsMadeDuring(sb.dir, () => sb.run(['run', '-i', input, '-o', path.join(sb.dir, 'watched.mp4'), '--json']));
-    expect(r.code, r.stderr).toBe(0);
-    expect(made).toHaveLength(1);
-    expect(await jobDirsLeft(sb.dir)).toEqual([]);
-  });
 
   it('writes a decision record before and a result record after, and the chain verifies', async () => {
     const r = await sb.run(['audit', 'verify', sb.auditLog, '--key', sb.auditPub, '--json']);
@@ -78,10 +73,15 @@ describe('zt-ffmpeg run', () => {
     expect(lines.filter((l) => l.payload.event.jobId === firstJob).map((l) => l.payload.event.type)).toEqual(['decision', 'result']);
   });
 
-  it('refuses an HLS playlist renamed .mp4 with exit 3 and writes no output', async () => {
+  it('refuses an HLS playlist renamed .mp4 with exit 3, writes no output and makes no job directory', async () => {
     const fake = path.join(media, 'playlist.mp4');
     await writeFile(fake, '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n');
     const out = path.join(sb.dir, 'hls-out.mp4');
+    // The control: the watcher does see the job directory of a job that runs.
+    const good = await makeSample(media, 'h264-aac.mp4');
+    const control = await jobDirsMadeDuring(sb.dir, () => sb.run(['run', '-i', good, '-o', path.join(sb.dir, 'watched.mp4'), '--json']));
+    expect(control.value.code, control.value.stderr).toBe(0);
+    expect(control.made).toHaveLength(1);
     const { made, value: r } = await jobDirsMadeDuring(sb.dir, () => sb.run(['run', '-i', fake, '-o', out, '--json']));
     // Refused on its bytes: not even a job directory was made beside the destination.
     expect(made).toEqual([]);

@@ -48,10 +48,11 @@ const TIMEOUT_MS = 60_000;
  * through a real pipe into that file, so a writer sees an unseekable output (and leaves the
  * placeholder sizes it writes when it cannot seek back).
  */
-export function tool(file: string, args: readonly string[], opts: { cwd?: string; stdoutTo?: string } = {}): Promise<void> {
+export function tool(file: string, args: readonly string[], opts: { cwd?: string; stdoutTo?: string; env?: Record<string, string> } = {}): Promise<void> {
+  const env = { ...ENV, ...opts.env };
   if (opts.stdoutTo === undefined) {
     return new Promise((resolve, reject) => {
-      execFile(file, [...args], { timeout: TIMEOUT_MS, killSignal: 'SIGKILL', env: ENV, cwd: opts.cwd, maxBuffer: 16 * 1024 * 1024 }, (err, _o, stderr) => {
+      execFile(file, [...args], { timeout: TIMEOUT_MS, killSignal: 'SIGKILL', env, cwd: opts.cwd, maxBuffer: 16 * 1024 * 1024 }, (err, _o, stderr) => {
         if (err) reject(new Error(`${file} ${args.join(' ')} failed: ${String(stderr).slice(-2000)}`));
         else resolve();
       });
@@ -59,7 +60,7 @@ export function tool(file: string, args: readonly string[], opts: { cwd?: string
   }
   const into = opts.stdoutTo;
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(file, [...args], { env: ENV, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, [...args], { env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = createWriteStream(into);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
@@ -73,9 +74,13 @@ export function tool(file: string, args: readonly string[], opts: { cwd?: string
   });
 }
 
-/** gst-launch-1.0 with a pipeline description (tokens separated by spaces, none containing one). */
+/**
+ * gst-launch-1.0 with a pipeline description (tokens separated by spaces, none containing one).
+ * Its plugin registry goes in the corpus directory: by default GStreamer writes one under $HOME,
+ * and HOME=/nonexistent then made that directory on the machine (as root).
+ */
 function gst(ctx: CorpusContext, pipeline: string): Promise<void> {
-  return tool('/usr/bin/gst-launch-1.0', ['-q', ...pipeline.trim().split(/\s+/)], { cwd: ctx.dir });
+  return tool('/usr/bin/gst-launch-1.0', ['-q', ...pipeline.trim().split(/\s+/)], { cwd: ctx.dir, env: { GST_REGISTRY: path.join(ctx.dir, '_gst-registry.bin') } });
 }
 
 // --- GStreamer building blocks ------------------------------------------------------------------

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Readable } from 'node:stream';
+import { existsSync } from 'node:fs';
 import { exec, execBrief } from '../../src/util/exec.js';
 import { eventually, processesWith } from '../helpers/host-state.js';
 
@@ -72,6 +73,27 @@ describe('exec', () => {
     expect(chunks.sort()).toEqual(['1:one\n', '3:three\n']);
   });
 
+  it('onExit comes as soon as the child is waited for, before the call resolves while a grandchild still holds its pipe', async () => {
+    const order: string[] = [];
+    let pid: number | undefined;
+    let goneAtExit: boolean | undefined;
+    const r = await exec('/bin/sh', ['-c', 'sleep 0.5 & exit 0'], {
+      timeoutMs: 10_000,
+      env: {},
+      onSpawn: (p) => {
+        pid = p;
+      },
+      onExit: () => {
+        order.push('exit');
+        // Waited for: the pid names nothing now (or, reused, another process started since).
+        goneAtExit = !existsSync(`/proc/${pid}`);
+      },
+    });
+    order.push('resolved');
+    expect(r.exitCode).toBe(0);
+    expect(order).toEqual(['exit', 'resolved']);
+    expect(goneAtExit).toBe(true);
+  });
   it('a binary that cannot be started resolves once, as a spawn failure with its reason', async () => {
     const r = await exec('/nonexistent/ffprobe', ['-version'], { timeoutMs: 10_000 });
     expect(r).toMatchObject({ spawnFailed: true, exitCode: undefined, signal: undefined, timedOut: false });

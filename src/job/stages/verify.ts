@@ -8,6 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { ZtError } from '../../errors.js';
 import { identityOf, sameIdentity } from '../../inspect/file.js';
 import { sha256OfFile } from '../../util/hash.js';
+import { allSettledOrThrow } from '../../util/settle.js';
 import { verifyOutput, type OutputCheck } from '../../verify/output-probe.js';
 import { claimSandboxOutput } from '../../verify/sandbox-output.js';
 import { inJobDir } from '../../publish/job-dir.js';
@@ -42,13 +43,6 @@ async function inputUnchanged(i: InspectedInput): Promise<boolean> {
   return again.sha256 === i.digest.sha256;
 }
 
-/** The value of every promise, or the first failure, but only once all have settled (none is left reading a descriptor the job is about to close). */
-async function allSettledOrThrow<T extends readonly unknown[]>(ps: { readonly [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const rs = await Promise.allSettled(ps);
-  const failed = rs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return rs.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
-}
 
 export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, ran: Ran, budget: OutputBudget): Promise<Result<VerifiedOutput>> {
   return ctx.stage('verify', async () => {
