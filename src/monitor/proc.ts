@@ -141,11 +141,22 @@ export function readIo(pid: number): ProcIo | undefined {
  * seen in the tree before that is still alive (same pid and start time) even if it has been
  * re-parented out of it.
  */
+/** How a tree reads /proc: one process, or all of them (tests give their own). */
+export interface ProcReader {
+  one(pid: number): ProcStat | undefined;
+  all(): ProcStat[];
+}
+
+const LIVE_PROC: ProcReader = { one: readStat, all: readAllStats };
+
 export class ProcessTree {
   private readonly seen = new Map<number, number>();
   private last: readonly ProcStat[] = [];
   private rootReaped = false;
-  constructor(readonly root: number) {}
+  constructor(
+    readonly root: number,
+    private readonly proc: ProcReader = LIVE_PROC,
+  ) {}
 
   /**
    * The root has been waited for. Its pid is free for reuse from now on, so it no longer names
@@ -158,7 +169,7 @@ export class ProcessTree {
 
   /** Live members now (zombies included; they hold no resources but still count as not reaped). */
   scan(all?: readonly ProcStat[]): ProcStat[] {
-    const members = this.rootReaped ? this.survivors(all) : this.scanOf(all ?? readAllStats());
+    const members = this.rootReaped ? this.survivors(all) : this.scanOf(all ?? this.proc.all());
     this.last = members;
     return members;
   }
@@ -171,11 +182,11 @@ export class ProcessTree {
     const alive: ProcStat[] = [];
     for (const [pid, start] of this.seen) {
       if (pid === this.root) continue;
-      const s = all ? all.find((p) => p.pid === pid) : readStat(pid);
+      const s = all ? all.find((p) => p.pid === pid) : this.proc.one(pid);
       if (s && s.startTicks === start) alive.push(s);
     }
     if (alive.length === 0) return [];
-    const everyone = all ?? readAllStats();
+    const everyone = all ?? this.proc.all();
     const members = new Map<number, ProcStat>();
     for (const a of alive) {
       // Read again in this snapshot: a member that died (and whose pid was taken) since its own

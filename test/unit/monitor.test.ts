@@ -63,6 +63,19 @@ describe('parsing /proc', () => {
     // A seen pid reused by another process is not a member.
     expect(tree.scan([at(1, 0, 1), at(10, 1, 900), at(13, 1, 999)])).toEqual([]);
   });
+  it('after the root is reaped, a seen member that dies and whose pid is taken between two reads of /proc roots nothing', () => {
+    const at = (pid: number, ppid: number, start: number): ProcStat => ({ ...proc(pid, ppid), startTicks: start });
+    let allNow: ProcStat[] = [];
+    const tree = new ProcessTree(10, { one: (pid) => (pid === 11 ? at(11, 1, 101) : undefined), all: () => allNow });
+    tree.scan([at(1, 0, 1), at(10, 1, 100), at(11, 10, 101)]);
+    tree.markRootReaped();
+    // The one-by-one read saw 11 alive; by the full read it is another process, with a child.
+    allNow = [at(1, 0, 1), at(11, 1, 999), at(20, 11, 1000)];
+    expect(tree.scan()).toEqual([]);
+    // The same reads, consistent: 11 and the child it started since are members.
+    allNow = [at(1, 0, 1), at(11, 1, 101), at(20, 11, 1000)];
+    expect(tree.scan().map((p) => p.pid).sort()).toEqual([11, 20]);
+  });
   it('a real process that outlives the root it was started by is still found and killed after the root is reaped', async () => {
     const { spawn } = await import('node:child_process');
     // The root starts a long sleep and waits for its stdin to close, then exits without waiting for the sleep.
