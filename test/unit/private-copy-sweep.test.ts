@@ -11,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { openInput, stagePrivateCopy, sweepStaleCopies, STALE_COPY_MS } from '../../src/inspect/file.js';
 import { eventually } from '../helpers/host-state.js';
+import { asOther, isRoot, OTHER_UID } from '../helpers/other-user.js';
+import { ROOT } from '../helpers/cli.js';
 
 let tmp = '';
 beforeAll(async () => {
@@ -81,6 +83,41 @@ describe('sweeping the private copies of dead jobs', () => {
       expect(await sweepStaleCopies(open777)).toBe(1);
     } finally {
       await rm(open777, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!isRoot)('in a shared sticky TMPDIR, what a second user plants is left alone, and that user\'s sweep leaves ours', async () => {
+    const shared = await mkdtemp(path.join(os.tmpdir(), 'zt-sweep-shared-'));
+    const victim = await mkdtemp(path.join(os.tmpdir(), 'zt-sweep-victim-'));
+    try {
+      await chmod(shared, 0o1777);
+      await writeFile(path.join(victim, 'keep'), 'x');
+      // The other user, for real: an old-looking directory named like a copy, and a link named like one.
+      const planted = await asOther('/bin/sh', ['-c', `mkdir ${shared}/zt-ffmpeg-input-evil01 && touch -d '2000-01-01' ${shared}/zt-ffmpeg-input-evil01 && ln -s ${victim} ${shared}/zt-ffmpeg-input-evil02`]);
+      expect(planted.code, planted.stderr).toBe(0);
+      const deadCopy = async (name: string): Promise<void> => {
+        const d = path.join(shared, name);
+        await mkdir(d);
+        await writeFile(path.join(d, 'c0ffee'), 'root-only bytes', { mode: 0o444 });
+        await chmod(d, 0o711);
+        await utimes(d, old, old);
+      };
+      await deadCopy('zt-ffmpeg-input-dead03');
+      // Our sweep: only our own dead copy goes; the planted directory and link stay, the link's target untouched.
+      expect(await sweepStaleCopies(shared)).toBe(1);
+      expect((await readdir(shared)).sort()).toEqual(['zt-ffmpeg-input-evil01', 'zt-ffmpeg-input-evil02']);
+      expect((await stat(path.join(shared, 'zt-ffmpeg-input-evil01'))).uid).toBe(OTHER_UID);
+      // The other user's sweep (the built module, as its job would run it): its own dead copy goes, ours stays.
+      await deadCopy('zt-ffmpeg-input-dead04');
+      const lib = path.join(ROOT, 'dist', 'inspect', 'file.js');
+      const theirs = await asOther(process.execPath, ['-e', `import(${JSON.stringify(lib)}).then(async (m) => console.log(await m.sweepStaleCopies(${JSON.stringify(shared)})))`]);
+      expect(theirs.code, theirs.stderr).toBe(0);
+      expect(theirs.stdout.trim()).toBe('1');
+      expect((await readdir(shared)).sort()).toEqual(['zt-ffmpeg-input-dead04', 'zt-ffmpeg-input-evil02']);
+      expect(await readdir(victim)).toEqual(['keep']);
+    } finally {
+      await rm(shared, { recursive: true, force: true });
+      await rm(victim, { recursive: true, force: true });
     }
   });
 
