@@ -13,6 +13,7 @@ import path from 'node:path';
 import { ZtError, type Violation } from '../errors.js';
 import { chunksOf } from '../util/hash.js';
 import { flockExclusive } from '../util/flock.js';
+import { openDirNoFollow } from '../util/open-dir.js';
 
 export interface OpenedInput {
   readonly path: string;
@@ -119,7 +120,7 @@ export async function sweepStaleCopies(tmp: string): Promise<number> {
   for (const name of names) {
     if (!name.startsWith(COPY_PREFIX)) continue;
     const where = path.join(tmp, name);
-    const handle = await open(where, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(() => undefined);
+    const handle = await openDirNoFollow(where).catch(() => undefined);
     if (!handle) continue; // a link, a file, or gone
     try {
       const st = await handle.stat();
@@ -157,7 +158,7 @@ export async function stagePrivateCopy(input: OpenedInput): Promise<OpenedInput>
     await held?.close().catch(() => undefined);
   };
   try {
-    held = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    held = await openDirNoFollow(dir);
     if (!(await flockExclusive(held.fd, 0))) throw Object.assign(new Error(`${dir} is locked by another process`), { code: 'EBUSY' });
     await chmod(dir, 0o711);
     const copy = await open(path.join(dir, randomBytes(16).toString('hex')), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);

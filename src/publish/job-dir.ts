@@ -21,6 +21,7 @@ import path from 'node:path';
 import { ZtError } from '../errors.js';
 import { flockExclusive } from '../util/flock.js';
 import { inTarget, type OutputTarget } from './destination.js';
+import { openDirNoFollow } from '../util/open-dir.js';
 
 export const JOB_DIR_PREFIX = '.zt-ffmpeg-job-';
 /** The provenance statement while it is written (then linked or renamed into place). */
@@ -40,10 +41,6 @@ export interface JobDir {
 /** A name inside the job directory, through its descriptor. */
 export function inJobDir(j: JobDir, name: string): string {
   return `/proc/self/fd/${j.handle.fd}/${name}`;
-}
-
-async function openDirNoFollow(p: string): Promise<FileHandle> {
-  return open(p, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
 }
 
 function failed(t: OutputTarget, e: unknown): ZtError {

@@ -43,7 +43,6 @@ async function inputUnchanged(i: InspectedInput): Promise<boolean> {
   return again.sha256 === i.digest.sha256;
 }
 
-
 export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, ran: Ran, budget: OutputBudget): Promise<Result<VerifiedOutput>> {
   return ctx.stage('verify', async () => {
     const jd = ran.jobDir;

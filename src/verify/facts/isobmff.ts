@@ -73,7 +73,6 @@ interface TopLevel {
   readonly mdat: ReadonlyArray<readonly [number, number]>;
 }
 
-
 /** Top-level boxes a muxer writes as reserved space: nothing may be hidden in them. */
 const PADDING: ReadonlySet<string> = new Set(['free', 'skip', 'wide']);
 const MAX_PADDING_BYTES = 1024 * 1024;
