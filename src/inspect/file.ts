@@ -14,6 +14,7 @@ import { ZtError, type Violation } from '../errors.js';
 import { chunksOf } from '../util/hash.js';
 import { flockExclusive } from '../util/flock.js';
 import { openDirNoFollow } from '../util/open-dir.js';
+import { startSeal, type ContentSeal } from '../util/seal.js';
 
 export interface OpenedInput {
   readonly path: string;
@@ -217,6 +218,8 @@ export interface ContentDigest {
   readonly head: Buffer;
   /** Playlist and script markers found anywhere in the file (first occurrence of each). */
   readonly markers: readonly EmbeddedMarker[];
+  /** The keyed seal of the same bytes (src/util/seal.ts): how the job later proves they did not change. */
+  readonly seal: ContentSeal;
 }
 
 const HEAD_BYTES = 256 * 1024;
@@ -229,7 +232,12 @@ export function findMarkers(chunk: Buffer, base: number, carry: Buffer, seen: Ma
   scan(chunk, base, seen, chunk.length);
 }
 
-/** One pass per distinct prefix: the three HLS markers share "#EXT", so it is searched once. */
+/**
+ * One pass per distinct prefix: the three HLS markers share "#EXT", so it is searched once.
+ * Every prefix is shorter than 7 bytes: V8 looks for a short needle with memchr and for a
+ * longer one with Boyer-Moore-Horspool, which is 3-4 times slower on media bytes (100 MB of
+ * H.264: 17 ms for "ffco", 59 ms for "ffconcat version").
+ */
 function scan(buf: Buffer, start: number, seen: Map<string, number>, limit: number): void {
   for (const prefix of MARKER_PREFIXES) {
     const wanted = EMBEDDED_MARKERS.filter((m) => m.startsWith(prefix) && !seen.has(m));
@@ -244,13 +252,18 @@ function scan(buf: Buffer, start: number, seen: Map<string, number>, limit: numb
   }
 }
 
-const MARKER_PREFIXES = ['#EXT', 'ffconcat version'];
+const MARKER_PREFIXES = ['#EXT', 'ffco'];
 
 const CARRY = Math.max(...EMBEDDED_MARKERS.map((m) => m.length)) - 1;
 
-/** One streaming pass over the descriptor: sha256 of everything, the head kept, markers found. */
+/**
+ * One streaming pass over the descriptor: sha256 of everything, the head kept, markers found,
+ * the seal made. All four come from the same reads, so they describe the same bytes even if
+ * the file changed under the pass (and the seal then fails the later check).
+ */
 export async function digestInput(handle: FileHandle, expectedSize: number): Promise<ContentDigest> {
   const hash = createHash('sha256');
+  const seal = startSeal();
   const head = Buffer.alloc(Math.min(HEAD_BYTES, expectedSize));
   const seen = new Map<string, number>();
   let carry = Buffer.alloc(0);
@@ -259,6 +272,7 @@ export async function digestInput(handle: FileHandle, expectedSize: number): Pro
   for await (const { data, pos } of chunksOf(handle)) {
     if (pos < head.length) data.copy(head, pos, 0, Math.min(data.length, head.length - pos));
     hash.update(data);
+    seal.update(data);
     if (seen.size < EMBEDDED_MARKERS.length) {
       findMarkers(data, pos, carry, seen);
       // The last CARRY bytes seen, also when a read returned fewer than CARRY bytes (a short
@@ -268,7 +282,7 @@ export async function digestInput(handle: FileHandle, expectedSize: number): Pro
     bytes = pos + data.length;
   }
   const markers = [...seen.entries()].map(([marker, offset]) => ({ marker, offset })).sort((a, b) => a.offset - b.offset);
-  return { sha256: hash.digest('hex'), bytes, head, markers };
+  return { sha256: hash.digest('hex'), bytes, head, markers, seal: seal.finish() };
 }
 
 /**

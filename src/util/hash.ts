@@ -3,7 +3,7 @@
  * already in flight while this one is hashed (the read waits in libuv's pool, the hash runs
  * here): about 0.7 ms per MiB instead of 1.15 ms when each read waited for the hash before it.
  * A large file can be hashed on a worker thread instead, so that another check runs beside it
- * on the other core (the input's re-hash while the output is verified).
+ * on the other core (the output's hash while its container is read).
  */
 import { createHash } from 'node:crypto';
 import { ZtError } from '../errors.js';

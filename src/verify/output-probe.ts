@@ -5,7 +5,7 @@
  * included) must be within its budget (checkOutputBudget); then it is hashed.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { sha256OfHandle } from '../util/hash.js';
+import { sha256OfFile } from '../util/hash.js';
 import type { Violation } from '../errors.js';
 import type { OperationTarget } from '../policy/types.js';
 import { planOutputProbe } from '../plan/job-plan.js';
@@ -133,7 +133,8 @@ export async function verifyOutput(
   budget?: OutputBudget,
 ): Promise<OutputCheck> {
   const st = await handle.stat();
-  const hashP = sha256OfHandle(handle).then((d) => d.sha256);
+  // A large output is hashed on a worker thread, beside its container's walk on this one.
+  const hashP = sha256OfFile(handle, st.size).then((d) => d.sha256);
   // Awaited on every path, so a read error after a failure elsewhere is never an unhandled rejection.
   hashP.catch(() => undefined);
   let found: ProbeResult | Violation;

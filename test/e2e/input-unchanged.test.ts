@@ -1,8 +1,9 @@
 /**
  * The bytes validated are the bytes decoded: after the sandboxed ffmpeg ends, the input's inode,
- * size and times are checked again and it is re-hashed (on a worker thread when it is large).
- * An input changed in place while the job runs is refused (exit 3, input.unchanged) and nothing
- * is published; a large input that stays put is re-hashed to the digest the record carries.
+ * size and times are checked again and its bytes are read again against the keyed seal made
+ * with its sha256 (src/util/seal.ts). An input changed in place while the job runs is refused
+ * (exit 3, input.unchanged) and nothing is published; a large input that stays put is published
+ * with the digest the record carries (and its large output is hashed on a worker thread).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash } from 'node:crypto';
@@ -110,7 +111,7 @@ describe('the input is re-checked after the sandboxed ffmpeg ends', () => {
     }
   });
 
-  it(`an input of ${OFF_THREAD_MIN_BYTES / 1048576} MiB or more (re-hashed on a worker thread) that stays put is published, with its digest on record`, async () => {
+  it(`an input of ${OFF_THREAD_MIN_BYTES / 1048576} MiB or more that stays put is published, with its digest and its output's (hashed on a worker thread) on record`, async () => {
     // Noise does not compress: lossless H.264 of random pixels is about 9 MB a second at 640x360.
     const input = path.join(sb.dir, 'large.mp4');
     await ffmpeg(['-f', 'lavfi', '-i', 'nullsrc=s=640x360:r=25:d=4,geq=random(1)*255:128:128', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p', input], 120_000);
@@ -118,6 +119,7 @@ describe('the input is re-checked after the sandboxed ffmpeg ends', () => {
     const out = path.join(sb.dir, 'large.mkv');
     const r = await sb.run(['--json', 'run', '-i', input, '-o', out, '--operation', 'remux'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
+    expect((await stat(out)).size).toBeGreaterThanOrEqual(OFF_THREAD_MIN_BYTES);
     const rec = await lastRecord(sb.auditLog);
     expect((rec['input'] as { sha256: string }).sha256).toBe(await sha(input));
     expect((rec['output'] as { sha256: string }).sha256).toBe(await sha(out));

@@ -1,6 +1,6 @@
 /**
  * Hashing open files (src/util/hash.ts): the pipelined reader, the worker thread, the choice
- * between them, and digestInput's single pass on top of the reader (head, markers, sha256).
+ * between them, and digestInput's single pass on top of the reader (head, markers, sha256, seal).
  * Every digest is compared with node:crypto over the same bytes read in one piece.
  */
 import { createHash, randomBytes } from 'node:crypto';

@@ -27,4 +27,10 @@ describe('findMarkers', () => {
     const noise = Buffer.from('#EX#EXT#EXTM#EXTM3#EXT-X#EXTIN#'.repeat(100));
     expect(scanInChunks(noise, 100).size).toBe(0);
   });
+  it('looks past near misses of the concat script marker ("ffco" is only where the search starts)', () => {
+    const decoys = Buffer.from('ffcoffconffconcatffconcat ffconcat versiffconcat versioFFCONCAT VERSION'.repeat(40));
+    expect(scanInChunks(decoys, 97).size).toBe(0);
+    const real = Buffer.concat([decoys, Buffer.from('ffconcat version 1.0\n')]);
+    for (const size of [16, 97, 4096]) expect(scanInChunks(real, size).get('ffconcat version')).toBe(decoys.length);
+  });
 });

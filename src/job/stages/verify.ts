@@ -1,13 +1,12 @@
 /**
  * Stage 8, verify: the bytes validated must be the bytes decoded (the input's identity and
- * sha256 re-checked), and the output, written by a process that parsed hostile bytes, must be
+ * bytes re-checked), and the output, written by a process that parsed hostile bytes, must be
  * the very file the host made for it (src/verify/sandbox-output.ts, claimed only once the whole
  * tree is dead) and what the operation promised (src/verify/output-probe.ts).
  */
 import type { FileHandle } from 'node:fs/promises';
 import { ZtError } from '../../errors.js';
 import { identityOf, sameIdentity } from '../../inspect/file.js';
-import { sha256OfFile } from '../../util/hash.js';
 import { allSettledOrThrow } from '../../util/settle.js';
 import { verifyOutput, type OutputCheck } from '../../verify/output-probe.js';
 import { claimSandboxOutput } from '../../verify/sandbox-output.js';
@@ -33,14 +32,14 @@ export interface VerifiedOutput extends OutputCheck {
 }
 
 /**
- * The input is still the file that was validated: same inode, size and times, same sha256. A
- * large input is re-hashed on a worker thread, beside the output's checks on this one.
+ * The input is still the file that was validated: same inode, size and times, and every byte
+ * the same, by the keyed seal made in the same pass as its sha256 (src/util/seal.ts): the
+ * bytes read now are the bytes hashed then, at the cost of their reads.
  */
 async function inputUnchanged(i: InspectedInput): Promise<boolean> {
-  const st = await i.report.input.handle.stat();
-  if (!sameIdentity(identityOf(st), i.report.identity)) return false;
-  const again = await sha256OfFile(i.report.input.handle, st.size);
-  return again.sha256 === i.digest.sha256;
+  const handle = i.report.input.handle;
+  if (!sameIdentity(identityOf(await handle.stat()), i.report.identity)) return false;
+  return i.digest.seal.matchesFile(handle);
 }
 
 export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, ran: Ran, budget: OutputBudget): Promise<Result<VerifiedOutput>> {
@@ -51,7 +50,7 @@ export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobToo
     ctx.defer(() => file.close());
     const expectedDuration = input.probe.duration !== undefined ? Math.min(input.probe.duration, policy.input.maxDurationSeconds) : undefined;
     const target = request.raw ? undefined : request.chosen.target;
-    // Three independent things at once: the input's re-hash (a worker thread when it is large),
+    // Three independent things at once: the input's re-check (its reads wait in libuv's pool),
     // the output's checks and hash, and the output's bytes written to disk (publish's fsync,
     // after it sets the owner and mode, then has only those to write).
     const [still, verified] = await allSettledOrThrow<[boolean, OutputCheck, void]>([
@@ -70,7 +69,7 @@ export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobToo
     if (!still) {
       throw new ZtError('input-refused', 'the input changed while the job ran; the output is discarded', {
         hint: 'do not modify files while zt-ffmpeg processes them',
-        violations: [{ rule: 'input.unchanged', actual: 'modified during the job', limit: 'the validated bytes', message: 'inode, size, times or sha256 of the input changed after inspection' }],
+        violations: [{ rule: 'input.unchanged', actual: 'modified during the job', limit: 'the validated bytes', message: 'inode, size, times or bytes of the input changed after inspection' }],
       });
     }
     // An output past its budget is a breached limit (exit 5), whatever made it; anything else
