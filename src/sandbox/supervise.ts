@@ -1,6 +1,7 @@
 /**
  * Run one command inside the sandbox: prlimit → bwrap → command, with the input bound from an
- * open descriptor, an optional seccomp program passed by descriptor, live monitoring of the
+ * open descriptor, an optional seccomp program handed to bwrap on its stdin (which can hold the
+ * command back until the caller opens a gate: src/sandbox/start-gate.ts), live monitoring of the
  * tree, the job's budgets, and a kill path that always ends in SIGKILL of every process of the
  * tree. Returns what happened as a value; the caller decides what it means.
  *
@@ -15,8 +16,7 @@
  * its descriptor; a cancelled job (SandboxTools.signal) is killed and says `interrupted`.
  */
 import { existsSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { exec, type ExecStreams } from '../util/exec.js';
 import type { RuleId } from '../rule-id.js';
 import { buildBwrapArgs, sandboxEnv, FONT_DIRS, PROC_MASKED_DIRS, PROC_MASKED_FILES, type BwrapSpec } from './bwrap.js';
@@ -30,6 +30,7 @@ import type { Bound, OutputBudget, RunBudget } from '../monitor/budget.js';
 import { judgeFinishedJob } from '../monitor/baseline.js';
 import { ProcessTree } from '../monitor/proc.js';
 import { watchTmpfs } from '../monitor/tmpfs-watch.js';
+import { handOverProgram, readSeccompProgram } from './start-gate.js';
 
 export { limitFromExit } from './exit-status.js';
 
@@ -75,6 +76,13 @@ export interface SupervisedRun {
   /** Descriptor of command[0] as posture checked it, bound over its path inside the sandbox. */
   readonly binaryFd?: number;
   readonly seccompFile?: string;
+  /**
+   * The command may start only once this resolves (the job's decision record is durable). With
+   * a seccomp program the sandbox is built meanwhile and waits for its program (start-gate.ts);
+   * without one, nothing is spawned before it resolves. If it rejects, the command never starts
+   * and the outcome says `withheld`.
+   */
+  readonly startGate?: Promise<void>;
   readonly tmpfsBytes: number;
   readonly grants: { readonly fonts: boolean; readonly gpu: boolean };
   readonly rlimits: RlimitSpec;
@@ -122,6 +130,8 @@ export interface SupervisedOutcome {
   readonly baselineKey?: string;
   /** The job was cancelled (SIGINT, SIGTERM, SIGHUP or a library caller's AbortSignal). */
   readonly interrupted?: InterruptSignal;
+  /** The start gate refused: the command never started (the caller has the reason). */
+  readonly withheld?: true;
 }
 
 /** The command lines that run, one per stage, for display (`run --dry-run`). */
@@ -155,11 +165,11 @@ const sandboxed = (run: SupervisedRun): boolean => !run.tools.degraded && run.to
  * to /proc/self/fd/4 and reports to `-progress pipe:7`). The input (3) and the output (4) are
  * inherited by the sandboxed command itself: the output is a file the host made in the private
  * job directory, which the sandbox has no path to, so it can write into that one inode and do
- * nothing else on the host's file system. bwrap reads the seccomp program from 5, binds the
- * binary from 6 over its own path and writes its status to 8. A slot a run does not use is
- * passed as 'ignore' (nothing there in the child).
+ * nothing else on the host's file system. bwrap reads the seccomp program from its stdin (0, a
+ * pipe: start-gate.ts), binds the binary from 6 over its own path and writes its status to 8.
+ * A slot a run does not use is passed as 'ignore' (nothing there in the child; 5 is unused).
  */
-export const CHILD_FD = { input: 3, output: 4, seccomp: 5, binary: 6, progress: 7, status: 8 } as const;
+export const CHILD_FD = { seccomp: 0, input: 3, output: 4, binary: 6, progress: 7, status: 8 } as const;
 export const SANDBOX_OUTPUT_PATH = `/proc/self/fd/${CHILD_FD.output}`;
 /** The input as an inherited descriptor: always in degraded mode, and for inputInherited runs. */
 export const INHERITED_INPUT_PATH = `/proc/self/fd/${CHILD_FD.input}`;
@@ -248,16 +258,15 @@ export const DEFAULT_MAX_STDOUT_BYTES = 1024 * 1024;
 export const DEFAULT_STDERR_BOUND: Bound = { limit: 16 * 1024 * 1024, rule: 'budget.maxStderrMiB', basis: 'the default of 16 MiB' };
 
 /**
- * The descriptors a run passes, in child slot order from 3 ('ignore' fills a gap): prlimit and
- * bwrap inherit them; bwrap consumes the input, the program and its status pipe, and ffmpeg
- * inherits the progress pipe.
+ * The descriptors a run passes beyond stdio, in child slot order from 3 ('ignore' fills a gap):
+ * prlimit and bwrap inherit them; bwrap consumes the input and its status pipe, and ffmpeg
+ * inherits the progress pipe. (The seccomp program comes on stdin.)
  */
-export function childDescriptors(run: SupervisedRun, fds: SandboxFds, seccompFd: number | undefined): Array<number | 'pipe' | 'ignore'> {
+export function childDescriptors(run: SupervisedRun, fds: SandboxFds): Array<number | 'pipe' | 'ignore'> {
   const at = new Map<number, number | 'pipe'>();
   if (fds.input !== undefined && run.inputFd !== undefined) at.set(fds.input, run.inputFd);
   if (fds.output !== undefined && run.output !== undefined) at.set(fds.output, run.output.fd);
   if (fds.binary !== undefined && run.binaryFd !== undefined) at.set(fds.binary, run.binaryFd);
-  if (fds.seccomp !== undefined && seccompFd !== undefined) at.set(fds.seccomp, seccompFd);
   if (fds.progress !== undefined) at.set(fds.progress, 'pipe');
   if (fds.status !== undefined) at.set(fds.status, 'pipe');
   const last = Math.max(2, ...at.keys());
@@ -281,8 +290,8 @@ function monitorLimits(run: SupervisedRun): MonitorLimits | undefined {
   return { ...run.monitor, cpuMs: capMs };
 }
 
-/** An outcome for a run that never started because the job was already cancelled. */
-function notStarted(run: SupervisedRun, signal: InterruptSignal): SupervisedOutcome {
+/** An outcome for a run that never started: the job was already cancelled, or its gate refused. */
+function notStarted(run: SupervisedRun, why: { readonly interrupted: InterruptSignal } | { readonly withheld: true }): SupervisedOutcome {
   return {
     exitCode: undefined,
     signal: undefined,
@@ -296,22 +305,24 @@ function notStarted(run: SupervisedRun, signal: InterruptSignal): SupervisedOutc
     sandboxFailed: false,
     spawnFailed: false,
     leftBehind: 0,
-    interrupted: signal,
+    ...why,
     ...(run.media ? { mediaSeconds: run.media.seconds, baselineKey: run.media.baselineKey } : {}),
   };
 }
 
 export async function supervise(run: SupervisedRun): Promise<SupervisedOutcome> {
   const cancel = run.tools.signal;
-  if (cancel?.aborted) return notStarted(run, interruptSignalOf(cancel.reason));
-  let seccompHandle: FileHandle | undefined;
-  try {
-    const fds = sandboxFds(run);
-    if (fds.seccomp !== undefined && run.seccompFile !== undefined) seccompHandle = await open(run.seccompFile, 'r');
-    return await superviseSpawned(run, fds, seccompHandle?.fd);
-  } finally {
-    await seccompHandle?.close();
+  if (cancel?.aborted) return notStarted(run, { interrupted: interruptSignalOf(cancel.reason) });
+  const fds = sandboxFds(run);
+  const program = fds.seccomp !== undefined && run.seccompFile !== undefined ? await readSeccompProgram(run.seccompFile) : undefined;
+  if (program === undefined && run.startGate !== undefined) {
+    // Nothing to hold the command back with once it is spawned: spawn only once the gate opens.
+    const open = await run.startGate.then(() => true, () => false);
+    if (!open) return notStarted(run, { withheld: true });
+    if (cancel?.aborted) return notStarted(run, { interrupted: interruptSignalOf(cancel.reason) });
+    return superviseSpawned({ ...run, startGate: undefined }, fds, undefined);
   }
+  return superviseSpawned(run, fds, program);
 }
 
 /** The live side of one run: the streams, the monitor, the timers, the kill path. */
@@ -319,6 +330,9 @@ class RunWatch {
   readonly anomalies: Anomaly[] = [];
   killedFor: Breach | undefined;
   interrupted: InterruptSignal | undefined;
+  withheld = false;
+  /** The run is over (its process waited for): a gate that opens now starts nothing. */
+  ended = false;
   tree: ProcessTree | undefined;
   monitor: ReturnType<typeof startMonitor> | undefined;
   readonly stdout: BoundedCapture;
@@ -347,6 +361,18 @@ class RunWatch {
     clearTimeout(timer);
     // Whatever has not ended by now is held open by a survivor (leftBehind): stop reading it.
     for (const d of this.drains) d.stop();
+  }
+
+  /** The start gate refused: kill the tree before its command starts; the outcome says `withheld`. */
+  withhold(): void {
+    if (this.killedFor || this.interrupted || this.withheld) return;
+    this.withheld = true;
+    this.tree?.killOnce();
+  }
+
+  /** Killed, interrupted, withheld or over: nothing more may start. */
+  get stopped(): boolean {
+    return this.killedFor !== undefined || this.interrupted !== undefined || this.withheld || this.ended;
   }
 
   kill(b: Breach): void {
@@ -403,15 +429,24 @@ class RunWatch {
   }
 }
 
-async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, seccompFd: number | undefined): Promise<SupervisedOutcome> {
+/** How long a gated run may wait for its gate (the decision record waits up to 60 s for the audit lock). */
+const GATE_WAIT_MS = 90_000;
+
+async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, program: Buffer | undefined): Promise<SupervisedOutcome> {
   const { file, args } = sandboxArgv(run, fds);
   const w = new RunWatch(run);
   const limits = monitorLimits(run);
   const wall = wallBound(run);
   const wallS = Math.round(wall.limit / 100) / 10;
-  const wallTimer = setTimeout(() => {
-    w.kill({ rule: wall.rule, actual: `>${wallS}`, limit: wallS, message: `the job ran longer than its wall-clock budget of ${wallS} s (${wall.basis})` });
-  }, wall.limit);
+  // The wall clock runs from the command's start: the gate's opening, when there is one.
+  let wallTimer: NodeJS.Timeout | undefined;
+  const armWall = (): void => {
+    wallTimer ??= setTimeout(() => {
+      w.kill({ rule: wall.rule, actual: `>${wallS}`, limit: wallS, message: `the job ran longer than its wall-clock budget of ${wallS} s (${wall.basis})` });
+    }, wall.limit);
+  };
+  if (run.startGate === undefined) armWall();
+  let stdin: Writable | undefined;
   const cancel = run.tools.signal;
   const onAbort = (): void => w.interrupt(interruptSignalOf(cancel?.reason));
   cancel?.addEventListener('abort', onAbort, { once: true });
@@ -419,9 +454,10 @@ async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, seccompFd: 
   try {
     const r = await exec(file, args, {
       // A backstop only: the wall timer above kills first and records why.
-      timeoutMs: wall.limit + 10_000,
+      timeoutMs: wall.limit + 10_000 + (run.startGate ? GATE_WAIT_MS : 0),
       env: {},
-      extraFds: childDescriptors(run, fds, seccompFd),
+      stdin: program ? 'pipe' : 'ignore',
+      extraFds: childDescriptors(run, fds),
       // A root caller's sandbox runs as the dedicated sandbox user: bwrap then maps to it.
       ...(run.tools.runAs ? { uid: run.tools.runAs.uid, gid: run.tools.runAs.gid } : {}),
       unbuffered: { stdout: true, stderr: true },
@@ -435,10 +471,16 @@ async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, seccompFd: 
           if (sandboxed(run)) tmpfs = watchTmpfs(w.tree, run.tmpfsBytes, limits.sampleMs, (b) => w.kill(b));
         }
       },
-      onStreams: (s) => w.attach(s, fds),
+      onStreams: (s) => {
+        w.attach(s, fds);
+        stdin = s.stdin;
+        if (program && stdin) handOverProgram(stdin, program, run.startGate, { stopped: () => w.stopped, onOpened: armWall, onRefused: () => w.withhold() });
+      },
       // From here on the root's pid may name another process (the streams drain after this).
       onExit: () => w.tree?.markRootReaped(),
     });
+    w.ended = true;
+    stdin?.destroy();
     clearTimeout(wallTimer);
     w.monitor?.stop();
     tmpfs?.stop();
@@ -447,6 +489,8 @@ async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, seccompFd: 
     await w.drained(leftBehind === 0 ? 10_000 : 1000);
     return outcomeOf(run, r, w, leftBehind);
   } finally {
+    w.ended = true;
+    stdin?.destroy();
     clearTimeout(wallTimer);
     tmpfs?.stop();
     cancel?.removeEventListener('abort', onAbort);
@@ -485,10 +529,11 @@ function outcomeOf(run: SupervisedRun, r: Awaited<ReturnType<typeof exec>>, w: R
     anomalies: w.anomalies,
     ...(w.killedFor ? { killedFor: w.killedFor } : {}),
     ...(limit ? { limit } : {}),
-    sandboxFailed: sandboxed(run) && !w.killedFor && !w.interrupted && !r.spawnFailed && end.kind === 'not-run',
+    sandboxFailed: sandboxed(run) && !w.killedFor && !w.interrupted && !w.withheld && !r.spawnFailed && end.kind === 'not-run',
     spawnFailed: r.spawnFailed,
     leftBehind,
     ...(run.media ? { mediaSeconds: run.media.seconds, baselineKey: run.media.baselineKey } : {}),
     ...(w.interrupted ? { interrupted: w.interrupted } : {}),
+    ...(w.withheld ? { withheld: true as const } : {}),
   };
 }

@@ -8,7 +8,7 @@
  * cost about 5 ms of CPU per call (9 ms for the first) against 1.5-3.4 ms here, on the path of
  * every job (the input probe, then ffmpeg), and a fifth of the CLI's bundle to load.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { monotonicMs } from './clock.js';
 
@@ -18,6 +18,8 @@ export interface ExecStreams {
   readonly stderr: Readable | undefined;
   /** Extra pipes, by the child's fd number. */
   readonly pipes: ReadonlyMap<number, Readable>;
+  /** The child's stdin, when ExecOptions.stdin is 'pipe': the caller writes it and ends it. */
+  readonly stdin: Writable | undefined;
 }
 
 export interface ExecOptions {
@@ -33,6 +35,8 @@ export interface ExecOptions {
    * child writes to (handed over by onStreams, never buffered here); 'ignore' leaves a slot empty.
    */
   readonly extraFds?: ReadonlyArray<number | 'pipe' | 'ignore'>;
+  /** The child's stdin: nothing (default), or a pipe the caller writes (handed over by onStreams). */
+  readonly stdin?: 'ignore' | 'pipe';
   /**
    * Streams the caller drains itself (onStreams), neither buffered nor capped here: the caller
    * must read them to the end, for as long as the child runs.
@@ -121,7 +125,7 @@ function spawnFailure(started: number, e: unknown): ExecResult {
 export function exec(file: string, args: readonly string[], opts: ExecOptions): Promise<ExecResult> {
   const started = monotonicMs();
   const extra = opts.extraFds ?? [];
-  const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...extra];
+  const stdio: StdioOptions = [opts.stdin ?? 'ignore', 'pipe', 'pipe', ...extra];
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {
@@ -188,7 +192,10 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions): 
       trackGroup(pid);
       opts.onSpawn?.(pid);
     }
+    // A write to a child that has ended fails (EPIPE): that is the child's outcome, not ours.
+    child.stdin?.on('error', () => undefined);
     opts.onStreams?.({
+      stdin: child.stdin ?? undefined,
       stdout: opts.unbuffered?.stdout === true ? (child.stdout ?? undefined) : undefined,
       stderr: opts.unbuffered?.stderr === true ? (child.stderr ?? undefined) : undefined,
       pipes: new Map(extra.flatMap((f, i) => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { writeSeccompFile, type SeccompProfileName } from '../../src/sandbox/seccomp/profiles.js';
+import { handOverProgram, readSeccompProgram } from '../../src/sandbox/start-gate.js';
 import { buildBwrapArgs, sandboxEnv } from '../../src/sandbox/bwrap.js';
 import { CHILD_FD, SANDBOX_OUTPUT_PATH } from '../../src/sandbox/supervise.js';
 import { exec, type ExecResult } from '../../src/util/exec.js';
@@ -41,24 +42,30 @@ async function sandboxed(
   argv: readonly string[],
   files: { input?: { path: string; name: string }; output?: string } = {},
 ): Promise<ExecResult> {
-  // A fresh open per run: bwrap reads the program from the fd's current offset.
+  // The program on bwrap's stdin, as the supervisor hands it over (src/sandbox/start-gate.ts).
   const path = profile === 'none' ? undefined : programs.get(profile);
-  const filter = path === undefined ? undefined : await open(path, 'r');
+  const program = path === undefined ? undefined : await readSeccompProgram(path);
   const inputHandle = files.input ? await open(files.input.path, 'r') : undefined;
   const outputHandle = files.output ? await open(files.output, 'w', 0o600) : undefined;
   try {
     const args = buildBwrapArgs({
-      ...(filter ? { seccompFd: CHILD_FD.seccomp } : {}),
+      ...(program ? { seccompFd: CHILD_FD.seccomp } : {}),
       ...(inputHandle && files.input ? { inputFd: CHILD_FD.input, inputName: files.input.name } : {}),
       tmpfsBytes: 64 * 1024 * 1024,
       grants: { fonts: false, gpu: false },
       env: sandboxEnv(),
       command: argv,
     });
-    const extraFds = [inputHandle?.fd ?? 'ignore', outputHandle?.fd ?? 'ignore', filter?.fd ?? 'ignore'] as const;
-    return await exec(BWRAP, args, { timeoutMs: 30_000, extraFds: [...extraFds] });
+    const extraFds = [inputHandle?.fd ?? 'ignore', outputHandle?.fd ?? 'ignore'] as const;
+    return await exec(BWRAP, args, {
+      timeoutMs: 30_000,
+      extraFds: [...extraFds],
+      stdin: program ? 'pipe' : 'ignore',
+      onStreams: (st) => {
+        if (program && st.stdin) handOverProgram(st.stdin, program, undefined, { stopped: () => false, onOpened: () => undefined, onRefused: () => undefined });
+      },
+    });
   } finally {
-    await filter?.close();
     await inputHandle?.close();
     await outputHandle?.close();
   }

@@ -211,12 +211,12 @@ describe("bubblewrap's status, not the command's words", () => {
     expect(commandEnd({ degraded: true, spawnFailed: false, exitCode: 1, signal: undefined, status: {} })).toEqual({ kind: 'exited', code: 1 });
   });
 
-  it('the descriptors sit in fixed slots: input 3, seccomp program 5, progress pipe 7, status pipe 8', () => {
+  it('the descriptors sit in fixed slots: seccomp program on stdin, input 3, progress pipe 7, status pipe 8', () => {
     const run = { tools: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false }, command: ['/usr/bin/ffmpeg'], inputFd: 20, seccompFile: '/p', tmpfsBytes: 1, grants: { fonts: false, gpu: false }, rlimits: { addressSpaceBytes: 1, cpuSeconds: 1, fileSizeBytes: 1, openFiles: 1 }, wallMs: 1, progress: {} };
-    expect(sandboxFds(run)).toEqual({ input: 3, seccomp: 5, progress: 7, status: 8 });
+    expect(sandboxFds(run)).toEqual({ seccomp: 0, input: 3, progress: 7, status: 8 });
     const bwrap = sandboxCommandLines(run, sandboxFds(run)).bwrap?.join(' ') ?? '';
     expect(bwrap).toContain('--ro-bind-fd 3 /in/input');
-    expect(bwrap).toContain('--seccomp 5');
+    expect(bwrap).toContain('--seccomp 0');
     expect(bwrap).toContain('--json-status-fd 8');
     // Degraded: no bwrap, so no status pipe and no program; the input (inherited, not bound) and the progress pipe stay.
     expect(sandboxFds({ ...run, tools: { ...run.tools, degraded: true } })).toEqual({ input: 3, progress: 7 });

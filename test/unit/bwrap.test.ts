@@ -108,22 +108,22 @@ describe('the command lines shown by --dry-run', () => {
     rlimits: { addressSpaceBytes: MiB, cpuSeconds: 5, fileSizeBytes: MiB, openFiles: 16 },
     wallMs: 1000,
   };
-  it('puts the input, the output, the seccomp program and the binary on fixed child fds (gaps left empty)', () => {
+  it('puts the input, the output and the binary on fixed child fds (gaps left empty), the seccomp program on stdin', () => {
     const fullRun = { ...run, inputFd: 20, output: { fd: 21, name: 'output.mp4' }, seccompFile: '/x', binaryFd: 22 };
     const full = sandboxFds(fullRun);
-    expect(full).toEqual({ input: 3, output: 4, seccomp: 5, binary: 6, status: 8 });
-    expect(childDescriptors(fullRun, full, 23)).toEqual([20, 21, 23, 22, 'ignore', 'pipe']);
+    expect(full).toEqual({ seccomp: 0, input: 3, output: 4, binary: 6, status: 8 });
+    expect(childDescriptors(fullRun, full)).toEqual([20, 21, 'ignore', 22, 'ignore', 'pipe']);
     const noOutput = { ...run, inputFd: 20, seccompFile: '/x' };
-    expect(sandboxFds(noOutput)).toEqual({ input: 3, seccomp: 5, status: 8 });
-    expect(childDescriptors(noOutput, sandboxFds(noOutput), 23)).toEqual([20, 'ignore', 23, 'ignore', 'ignore', 'pipe']);
+    expect(sandboxFds(noOutput)).toEqual({ seccomp: 0, input: 3, status: 8 });
+    expect(childDescriptors(noOutput, sandboxFds(noOutput))).toEqual([20, 'ignore', 'ignore', 'ignore', 'ignore', 'pipe']);
     // Degraded: no seccomp program, no binary bind, no status pipe; the input and the output stay on 3 and 4.
     const degraded = { ...run, tools: { bwrap: undefined, prlimit: '/usr/bin/prlimit', degraded: true }, inputFd: 20, output: { fd: 21, name: 'o' }, seccompFile: '/x', binaryFd: 22 };
     expect(sandboxFds(degraded)).toEqual({ input: 3, output: 4 });
-    expect(childDescriptors(degraded, sandboxFds(degraded), 23)).toEqual([20, 21]);
-    expect(CHILD_FD).toEqual({ input: 3, output: 4, seccomp: 5, binary: 6, progress: 7, status: 8 });
+    expect(childDescriptors(degraded, sandboxFds(degraded))).toEqual([20, 21]);
+    expect(CHILD_FD).toEqual({ seccomp: 0, input: 3, output: 4, binary: 6, progress: 7, status: 8 });
   });
   it('splits prlimit, bwrap and the command, and together they are the exact argv', () => {
-    const l = sandboxCommandLines(run, { input: 3, seccomp: 5 });
+    const l = sandboxCommandLines(run, { input: 3, seccomp: 0 });
     expect(l.prlimit[0]).toBe('/usr/bin/prlimit');
     expect(l.prlimit.at(-1)).toBe('--');
     expect(l.bwrap?.[0]).toBe('/usr/bin/bwrap');

@@ -1,9 +1,9 @@
 /**
  * Stage 7, run: a private job directory beside the destination (held by a kernel lock while the
  * job lives; what killed jobs left is swept first), with the one output file the sandbox may
- * write; the decision record (written before ffmpeg starts, or ffmpeg does not start), then
- * ffmpeg in the sandbox under the limits and the monitor (src/sandbox/supervise.ts), as the
- * sandbox user. How the run ended is classified here, once.
+ * write; the decision record (written before ffmpeg starts, or ffmpeg does not start: the
+ * sandbox is built meanwhile and held at its start gate), then ffmpeg in the sandbox under the
+ * limits and the monitor (src/sandbox/supervise.ts), as the sandbox user. How the run ended is classified here, once.
  */
 import type { OutputTarget } from '../../publish/destination.js';
 import { createJobDir, removeJobDir, sweepStaleJobDirs, type JobDir } from '../../publish/job-dir.js';
@@ -64,6 +64,9 @@ function breachHint(rule: string): string {
  */
 export function classifyRun(r: SupervisedOutcome): Failure | undefined {
   if (r.interrupted) return interruptedFailure(r.interrupted);
+  if (r.withheld) {
+    return { reason: 'sandbox-unavailable', message: 'ffmpeg was not started: its start gate was refused', hint: 'the job could not be recorded; see the message before this one', violations: [] };
+  }
   if (r.sandboxFailed || r.spawnFailed) {
     return { reason: 'sandbox-unavailable', message: `the sandbox could not start ffmpeg (bubblewrap reported no exit of the command); it printed: ${quoted(r.stderr)}`, hint: 'run `zt-ffmpeg doctor`', violations: [] };
   }
@@ -118,14 +121,6 @@ export async function runStage(
   const id = tools.identity;
   // Who the sandbox is on the host goes on record: never 0.
   const sandbox = { ...plan.sandbox, hostUid: id.uid, hostGid: id.gid, ...(id.dropped ? { user: id.user } : {}) };
-  // The decision record: the audit consumer writes it before this emit returns, or it throws.
-  const decided = await ctx.stage('decision', () =>
-    ctx.events.emit({
-      type: 'decision',
-      decision: { authorization: { rule: decision.authzRule }, ffmpegArgv: plan.ffmpegArgv, binaries: tools.binaries, sandbox, output: { path: decision.target.path } },
-    }),
-  );
-  if (!decided.ok) return decided;
   let last = -1;
   const onProgress = decision.progress
     ? (p: ProgressSnapshot): void => {
@@ -135,7 +130,40 @@ export async function runStage(
       }
     : undefined;
   const output = { fd: jobDir.output.handle.fd, name: jobDir.output.name };
-  const ran = await ctx.stage('run', () => supervise({ ...plan.run, output, ...(onProgress ? { onProgress } : {}) }));
+  // ffmpeg starts only once its decision record is durable: the sandbox is built while the
+  // record is written, and waits for that gate before the command starts (start-gate.ts).
+  let open!: () => void;
+  let refuse!: () => void;
+  const startGate = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    refuse = () => reject(new Error('no decision record'));
+  });
+  startGate.catch(() => undefined);
+  const running = ctx.stage('run', () => supervise({ ...plan.run, output, startGate, ...(onProgress ? { onProgress } : {}) }));
+  // Awaited on every path below; handled from the start, as it may settle while the record is written.
+  running.catch(() => undefined);
+  // The decision record: the audit consumer writes it before this emit returns, or it throws.
+  let decided: Result<void>;
+  try {
+    decided = await ctx.stage('decision', () =>
+      ctx.events.emit({
+        type: 'decision',
+        decision: { authorization: { rule: decision.authzRule }, ffmpegArgv: plan.ffmpegArgv, binaries: tools.binaries, sandbox, output: { path: decision.target.path } },
+      }),
+    );
+  } catch (e) {
+    refuse();
+    await running.catch(() => undefined);
+    throw e;
+  }
+  if (!decided.ok) {
+    refuse();
+    // The sandbox is killed before its command starts; it is gone before the job ends.
+    await running.catch(() => undefined);
+    return decided;
+  }
+  open();
+  const ran = await running;
   if (!ran.ok) return ran;
   const outcome = ran.value;
   for (const a of outcome.anomalies) await ctx.warn({ rule: `monitor.${a.kind}`, actual: a.evidence ?? a.message, limit: a.action, message: `anomaly: ${a.message}${a.untrusted ? " (ffmpeg's words, untrusted)" : ''}` });
