@@ -108,7 +108,7 @@ export class LogFile {
     }
   }
 
-  /** Read the head; a log that is not exactly what its checkpoint records is refused. Lock must be held. */
+  /** Read the head; a log that is not exactly what its checkpoint records is refused. Only an answer read under the lock counts. */
   async readHead(headKey: SigningKey): Promise<LogHead> {
     return (await loadHead(this.logPath, await this.size(), headKey)).head;
   }
@@ -200,7 +200,12 @@ export async function openAuditLog(opts: OpenAuditLogOptions): Promise<AuditWrit
   const file = await LogFile.open(opts.logPath, opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
   const { key } = opts;
   try {
-    await file.locked(() => file.readHead(key));
+    // Read without the lock first: the answer that counts is the one every append gets under
+    // the lock, and this is only the early refusal of a damaged log. A log caught between a
+    // writer's record and its checkpoint looks damaged here, so any refusal is asked again
+    // under the lock before it stands; a log that reads as sound once was sound then. (Saves
+    // a flock(1) and the lock file's note on every job: about 2.5 ms.)
+    await file.readHead(key).catch(() => file.locked(() => file.readHead(key)));
   } catch (e: unknown) {
     await file.close().catch(() => undefined);
     throw e;

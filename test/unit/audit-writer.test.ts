@@ -205,21 +205,55 @@ describe('locking', () => {
     const holder = spawn('/usr/bin/flock', ['--exclusive', `${logPath}.lock`, '/bin/sleep', '30'], { stdio: 'ignore', detached: true });
     try {
       await waitFor(async () => (await fs.readFile('/proc/locks', 'utf8')).includes(`:${(await fs.stat(`${logPath}.lock`)).ino} `));
-      const e = await rejection(openAuditLog({ logPath, key, lockTimeoutMs: 500 }));
+      // Opening a sound log reads its head without the lock; the append needs it.
+      const w = await openAuditLog({ logPath, key, lockTimeoutMs: 500 });
+      const e = await rejection(w.append(decision('j')));
+      await w.close();
       expect(e.reason).toBe('audit-unavailable');
       expect(e.exitCode).toBe(8);
       expect(e.message).toMatch(/lock timeout/);
       expect(e.message).toMatch(new RegExp(`pid ${holder.pid ?? 'x'} \\(flock\\)`));
+      expect(await fs.readFile(logPath, 'utf8')).toBe('');
     } finally {
       // flock(1) and its sleep share the lock: end the whole group.
       process.kill(-(holder.pid ?? 0), 'SIGKILL');
     }
     // The kernel released it with the holder: the next writer gets it at once.
     await waitFor(async () => {
-      const w = await openAuditLog({ logPath, key, lockTimeoutMs: 200 }).catch(() => undefined);
-      await w?.close();
-      return w !== undefined;
+      const w = await openAuditLog({ logPath, key, lockTimeoutMs: 200 });
+      const ok = await w.append(decision('j2')).then(() => true, () => false);
+      await w.close();
+      return ok;
     });
+  });
+
+  it('a log that looks damaged without the lock is judged again under it: caught mid-append, the open waits for that writer', async () => {
+    const logPath = join(dir, 'audit.log');
+    const first = await openAuditLog({ logPath, key });
+    await first.append(decision('j1'));
+    await first.close();
+    const cp = checkpointPathFor(logPath);
+    // A writer holds the lock between its record and its checkpoint: here, the checkpoint is
+    // away for as long as an unrelated process holds the lock (flock(1) running a shell).
+    await fs.rename(cp, `${cp}.away`);
+    const holder = spawn('/usr/bin/flock', ['--exclusive', `${logPath}.lock`, '/bin/sh', '-c', 'sleep 0.5; mv "$1.away" "$1"', 'sh', cp], { stdio: 'ignore', detached: true });
+    try {
+      await waitFor(async () => (await fs.readFile('/proc/locks', 'utf8')).includes(`:${(await fs.stat(`${logPath}.lock`)).ino} `));
+      const w = await openAuditLog({ logPath, key, lockTimeoutMs: 10_000 });
+      expect((await w.append(decision('j2'))).seq).toBe(1);
+      await w.close();
+    } finally {
+      try {
+        process.kill(-(holder.pid ?? 0), 'SIGKILL');
+      } catch {
+        /* it has ended */
+      }
+    }
+    expect(await verifyOk(logPath)).toBe(true);
+    // Without a writer holding the lock the same damage is refused at once.
+    await fs.rename(cp, `${cp}.gone`);
+    const e = await rejection(openAuditLog({ logPath, key, lockTimeoutMs: 2_000 }));
+    expect(e.reason).toBe('audit-invalid');
   });
 
   it('serializes concurrent appends within one process', async () => {
