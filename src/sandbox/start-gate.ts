@@ -15,6 +15,10 @@
  *   the socket's empty buffer (over 200 KiB), which the kernel queues whole or not at all; the
  *   end of file comes after it. A program cut short could still be one the kernel accepts (it
  *   would end on one of the filter's own returns), so this is why there is one write only.
+ *
+ * bwrap closes its stdin once it has read the program, so the command starts with fd 0 closed
+ * (its first open() gets 0). ffmpeg runs with -nostdin (the firewall refuses stdin as an input)
+ * and ffprobe never reads stdin. Node can give a child a pipe to write to only on its stdin.
  */
 import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';

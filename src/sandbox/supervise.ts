@@ -31,6 +31,7 @@ import { judgeFinishedJob } from '../monitor/baseline.js';
 import { ProcessTree } from '../monitor/proc.js';
 import { watchTmpfs } from '../monitor/tmpfs-watch.js';
 import { handOverProgram, readSeccompProgram } from './start-gate.js';
+import { monotonicMs } from '../util/clock.js';
 
 export { limitFromExit } from './exit-status.js';
 
@@ -438,19 +439,34 @@ async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, program: Bu
   const limits = monitorLimits(run);
   const wall = wallBound(run);
   const wallS = Math.round(wall.limit / 100) / 10;
-  // The wall clock runs from the command's start: the gate's opening, when there is one.
+  // The clocks run from the command's start: the gate's opening, when there is one. Until then
+  // the tree is bwrap waiting for its program, and neither the wall clock nor the monitor
+  // (which judges time against the job's media) counts that wait.
   let wallTimer: NodeJS.Timeout | undefined;
-  const armWall = (): void => {
-    wallTimer ??= setTimeout(() => {
+  let gateTimer: NodeJS.Timeout | undefined;
+  let tmpfs: ReturnType<typeof watchTmpfs> | undefined;
+  const execStarted = monotonicMs();
+  let commandStarted: number | undefined;
+  const commandStarts = (): void => {
+    if (commandStarted !== undefined || w.stopped) return;
+    commandStarted = monotonicMs();
+    clearTimeout(gateTimer);
+    wallTimer = setTimeout(() => {
       w.kill({ rule: wall.rule, actual: `>${wallS}`, limit: wallS, message: `the job ran longer than its wall-clock budget of ${wallS} s (${wall.basis})` });
     }, wall.limit);
+    if (limits && w.tree) {
+      w.monitor = startMonitor(w.tree, limits, (b) => w.kill(b), (a) => w.anomalies.push(a));
+      if (sandboxed(run)) tmpfs = watchTmpfs(w.tree, run.tmpfsBytes, limits.sampleMs, (b) => w.kill(b));
+    }
   };
-  if (run.startGate === undefined) armWall();
+  // A gate that never opens (an audit lock held for good) must not hold a sandbox for ever.
+  if (run.startGate !== undefined) gateTimer = setTimeout(() => w.withhold(), GATE_WAIT_MS);
   let stdin: Writable | undefined;
   const cancel = run.tools.signal;
   const onAbort = (): void => w.interrupt(interruptSignalOf(cancel?.reason));
   cancel?.addEventListener('abort', onAbort, { once: true });
-  let tmpfs: ReturnType<typeof watchTmpfs> | undefined;
+  // Cancelled before the listener existed (while the program was read): a listener never hears that.
+  if (cancel?.aborted) onAbort();
   try {
     const r = await exec(file, args, {
       // A backstop only: the wall timer above kills first and records why.
@@ -466,15 +482,12 @@ async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, program: Bu
         w.tree.scan();
         if (w.interrupted) w.tree.killOnce();
         run.onTree?.(w.tree);
-        if (limits) {
-          w.monitor = startMonitor(w.tree, limits, (b) => w.kill(b), (a) => w.anomalies.push(a));
-          if (sandboxed(run)) tmpfs = watchTmpfs(w.tree, run.tmpfsBytes, limits.sampleMs, (b) => w.kill(b));
-        }
+        if (run.startGate === undefined) commandStarts();
       },
       onStreams: (s) => {
         w.attach(s, fds);
         stdin = s.stdin;
-        if (program && stdin) handOverProgram(stdin, program, run.startGate, { stopped: () => w.stopped, onOpened: armWall, onRefused: () => w.withhold() });
+        if (program && stdin) handOverProgram(stdin, program, run.startGate, { stopped: () => w.stopped, onOpened: commandStarts, onRefused: () => w.withhold() });
       },
       // From here on the root's pid may name another process (the streams drain after this).
       onExit: () => w.tree?.markRootReaped(),
@@ -482,16 +495,19 @@ async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, program: Bu
     w.ended = true;
     stdin?.destroy();
     clearTimeout(wallTimer);
+    clearTimeout(gateTimer);
     w.monitor?.stop();
     tmpfs?.stop();
     // Whatever happened, nothing of the tree may outlive the job; then every stream has ended.
     const leftBehind = w.tree ? await w.tree.killAll() : 0;
     await w.drained(leftBehind === 0 ? 10_000 : 1000);
-    return outcomeOf(run, r, w, leftBehind);
+    // The wait at the gate was bwrap's, not the command's: the run's wall time starts after it.
+    return outcomeOf(run, { ...r, wallMs: r.wallMs - ((commandStarted ?? execStarted) - execStarted) }, w, leftBehind);
   } finally {
     w.ended = true;
     stdin?.destroy();
     clearTimeout(wallTimer);
+    clearTimeout(gateTimer);
     tmpfs?.stop();
     cancel?.removeEventListener('abort', onAbort);
   }

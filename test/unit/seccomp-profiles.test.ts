@@ -12,8 +12,6 @@ import {
   buildSeccompProgram,
   describeProfile,
   hostSeccompArch,
-  openSeccompFile,
-  seccompBwrapArgs,
   seccompProfileHash,
   writeSeccompFile,
   type SeccompProfileName,
@@ -227,10 +225,6 @@ describe('hash, description and files', () => {
     expect(() => hostSeccompArch('arm64')).toThrow(expect.objectContaining({ reason: 'sandbox-unavailable' }));
   });
 
-  it('gives bwrap its arguments', () => {
-    expect(seccompBwrapArgs(3)).toEqual(['--seccomp', '3']);
-  });
-
   describe('writeSeccompFile', () => {
     let dir = '';
     beforeAll(async () => {
@@ -245,16 +239,6 @@ describe('hash, description and files', () => {
       expect(readFileSync(path).equals(buildSeccompProgram('strict'))).toBe(true);
       expect((await stat(path)).mode & 0o777).toBe(0o600);
       await expect(writeSeccompFile('strict', dir)).rejects.toMatchObject({ reason: 'sandbox-unavailable' });
-    });
-
-    it('opens it read-only for bwrap', async () => {
-      const opened = await openSeccompFile('default', dir);
-      try {
-        expect(opened.handle.fd).toBeGreaterThan(2);
-        expect(opened.sha256).toBe(seccompProfileHash('default'));
-      } finally {
-        await opened.handle.close();
-      }
     });
   });
 });

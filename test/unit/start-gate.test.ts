@@ -120,6 +120,40 @@ describe('the start gate', () => {
     }
   });
 
+  it('the wait at the gate is not the command\'s time: its wall clock starts when the gate opens', async () => {
+    const shut = gate();
+    const g = await gatedRun('wall', shut.promise);
+    try {
+      // A wall budget far shorter than the wait: counted from the spawn, it would kill the run.
+      const running = supervise({ ...g.run, wallMs: 700 });
+      await g.spawned;
+      await sleep(1200);
+      shut.open();
+      const r = await running;
+      expect(r.killedFor, JSON.stringify(r.killedFor)).toBeUndefined();
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.wallMs).toBeLessThan(1200);
+      expect(readFileSync(g.file, 'utf8')).toBe('started\n');
+    } finally {
+      await g.out.close();
+    }
+  });
+
+  it('a job cancelled while its program is being read is interrupted: the command never starts', async () => {
+    const ac = new AbortController();
+    const g = await gatedRun('early-abort');
+    try {
+      const running = supervise({ ...g.run, tools: { ...g.run.tools, signal: ac.signal } });
+      ac.abort('SIGINT');
+      const r = await running;
+      expect(r.interrupted).toBe('SIGINT');
+      await sleep(200);
+      expect(readFileSync(g.file, 'utf8')).toBe('');
+    } finally {
+      await g.out.close();
+    }
+  });
+
   it('when the process holding the gate dies, the waiting sandbox reads an empty program and never starts the command', async () => {
     const marker = `zt-gate-marker-${process.pid}-${Date.now()}`;
     const file = path.join(dir, 'orphan');

@@ -34,7 +34,7 @@ export async function policyExplainCommand(ctx: CommandContext, file: string | u
   io.out('');
   io.out(s.bold('The sandbox every job runs in'));
   io.out(`  ${sb.shell}`);
-  io.out(s.dim('  (fd 3: the input, opened once and bound read-only; fd 5: the seccomp program; fd 7: ffmpeg\'s -progress report; fd 8: bubblewrap\'s status; ffmpeg\'s own arguments: `zt-ffmpeg run --dry-run`)'));
+  io.out(s.dim('  (stdin: the seccomp program, handed over only once the job\'s decision record is written; fd 3: the input, opened once and bound read-only; fd 7: ffmpeg\'s -progress report; fd 8: bubblewrap\'s status; ffmpeg\'s own arguments: `zt-ffmpeg run --dry-run`)'));
   if ('denied' in sb.seccomp) {
     io.out(`  seccomp "${sb.seccomp.profile}" (sha256 ${sb.seccomp.sha256.slice(0, 16)}…): default ${sb.seccomp.defaultAction}`);
     if (sb.seccomp.allowed) io.out(s.dim(`    allowed: ${sb.seccomp.allowed.join(' ')}`));

@@ -23,7 +23,7 @@
  * decides PROT_WRITE/PROT_EXEC from the low bits of prot.
  */
 import { createHash } from 'node:crypto';
-import { open, writeFile, type FileHandle } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZtError } from '../../errors.js';
 import { compileProfile, type ProfileDefinition, type SeccompArch, type SyscallRule, type Verdict } from './compile.js';
@@ -305,11 +305,6 @@ export function hostSeccompArch(nodeArch: string = process.arch): SeccompArch {
   });
 }
 
-/** `bwrap` arguments that install the program read from the child's fd `fd`. */
-export function seccompBwrapArgs(fd: number): string[] {
-  return ['--seccomp', String(fd)];
-}
-
 /**
  * Write the program to `dir/seccomp-<profile>.bpf` with mode 0600. The file must not
  * exist yet (the directory is the job's fresh private directory; refusing to reuse a
@@ -331,36 +326,6 @@ export async function writeSeccompFile(
     });
   }
   return path;
-}
-
-export interface OpenedSeccomp {
-  readonly path: string;
-  readonly sha256: string;
-  /** Open read-only: pass `handle.fd` in exec()'s `extraFds` and `seccompBwrapArgs(3 + index)`. */
-  readonly handle: FileHandle;
-}
-
-/**
- * Write the program (see writeSeccompFile) and open it for handing to bwrap. Close the
- * handle after bwrap exits. One open per bwrap run: bwrap reads from the descriptor's
- * current offset, so a second run on the same descriptor would read an empty program.
- */
-export async function openSeccompFile(
-  profile: SeccompProfileName,
-  dir: string,
-  arch: SeccompArch = hostSeccompArch(),
-): Promise<OpenedSeccomp> {
-  const path = await writeSeccompFile(profile, dir, arch);
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (e) {
-    throw new ZtError('sandbox-unavailable', `could not open the seccomp filter at ${path}: ${errCode(e)}`, {
-      hint: 'check the job directory permissions',
-      cause: e,
-    });
-  }
-  return { path, sha256: seccompProfileHash(profile, arch), handle };
 }
 
 function errCode(e: unknown): string {
