@@ -2,12 +2,11 @@
 import { stat, readFile, access, mkdir } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
 import type { LoadedPolicy } from '../policy/types.js';
 import { checkPosture } from '../posture/binaries.js';
 import { supervise, type SandboxTools } from '../sandbox/supervise.js';
 import { mib } from '../sandbox/prlimit.js';
-import { writeSeccompFile } from '../sandbox/seccomp/index.js';
+import { buildSeccompProgram, hostSeccompArch } from '../sandbox/seccomp/index.js';
 import { loadTrustedKeys, loadPublicKeyFile, keyIdOf, publicKeyPathFor } from '../keys/index.js';
 import { decodeCheckpoint, checkpointPathFor, checkpointSignatureValid } from '../audit/checkpoint.js';
 import { ciContext } from '../identity/principal.js';
@@ -15,16 +14,15 @@ import { resolveSandboxIdentity, type SandboxIdentity } from '../sandbox/identit
 import { isZtError } from '../errors.js';
 import type { Env, StatePaths } from '../util/paths.js';
 import type { DoctorFacts } from './controls.js';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import type { ProcessTree } from '../monitor/proc.js';
 
-async function sandboxed(tools: SandboxTools, command: string[], seccompFile?: string, onTree?: (tree: ProcessTree) => void): Promise<{ ok: boolean; out: string; err: string }> {
+async function sandboxed(tools: SandboxTools, command: string[], seccompProgram?: Buffer, onTree?: (tree: ProcessTree) => void): Promise<{ ok: boolean; out: string; err: string }> {
   const r = await supervise({
     tools,
     command,
     ...(onTree ? { onTree } : {}),
-    ...(seccompFile ? { seccompFile } : {}),
+    ...(seccompProgram ? { seccompProgram } : {}),
     tmpfsBytes: mib(8),
     grants: { fonts: false, gpu: false },
     rlimits: { addressSpaceBytes: mib(512), cpuSeconds: 5, fileSizeBytes: mib(1), openFiles: 64 },
@@ -97,15 +95,9 @@ export async function gatherFacts(loaded: LoadedPolicy, paths: StatePaths, env: 
       const ifaces = net.out.split('\n').slice(2).map((l) => l.split(':')[0]?.trim()).filter((x): x is string => !!x);
       networkIsolated = { ok: ifaces.every((i) => i === 'lo'), detail: `interfaces inside: ${ifaces.join(', ') || 'none'}` };
       if (policy.sandbox.seccomp !== 'none') {
-        const dir = await mkdtemp(path.join(os.tmpdir(), 'zt-doctor-'));
-        try {
-          const file = await writeSeccompFile(policy.sandbox.seccomp, dir);
-          const st = await sandboxed(tools, ['/usr/bin/cat', '/proc/self/status'], file);
-          const loadedFilter = /^Seccomp:\s+2$/m.test(st.out);
-          seccompWorks = { ok: st.ok && loadedFilter, detail: st.ok ? (loadedFilter ? `${policy.sandbox.seccomp} filter loads (Seccomp: 2)` : 'filter not in effect') : `failed: ${st.err}` };
-        } finally {
-          await rm(dir, { recursive: true, force: true });
-        }
+        const st = await sandboxed(tools, ['/usr/bin/cat', '/proc/self/status'], buildSeccompProgram(policy.sandbox.seccomp, hostSeccompArch()));
+        const loadedFilter = /^Seccomp:\s+2$/m.test(st.out);
+        seccompWorks = { ok: st.ok && loadedFilter, detail: st.ok ? (loadedFilter ? `${policy.sandbox.seccomp} filter loads (Seccomp: 2)` : 'filter not in effect') : `failed: ${st.err}` };
       } else seccompWorks = { ok: false, detail: 'no seccomp profile' };
     }
   }

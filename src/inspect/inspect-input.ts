@@ -33,7 +33,7 @@ export interface InspectTools {
   /** Descriptors of the binaries as posture checked them (bound into the sandbox). */
   readonly ffprobeFd?: number;
   readonly ffmpegFd?: number;
-  readonly seccompFile: string | undefined;
+  readonly seccompProgram: Buffer | undefined;
   /** Posture facts of the binaries; ffmpeg's presence means it was checked and will decode. */
   readonly binaries?: Partial<Record<string, { readonly sha256: string } | undefined>>;
   /** Where the per-binary option listing is cached (statePaths().stateDir). */
@@ -94,7 +94,7 @@ export function sandboxedInput(r: { sandboxName: string; input: OpenedInput }): 
 
 function siteOf(tools: InspectTools, binary: string): SandboxSite {
   const fd = binary === tools.ffprobe ? tools.ffprobeFd : binary === tools.ffmpeg ? tools.ffmpegFd : undefined;
-  return { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary, ...(fd !== undefined ? { binaryFd: fd } : {}) };
+  return { sandbox: tools.sandbox, seccompProgram: tools.seccompProgram, binary, ...(fd !== undefined ? { binaryFd: fd } : {}) };
 }
 
 const HEAD_SNIFF = 64 * 1024;

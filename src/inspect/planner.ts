@@ -26,7 +26,7 @@ export interface InjectedHardening {
 /** The sandbox a command runs in: the tools, the seccomp program, and the binary it runs. */
 export interface SandboxSite {
   readonly sandbox: SandboxTools;
-  readonly seccompFile: string | undefined;
+  readonly seccompProgram: Buffer | undefined;
   readonly binary: string;
   /** The binary's descriptor as posture checked it: bound over its path in the sandbox. */
   readonly binaryFd?: number;

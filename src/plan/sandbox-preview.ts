@@ -19,7 +19,8 @@ export function sandboxPreview(policy: Policy): SandboxPreview {
   const seccomp = policy.sandbox.seccomp;
   const site = {
     sandbox: { bwrap: policy.posture.binaries.bwrap.path ?? '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false },
-    seccompFile: seccomp !== 'none' ? 'SECCOMP' : undefined,
+    // Only where the program goes matters to the preview, not its bytes.
+    seccompProgram: seccomp !== 'none' ? Buffer.alloc(0) : undefined,
     binary: policy.posture.binaries.ffmpeg.path ?? '/usr/bin/ffmpeg',
     binaryFd: -1,
   };

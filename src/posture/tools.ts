@@ -3,14 +3,11 @@
  * seccomp program. Fails closed (exit 7) unless the policy permits degraded mode.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { Policy } from '../policy/types.js';
 import { checkPosture, postureError, type BinaryFacts, type BinaryName, type PostureReport } from './binaries.js';
 import { presentProcMask, type SandboxTools } from '../sandbox/supervise.js';
 import { FONT_DIRS } from '../sandbox/bwrap.js';
-import { writeSeccompFile, seccompProfileHash } from '../sandbox/seccomp/index.js';
+import { buildSeccompProgram, hostSeccompArch, seccompProfileHash } from '../sandbox/seccomp/index.js';
 import type { StatePaths } from '../util/paths.js';
 import { resolveSandboxIdentity, type SandboxIdentity } from '../sandbox/identity.js';
 
@@ -24,7 +21,8 @@ export interface JobTools {
   readonly ffmpegFd?: number;
   readonly ffprobeFd?: number;
   readonly binaries: Partial<Record<BinaryName, BinaryFacts>>;
-  readonly seccompFile: string | undefined;
+  /** The seccomp program (BPF), handed to every sandbox on its stdin; kept in memory only. */
+  readonly seccompProgram: Buffer | undefined;
   readonly seccompProfile: string;
   readonly seccompHash: string | undefined;
   /** Where per-binary facts (option listings) are cached. */
@@ -64,13 +62,12 @@ async function assemble(policy: Policy, paths: StatePaths, report: PostureReport
   const prlimit = b.prlimit?.path;
   if (!ffprobe || !prlimit) throw postureError(report);
   const ffmpeg = b.ffmpeg?.path ?? '/usr/bin/ffmpeg';
-  let dir: string | undefined;
-  let seccompFile: string | undefined;
+  let seccompProgram: Buffer | undefined;
   let seccompHash: string | undefined;
   if (policy.sandbox.seccomp !== 'none' && !degraded) {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'zt-ffmpeg-seccomp-'));
-    seccompFile = await writeSeccompFile(policy.sandbox.seccomp, dir);
-    seccompHash = seccompProfileHash(policy.sandbox.seccomp);
+    const arch = hostSeccompArch();
+    seccompProgram = buildSeccompProgram(policy.sandbox.seccomp, arch);
+    seccompHash = seccompProfileHash(policy.sandbox.seccomp, arch);
   }
   const ffmpegFd = report.handles.ffmpeg?.fd;
   const ffprobeFd = report.handles.ffprobe?.fd;
@@ -90,13 +87,12 @@ async function assemble(policy: Policy, paths: StatePaths, report: PostureReport
     ...(ffmpegFd !== undefined ? { ffmpegFd } : {}),
     ...(ffprobeFd !== undefined ? { ffprobeFd } : {}),
     binaries: b,
-    seccompFile,
+    seccompProgram,
     seccompProfile: degraded ? 'none (degraded)' : policy.sandbox.seccomp,
     seccompHash,
     stateDir: paths.stateDir,
     async cleanup() {
       await report.release();
-      if (dir) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -20,22 +20,39 @@
  * (its first open() gets 0). ffmpeg runs with -nostdin (the firewall refuses stdin as an input)
  * and ffprobe never reads stdin. Node can give a child a pipe to write to only on its stdin.
  */
-import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { ZtError } from '../errors.js';
 
 /** The largest program handed over: one write(2) of it is delivered whole (PIPE_BUF for a pipe). */
 export const MAX_PROGRAM_BYTES = 4096;
 
-/** The program of `file` (posture wrote it), checked to be one that can be handed over whole. */
-export async function readSeccompProgram(file: string): Promise<Buffer> {
-  const program = await readFile(file);
+/** `program`, checked to be one that can be handed over whole (else a bug: exit 7). */
+export function checkedProgram(program: Buffer): Buffer {
   if (program.length === 0 || program.length % 8 !== 0 || program.length > MAX_PROGRAM_BYTES) {
-    throw new ZtError('sandbox-unavailable', `the seccomp program ${file} has ${program.length} bytes: a program is a non-empty multiple of 8 bytes, at most ${MAX_PROGRAM_BYTES}, to be handed to bwrap in one atomic write`, {
+    throw new ZtError('sandbox-unavailable', `the seccomp program has ${program.length} bytes: a program is a non-empty multiple of 8 bytes, at most ${MAX_PROGRAM_BYTES}, to be handed to bwrap in one atomic write`, {
       hint: 'this is a bug in the seccomp profile; report it with `zt-ffmpeg doctor` output',
     });
   }
   return program;
+}
+
+/** A gate, shut until opened or refused (SupervisedRun.startGate is its promise). */
+export interface StartGate {
+  readonly promise: Promise<void>;
+  open(): void;
+  refuse(): void;
+}
+
+export function shutGate(): StartGate {
+  let open!: () => void;
+  let refuse!: () => void;
+  const promise = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    refuse = () => reject(new Error('the start gate was refused'));
+  });
+  // Whoever waits on it handles a refusal; an unwaited refusal is not an error.
+  promise.catch(() => undefined);
+  return { promise, open, refuse };
 }
 
 /** What the hand-over needs of the run it gates. */

@@ -30,7 +30,7 @@ import type { Bound, OutputBudget, RunBudget } from '../monitor/budget.js';
 import { judgeFinishedJob } from '../monitor/baseline.js';
 import { ProcessTree } from '../monitor/proc.js';
 import { watchTmpfs } from '../monitor/tmpfs-watch.js';
-import { handOverProgram, readSeccompProgram } from './start-gate.js';
+import { checkedProgram, handOverProgram } from './start-gate.js';
 import { monotonicMs } from '../util/clock.js';
 
 export { limitFromExit } from './exit-status.js';
@@ -76,7 +76,8 @@ export interface SupervisedRun {
   readonly output?: { readonly fd: number; readonly name: string };
   /** Descriptor of command[0] as posture checked it, bound over its path inside the sandbox. */
   readonly binaryFd?: number;
-  readonly seccompFile?: string;
+  /** The seccomp program (BPF) bwrap installs, handed over on its stdin (start-gate.ts). */
+  readonly seccompProgram?: Buffer;
   /**
    * The command may start only once this resolves (the job's decision record is durable). With
    * a seccomp program the sandbox is built meanwhile and waits for its program (start-gate.ts);
@@ -185,7 +186,7 @@ export function sandboxFds(run: SupervisedRun): SandboxFds {
   return {
     ...(run.inputFd !== undefined ? { input: CHILD_FD.input } : {}),
     ...(run.output !== undefined ? { output: CHILD_FD.output } : {}),
-    ...(run.seccompFile !== undefined && inBwrap ? { seccomp: CHILD_FD.seccomp } : {}),
+    ...(run.seccompProgram !== undefined && inBwrap ? { seccomp: CHILD_FD.seccomp } : {}),
     ...(run.binaryFd !== undefined && inBwrap ? { binary: CHILD_FD.binary } : {}),
     ...(run.progress ? { progress: CHILD_FD.progress } : {}),
     ...(inBwrap ? { status: CHILD_FD.status } : {}),
@@ -315,7 +316,7 @@ export async function supervise(run: SupervisedRun): Promise<SupervisedOutcome> 
   const cancel = run.tools.signal;
   if (cancel?.aborted) return notStarted(run, { interrupted: interruptSignalOf(cancel.reason) });
   const fds = sandboxFds(run);
-  const program = fds.seccomp !== undefined && run.seccompFile !== undefined ? await readSeccompProgram(run.seccompFile) : undefined;
+  const program = fds.seccomp !== undefined && run.seccompProgram !== undefined ? checkedProgram(run.seccompProgram) : undefined;
   if (program === undefined && run.startGate !== undefined) {
     // Nothing to hold the command back with once it is spawned: spawn only once the gate opens.
     const open = await run.startGate.then(() => true, () => false);

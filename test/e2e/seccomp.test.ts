@@ -11,8 +11,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { writeSeccompFile, type SeccompProfileName } from '../../src/sandbox/seccomp/profiles.js';
-import { handOverProgram, readSeccompProgram } from '../../src/sandbox/start-gate.js';
+import { buildSeccompProgram, type SeccompProfileName } from '../../src/sandbox/seccomp/profiles.js';
+import { checkedProgram, handOverProgram } from '../../src/sandbox/start-gate.js';
 import { buildBwrapArgs, sandboxEnv } from '../../src/sandbox/bwrap.js';
 import { CHILD_FD, SANDBOX_OUTPUT_PATH } from '../../src/sandbox/supervise.js';
 import { exec, type ExecResult } from '../../src/util/exec.js';
@@ -26,7 +26,6 @@ const available = [BWRAP, FFMPEG, FFPROBE].every((p) => existsSync(p));
 
 let workDir = '';
 let jobDir = '';
-const programs = new Map<SeccompProfileName, string>();
 let hasX265 = false;
 
 /**
@@ -43,8 +42,7 @@ async function sandboxed(
   files: { input?: { path: string; name: string }; output?: string } = {},
 ): Promise<ExecResult> {
   // The program on bwrap's stdin, as the supervisor hands it over (src/sandbox/start-gate.ts).
-  const path = profile === 'none' ? undefined : programs.get(profile);
-  const program = path === undefined ? undefined : await readSeccompProgram(path);
+  const program = profile === 'none' ? undefined : checkedProgram(buildSeccompProgram(profile));
   const inputHandle = files.input ? await open(files.input.path, 'r') : undefined;
   const outputHandle = files.output ? await open(files.output, 'w', 0o600) : undefined;
   try {
@@ -132,10 +130,7 @@ describe.skipIf(!available)('seccomp under real bwrap', () => {
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'zt-seccomp-e2e-'));
     jobDir = join(workDir, 'job');
-    const filters = join(workDir, 'filters');
     await mkdir(jobDir, { mode: 0o700 });
-    await mkdir(filters, { mode: 0o700 });
-    for (const p of ['default', 'strict'] as const) programs.set(p, await writeSeccompFile(p, filters));
     const encoders = await exec(FFMPEG, ['-hide_banner', '-encoders'], { timeoutMs: 10_000 });
     hasX265 = /\blibx265\b/.test(encoders.stdout);
     // One second of test pattern and tone, uncompressed, in the job dir.

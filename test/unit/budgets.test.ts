@@ -212,7 +212,7 @@ describe("bubblewrap's status, not the command's words", () => {
   });
 
   it('the descriptors sit in fixed slots: seccomp program on stdin, input 3, progress pipe 7, status pipe 8', () => {
-    const run = { tools: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false }, command: ['/usr/bin/ffmpeg'], inputFd: 20, seccompFile: '/p', tmpfsBytes: 1, grants: { fonts: false, gpu: false }, rlimits: { addressSpaceBytes: 1, cpuSeconds: 1, fileSizeBytes: 1, openFiles: 1 }, wallMs: 1, progress: {} };
+    const run = { tools: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false }, command: ['/usr/bin/ffmpeg'], inputFd: 20, seccompProgram: Buffer.alloc(8), tmpfsBytes: 1, grants: { fonts: false, gpu: false }, rlimits: { addressSpaceBytes: 1, cpuSeconds: 1, fileSizeBytes: 1, openFiles: 1 }, wallMs: 1, progress: {} };
     expect(sandboxFds(run)).toEqual({ seccomp: 0, input: 3, progress: 7, status: 8 });
     const bwrap = sandboxCommandLines(run, sandboxFds(run)).bwrap?.join(' ') ?? '';
     expect(bwrap).toContain('--ro-bind-fd 3 /in/input');

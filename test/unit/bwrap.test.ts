@@ -109,15 +109,15 @@ describe('the command lines shown by --dry-run', () => {
     wallMs: 1000,
   };
   it('puts the input, the output and the binary on fixed child fds (gaps left empty), the seccomp program on stdin', () => {
-    const fullRun = { ...run, inputFd: 20, output: { fd: 21, name: 'output.mp4' }, seccompFile: '/x', binaryFd: 22 };
+    const fullRun = { ...run, inputFd: 20, output: { fd: 21, name: 'output.mp4' }, seccompProgram: Buffer.alloc(8), binaryFd: 22 };
     const full = sandboxFds(fullRun);
     expect(full).toEqual({ seccomp: 0, input: 3, output: 4, binary: 6, status: 8 });
     expect(childDescriptors(fullRun, full)).toEqual([20, 21, 'ignore', 22, 'ignore', 'pipe']);
-    const noOutput = { ...run, inputFd: 20, seccompFile: '/x' };
+    const noOutput = { ...run, inputFd: 20, seccompProgram: Buffer.alloc(8) };
     expect(sandboxFds(noOutput)).toEqual({ seccomp: 0, input: 3, status: 8 });
     expect(childDescriptors(noOutput, sandboxFds(noOutput))).toEqual([20, 'ignore', 'ignore', 'ignore', 'ignore', 'pipe']);
     // Degraded: no seccomp program, no binary bind, no status pipe; the input and the output stay on 3 and 4.
-    const degraded = { ...run, tools: { bwrap: undefined, prlimit: '/usr/bin/prlimit', degraded: true }, inputFd: 20, output: { fd: 21, name: 'o' }, seccompFile: '/x', binaryFd: 22 };
+    const degraded = { ...run, tools: { bwrap: undefined, prlimit: '/usr/bin/prlimit', degraded: true }, inputFd: 20, output: { fd: 21, name: 'o' }, seccompProgram: Buffer.alloc(8), binaryFd: 22 };
     expect(sandboxFds(degraded)).toEqual({ input: 3, output: 4 });
     expect(childDescriptors(degraded, sandboxFds(degraded))).toEqual([20, 21]);
     expect(CHILD_FD).toEqual({ seccomp: 0, input: 3, output: 4, binary: 6, progress: 7, status: 8 });

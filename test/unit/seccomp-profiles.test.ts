@@ -13,7 +13,6 @@ import {
   describeProfile,
   hostSeccompArch,
   seccompProfileHash,
-  writeSeccompFile,
   type SeccompProfileName,
 } from '../../src/sandbox/seccomp/profiles.js';
 import { AUDIT_ARCH, SYSCALLS_X86_64, type SyscallName } from '../../src/sandbox/seccomp/syscalls-x86_64.js';
@@ -223,22 +222,5 @@ describe('hash, description and files', () => {
   it('refuses to build for a host it has no syscall table for', () => {
     expect(hostSeccompArch('x64')).toBe('x86_64');
     expect(() => hostSeccompArch('arm64')).toThrow(expect.objectContaining({ reason: 'sandbox-unavailable' }));
-  });
-
-  describe('writeSeccompFile', () => {
-    let dir = '';
-    beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'zt-seccomp-'));
-    });
-    afterAll(async () => {
-      await rm(dir, { recursive: true, force: true });
-    });
-
-    it('writes the program with mode 0600 and refuses to reuse an existing file', async () => {
-      const path = await writeSeccompFile('strict', dir);
-      expect(readFileSync(path).equals(buildSeccompProgram('strict'))).toBe(true);
-      expect((await stat(path)).mode & 0o777).toBe(0o600);
-      await expect(writeSeccompFile('strict', dir)).rejects.toMatchObject({ reason: 'sandbox-unavailable' });
-    });
   });
 });

@@ -11,19 +11,16 @@ import { open, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { supervise, type SupervisedRun } from '../../src/sandbox/supervise.js';
-import { writeSeccompFile } from '../../src/sandbox/seccomp/profiles.js';
-import { readSeccompProgram, MAX_PROGRAM_BYTES } from '../../src/sandbox/start-gate.js';
+import { buildSeccompProgram } from '../../src/sandbox/seccomp/profiles.js';
+import { checkedProgram, shutGate, MAX_PROGRAM_BYTES } from '../../src/sandbox/start-gate.js';
 import { ZtError } from '../../src/errors.js';
 import { sandboxSpec } from '../helpers/supervise.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(path.join(os.tmpdir(), 'zt-gate-'));
-let seccompFile: string;
-beforeAll(async () => {
-  seccompFile = await writeSeccompFile('default', dir);
-});
+const seccompProgram = buildSeccompProgram('default');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -37,20 +34,11 @@ async function gatedRun(name: string, startGate?: Promise<void>): Promise<{ run:
   const seen = new Promise<void>((r) => {
     spawned = r;
   });
-  const run = sandboxSpec(['/bin/sh', '-c', 'echo started > /proc/self/fd/4'], { output: { fd: out.fd, name }, seccompFile, onTree: () => spawned(), ...(startGate ? { startGate } : {}) });
+  const run = sandboxSpec(['/bin/sh', '-c', 'echo started > /proc/self/fd/4'], { output: { fd: out.fd, name }, seccompProgram, onTree: () => spawned(), ...(startGate ? { startGate } : {}) });
   return { run, out, file, spawned: seen };
 }
 
-function gate(): { promise: Promise<void>; open: () => void; refuse: () => void } {
-  let open!: () => void;
-  let refuse!: () => void;
-  const promise = new Promise<void>((resolve, reject) => {
-    open = resolve;
-    refuse = () => reject(new Error('refused'));
-  });
-  promise.catch(() => undefined);
-  return { promise, open, refuse };
-}
+const gate = shutGate;
 
 describe('the start gate', () => {
   it('without a gate the command runs at once under its seccomp program', async () => {
@@ -166,7 +154,7 @@ describe('the start gate', () => {
       const never = new Promise(() => {});
       supervise({ tools: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false },
         command: ['/bin/sh', '-c', 'echo started > /proc/self/fd/4', ${JSON.stringify(marker)}],
-        output: { fd: out.fd, name: 'orphan' }, seccompFile: ${JSON.stringify(seccompFile)}, startGate: never,
+        output: { fd: out.fd, name: 'orphan' }, seccompProgram: Buffer.from(${JSON.stringify(seccompProgram.toString('base64'))}, 'base64'), startGate: never,
         tmpfsBytes: 8 << 20, grants: { fonts: false, gpu: false }, wallMs: 20000,
         rlimits: { addressSpaceBytes: 256 << 20, cpuSeconds: 30, fileSizeBytes: 1 << 20, openFiles: 64 },
         onTree: () => setTimeout(() => process.stdout.write('spawned\\n'), 300) });
@@ -196,13 +184,9 @@ describe('the start gate', () => {
     }
   });
 
-  it('refuses a program that could not be handed over in one write, or that no kernel would load', async () => {
-    for (const [name, bytes] of [['big', MAX_PROGRAM_BYTES + 8], ['odd', 12], ['empty', 0]] as const) {
-      const f = path.join(dir, `${name}.bpf`);
-      writeFileSync(f, Buffer.alloc(bytes));
-      await expect(readSeccompProgram(f)).rejects.toBeInstanceOf(ZtError);
-    }
-    expect((await readSeccompProgram(seccompFile)).length).toBeLessThanOrEqual(MAX_PROGRAM_BYTES);
+  it('refuses a program that could not be handed over in one write, or that no kernel would load', () => {
+    for (const bytes of [MAX_PROGRAM_BYTES + 8, 12, 0]) expect(() => checkedProgram(Buffer.alloc(bytes))).toThrow(ZtError);
+    for (const profile of ['default', 'strict'] as const) expect(checkedProgram(buildSeccompProgram(profile)).length).toBeLessThanOrEqual(MAX_PROGRAM_BYTES);
   });
 });
 

@@ -11,7 +11,7 @@ export function dryRunView(policy: Policy, tools: JobTools, plan: TranscodePlan,
   const run = { ...plan.run, output: { fd: -1, name: plan.outputName } };
   const fds = sandboxFds(run);
   const shown = sandboxCommandLines(run, fds);
-  const seccompProfile = tools.seccompFile && policy.sandbox.seccomp !== 'none' ? describeProfile(policy.sandbox.seccomp) : undefined;
+  const seccompProfile = tools.seccompProgram && policy.sandbox.seccomp !== 'none' ? describeProfile(policy.sandbox.seccomp) : undefined;
   return {
     argv: shown.argv,
     commands: { prlimit: shown.prlimit, ...(shown.bwrap ? { bwrap: shown.bwrap } : {}), ffmpeg: shown.command },

@@ -37,7 +37,7 @@ export interface MeasuredProbe {
 export async function measureDurationIfUnknown(policy: Policy, tools: JobTools, report: InspectReport<HardeningPlan>, probe: ProbeResult): Promise<MeasuredProbe> {
   const av = probe.streams.some((s) => s.codecType === 'video' || s.codecType === 'audio');
   if (probe.duration !== undefined || !av) return { probe, violations: [] };
-  const site = { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary: tools.ffmpeg, ...(tools.ffmpegFd !== undefined ? { binaryFd: tools.ffmpegFd } : {}) };
+  const site = { sandbox: tools.sandbox, seccompProgram: tools.seccompProgram, binary: tools.ffmpeg, ...(tools.ffmpegFd !== undefined ? { binaryFd: tools.ffmpegFd } : {}) };
   const input = sandboxedInput(report);
   const pins = inputPins(policy, site, input, probe, report.decodeHardening, report.streamUse?.used);
   const r = await supervise(planDurationScan(policy, site, input, pins));

@@ -18,7 +18,7 @@ import type { InspectedInput } from './inspect.js';
 export async function planStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, baseline?: Promise<Baseline | undefined>): Promise<Result<TranscodePlan>> {
   return ctx.stage('plan', async () => {
     const { chosen } = request;
-    const site = { sandbox: tools.sandbox, seccompFile: tools.seccompFile, binary: tools.ffmpeg, ...(tools.ffmpegFd !== undefined ? { binaryFd: tools.ffmpegFd } : {}), seccompProfile: tools.seccompProfile, seccompHash: tools.seccompHash };
+    const site = { sandbox: tools.sandbox, seccompProgram: tools.seccompProgram, binary: tools.ffmpeg, ...(tools.ffmpegFd !== undefined ? { binaryFd: tools.ffmpegFd } : {}), seccompProfile: tools.seccompProfile, seccompHash: tools.seccompHash };
     const sandboxInput = sandboxedInput(input.report);
     const pins = inputPins(policy, site, sandboxInput, input.probe, input.report.decodeHardening, input.report.streamUse?.used);
     const mediaSeconds = baselineMediaSeconds(policy, input.probe, { raw: request.raw, still: chosen.target.still === true });

@@ -8,6 +8,7 @@
 import type { OutputTarget } from '../../publish/destination.js';
 import { createJobDir, removeJobDir, sweepStaleJobDirs, type JobDir } from '../../publish/job-dir.js';
 import { supervise, type SupervisedOutcome } from '../../sandbox/supervise.js';
+import { shutGate } from '../../sandbox/start-gate.js';
 import type { ProgressSnapshot } from '../../monitor/progress.js';
 import type { RunRecord } from '../../audit/job-records.js';
 import type { TranscodePlan } from '../../plan/job-plan.js';
@@ -132,14 +133,8 @@ export async function runStage(
   const output = { fd: jobDir.output.handle.fd, name: jobDir.output.name };
   // ffmpeg starts only once its decision record is durable: the sandbox is built while the
   // record is written, and waits for that gate before the command starts (start-gate.ts).
-  let open!: () => void;
-  let refuse!: () => void;
-  const startGate = new Promise<void>((resolve, reject) => {
-    open = resolve;
-    refuse = () => reject(new Error('no decision record'));
-  });
-  startGate.catch(() => undefined);
-  const running = ctx.stage('run', () => supervise({ ...plan.run, output, startGate, ...(onProgress ? { onProgress } : {}) }));
+  const gate = shutGate();
+  const running = ctx.stage('run', () => supervise({ ...plan.run, output, startGate: gate.promise, ...(onProgress ? { onProgress } : {}) }));
   // Awaited on every path below; handled from the start, as it may settle while the record is written.
   running.catch(() => undefined);
   // The decision record: the audit consumer writes it before this emit returns, or it throws.
@@ -152,17 +147,17 @@ export async function runStage(
       }),
     );
   } catch (e) {
-    refuse();
+    gate.refuse();
     await running.catch(() => undefined);
     throw e;
   }
   if (!decided.ok) {
-    refuse();
+    gate.refuse();
     // The sandbox is killed before its command starts; it is gone before the job ends.
     await running.catch(() => undefined);
     return decided;
   }
-  open();
+  gate.open();
   const ran = await running;
   if (!ran.ok) return ran;
   const outcome = ran.value;

@@ -59,7 +59,7 @@ export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobToo
         sandbox: tools.sandbox,
         ffprobe: tools.ffprobe,
         ...(tools.ffprobeFd !== undefined ? { ffprobeFd: tools.ffprobeFd } : {}),
-        seccompFile: tools.seccompFile,
+        seccompProgram: tools.seccompProgram,
         probeTimeoutSeconds: policy.input.probe.timeoutSeconds,
         stateDir: tools.stateDir,
         ...(tools.binaries.ffprobe ? { ffprobeSha256: tools.binaries.ffprobe.sha256 } : {}),

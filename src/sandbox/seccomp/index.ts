@@ -5,7 +5,6 @@ export {
   describeProfile,
   hostSeccompArch,
   seccompProfileHash,
-  writeSeccompFile,
   type ProfileDescription,
   type SeccompArch,
   type SeccompProfileName,

@@ -23,8 +23,6 @@
  * decides PROT_WRITE/PROT_EXEC from the low bits of prot.
  */
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ZtError } from '../../errors.js';
 import { compileProfile, type ProfileDefinition, type SeccompArch, type SyscallRule, type Verdict } from './compile.js';
 import type { SyscallName } from './syscalls-x86_64.js';
@@ -303,31 +301,4 @@ export function hostSeccompArch(nodeArch: string = process.arch): SeccompArch {
     hint: 'run on x86_64, or use a policy whose sandbox.seccomp is "none" where that stage allows it',
     details: { arch: nodeArch },
   });
-}
-
-/**
- * Write the program to `dir/seccomp-<profile>.bpf` with mode 0600. The file must not
- * exist yet (the directory is the job's fresh private directory; refusing to reuse a
- * file means nobody can plant a program there first). Returns the path.
- */
-export async function writeSeccompFile(
-  profile: SeccompProfileName,
-  dir: string,
-  arch: SeccompArch = hostSeccompArch(),
-): Promise<string> {
-  const path = join(dir, `seccomp-${profile}.bpf`);
-  try {
-    await writeFile(path, buildSeccompProgram(profile, arch), { mode: 0o600, flag: 'wx' });
-  } catch (e) {
-    throw new ZtError('sandbox-unavailable', `could not write the seccomp filter: expected a new file at ${path}, got ${errCode(e)}`, {
-      hint: 'the job directory must be fresh, private and writable; remove any stale file there and retry',
-      cause: e,
-      details: { path, profile },
-    });
-  }
-  return path;
-}
-
-function errCode(e: unknown): string {
-  return e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : String(e);
 }
