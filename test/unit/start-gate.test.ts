@@ -38,8 +38,6 @@ async function gatedRun(name: string, startGate?: Promise<void>): Promise<{ run:
   return { run, out, file, spawned: seen };
 }
 
-const gate = shutGate;
-
 describe('the start gate', () => {
   it('without a gate the command runs at once under its seccomp program', async () => {
     const g = await gatedRun('plain');
@@ -53,7 +51,7 @@ describe('the start gate', () => {
   });
 
   it('holds the command while the gate is shut (the sandbox already exists), starts it once it opens', async () => {
-    const shut = gate();
+    const shut = shutGate();
     const g = await gatedRun('held', shut.promise);
     try {
       const running = supervise(g.run);
@@ -71,7 +69,7 @@ describe('the start gate', () => {
   });
 
   it('a refused gate kills the waiting sandbox: the command never starts, nothing is left', async () => {
-    const shut = gate();
+    const shut = shutGate();
     const g = await gatedRun('refused', shut.promise);
     try {
       const running = supervise(g.run);
@@ -91,7 +89,7 @@ describe('the start gate', () => {
   });
 
   it('a gate that opens after the run was interrupted starts nothing', async () => {
-    const shut = gate();
+    const shut = shutGate();
     const ac = new AbortController();
     const g = await gatedRun('interrupted', shut.promise);
     try {
@@ -109,7 +107,7 @@ describe('the start gate', () => {
   });
 
   it('the wait at the gate is not the command\'s time: its wall clock starts when the gate opens', async () => {
-    const shut = gate();
+    const shut = shutGate();
     const g = await gatedRun('wall', shut.promise);
     try {
       // A wall budget far shorter than the wait: counted from the spawn, it would kill the run.
