@@ -6,7 +6,10 @@
  * Limits enforced here rather than by the kernel:
  * - limits.maxThreads: RLIMIT_NPROC is useless for our tree. It counts per real uid of the
  *   caller outside the user namespace and is not enforced at all for root-owned processes, so a
- *   root caller would get no limit. The monitor counts the threads of the whole tree instead.
+ *   root caller would get no limit. The monitor counts the threads of the whole tree instead,
+ *   and every exited process not yet reaped (a zombie) as one: it holds a pid until its parent
+ *   waits for it, and a tree that starts processes and never waits would otherwise fill the
+ *   host's pid range (32768 pids on many machines) without ever showing a thread.
  * - the CPU budget over the whole tree: the job's budget per media-second (budget.*), or
  *   limits.cpuSeconds where that is lower. RLIMIT_CPU (set by prlimit to limits.cpuSeconds) is
  *   per process and ffmpeg catches the SIGXCPU it sends, so the monitor also kills when the
@@ -89,7 +92,8 @@ export function evaluateSample(
 ): { breach?: Breach; anomalies: Anomaly[]; rssBytes: number } {
   const cpuMs = (tree.reduce((s, p) => s + p.cpuTicks, 0) * 1000) / CLOCK_TICKS;
   const rss = tree.reduce((s, p) => s + p.rssPages * PAGE_SIZE, 0);
-  const threads = tree.reduce((s, p) => s + p.threads, 0);
+  const zombies = tree.filter((p) => p.state === 'Z').length;
+  const threads = tree.reduce((s, p) => s + (p.state === 'Z' ? 1 : p.threads), 0);
   peaks.cpuMs = Math.max(peaks.cpuMs, cpuMs);
   peaks.rssBytes = Math.max(peaks.rssBytes, rss);
   peaks.vmBytes = Math.max(peaks.vmBytes, ...tree.map((p) => p.vsizeBytes));
@@ -105,7 +109,8 @@ export function evaluateSample(
   };
 
   if (threads > limits.maxThreads) {
-    first({ rule: 'limits.maxThreads', actual: threads, limit: limits.maxThreads, message: `the sandboxed tree ran ${threads} threads, over the limit of ${limits.maxThreads}` });
+    const held = zombies > 0 ? ` (${zombies} of them exited processes no one waited for, each holding a pid)` : '';
+    first({ rule: 'limits.maxThreads', actual: threads, limit: limits.maxThreads, message: `the sandboxed tree ran ${threads} threads${held}, over the limit of ${limits.maxThreads}` });
   }
   if (limits.cpuMs !== undefined && cpuMs >= limits.cpuMs) {
     const s = Math.round(limits.cpuMs) / 1000;
@@ -157,11 +162,13 @@ export function startMonitor(tree: ProcessTree, limits: MonitorLimits, onBreach:
   let previousRss = 0;
   const seen = new Set<string>();
   const sample = (): void => {
-    const members = tree.scan().filter((p) => p.state !== 'Z');
-    if (members.length === 0) return;
+    // Zombies included: they count against the thread limit (see the top of this file).
+    const members = tree.scan();
+    if (!members.some((p) => p.state !== 'Z')) return;
     let r = 0;
     let w = 0;
     for (const p of members) {
+      if (p.state === 'Z') continue;
       const io = readIo(p.pid);
       if (io) {
         r += io.readBytes;

@@ -65,6 +65,16 @@ describe('supervise: limits and the kill path', () => {
     expect(processesWith(marker)).toEqual([]);
   });
 
+  it('exited processes that no one waits for count against maxThreads: each holds a host pid', async () => {
+    // The shell starts 20 processes that exit at once and becomes a sleep that never waits: 20
+    // zombies beside one live thread. Uncounted, they could fill the host's pid range.
+    const script = 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do /usr/bin/true & done; exec /usr/bin/sleep 20';
+    const r = await supervise(spec(['/usr/bin/sh', '-c', script], { wallMs: 5000, monitor: { ...monitor, maxThreads: 6 } }));
+    expect(r.killedFor?.rule).toBe('limits.maxThreads');
+    expect(r.killedFor?.message).toMatch(/\(\d+ of them exited processes no one waited for, each holding a pid\)/);
+    expect(r.leftBehind).toBe(0);
+  });
+
   it('an escape attempt in the diagnostics kills when the policy says kill', async () => {
     // The line comes from the child, not from its argv (an echo of the argv is not evidence).
     const line = Buffer.from("[tcp @ 0x1] Protocol 'tcp' not on whitelist 'file'!\n").toString('base64');

@@ -120,6 +120,14 @@ describe('one sample of the tree', () => {
     expect(r.breach?.actual).toBe(9);
     expect(r.breach?.limit).toBe(8);
   });
+  it('counts every zombie of the tree as one thread, and says how many there were', () => {
+    const zombies = [12, 13, 14, 15, 16, 17, 18].map((pid) => proc(pid, 11, { state: 'Z', threads: 0 }));
+    const r = evaluateSample([proc(10, 1), proc(11, 10), ...zombies], { readBytes: 0, writeBytes: 0 }, emptyPeaks(), limits);
+    expect(r.breach?.rule).toBe('limits.maxThreads');
+    expect(r.breach?.actual).toBe(9);
+    expect(r.breach?.message).toContain('(7 of them exited processes no one waited for, each holding a pid)');
+    expect(evaluateSample([proc(10, 1), ...zombies.slice(0, 7 - 1)], { readBytes: 0, writeBytes: 0 }, emptyPeaks(), limits).breach).toBeUndefined();
+  });
   it('names limits.cpuSeconds when the tree as a whole reaches the CPU limit', () => {
     const l = { ...limits, cpuMs: 2000 };
     expect(evaluateSample([proc(10, 1, { cpuTicks: 150 })], { readBytes: 0, writeBytes: 0 }, emptyPeaks(), l).breach).toBeUndefined();
