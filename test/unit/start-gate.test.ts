@@ -26,7 +26,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A run whose command writes "started" to the output descriptor (a host file) and exits. */
-async function gatedRun(name: string, startGate?: Promise<void>): Promise<{ run: SupervisedRun; out: FileHandle; file: string; spawned: Promise<void> }> {
+interface GatedRun {
+  readonly run: SupervisedRun;
+  readonly out: FileHandle;
+  readonly file: string;
+  readonly spawned: Promise<void>;
+}
+
+async function gatedRun(name: string, startGate?: Promise<void>): Promise<GatedRun> {
   const file = path.join(dir, name);
   writeFileSync(file, '');
   const out = await open(file, 'r+');
@@ -38,106 +45,98 @@ async function gatedRun(name: string, startGate?: Promise<void>): Promise<{ run:
   return { run, out, file, spawned: seen };
 }
 
+/** Runs `body` with a gated run whose output file is closed afterwards, however the body ends. */
+async function withGatedRun(name: string, startGate: Promise<void> | undefined, body: (g: GatedRun) => Promise<void>): Promise<void> {
+  const g = await gatedRun(name, startGate);
+  try {
+    await body(g);
+  } finally {
+    await g.out.close();
+  }
+}
+
 describe('the start gate', () => {
   it('without a gate the command runs at once under its seccomp program', async () => {
-    const g = await gatedRun('plain');
-    try {
-      const r = await supervise(g.run);
-      expect(r.exitCode, r.stderr).toBe(0);
-      expect(readFileSync(g.file, 'utf8')).toBe('started\n');
-    } finally {
-      await g.out.close();
-    }
+    await withGatedRun('plain', undefined, async (g) => {
+    const r = await supervise(g.run);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(g.file, 'utf8')).toBe('started\n');
+    });
   });
 
   it('holds the command while the gate is shut (the sandbox already exists), starts it once it opens', async () => {
     const shut = shutGate();
-    const g = await gatedRun('held', shut.promise);
-    try {
-      const running = supervise(g.run);
-      await g.spawned;
-      await sleep(400); // bwrap builds its sandbox in a few milliseconds: it is waiting now
-      expect(readFileSync(g.file, 'utf8'), 'the command ran before its gate opened').toBe('');
-      shut.open();
-      const r = await running;
-      expect(r.exitCode, r.stderr).toBe(0);
-      expect(r.withheld).toBeUndefined();
-      expect(readFileSync(g.file, 'utf8')).toBe('started\n');
-    } finally {
-      await g.out.close();
-    }
+    await withGatedRun('held', shut.promise, async (g) => {
+    const running = supervise(g.run);
+    await g.spawned;
+    await sleep(400); // bwrap builds its sandbox in a few milliseconds: it is waiting now
+    expect(readFileSync(g.file, 'utf8'), 'the command ran before its gate opened').toBe('');
+    shut.open();
+    const r = await running;
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.withheld).toBeUndefined();
+    expect(readFileSync(g.file, 'utf8')).toBe('started\n');
+    });
   });
 
   it('a refused gate kills the waiting sandbox: the command never starts, nothing is left', async () => {
     const shut = shutGate();
-    const g = await gatedRun('refused', shut.promise);
-    try {
-      const running = supervise(g.run);
-      await g.spawned;
-      await sleep(200);
-      shut.refuse();
-      const r = await running;
-      expect(r.withheld).toBe(true);
-      expect(r.exitCode).not.toBe(0);
-      expect(r.leftBehind).toBe(0);
-      expect(r.sandboxFailed).toBe(false);
-      await sleep(200);
-      expect(readFileSync(g.file, 'utf8')).toBe('');
-    } finally {
-      await g.out.close();
-    }
+    await withGatedRun('refused', shut.promise, async (g) => {
+    const running = supervise(g.run);
+    await g.spawned;
+    await sleep(200);
+    shut.refuse();
+    const r = await running;
+    expect(r.withheld).toBe(true);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.leftBehind).toBe(0);
+    expect(r.sandboxFailed).toBe(false);
+    await sleep(200);
+    expect(readFileSync(g.file, 'utf8')).toBe('');
+    });
   });
 
   it('a gate that opens after the run was interrupted starts nothing', async () => {
     const shut = shutGate();
     const ac = new AbortController();
-    const g = await gatedRun('interrupted', shut.promise);
-    try {
-      const running = supervise({ ...g.run, tools: { ...g.run.tools, signal: ac.signal } });
-      await g.spawned;
-      ac.abort('SIGTERM');
-      const r = await running;
-      shut.open();
-      expect(r.interrupted).toBe('SIGTERM');
-      await sleep(300);
-      expect(readFileSync(g.file, 'utf8')).toBe('');
-    } finally {
-      await g.out.close();
-    }
+    await withGatedRun('interrupted', shut.promise, async (g) => {
+    const running = supervise({ ...g.run, tools: { ...g.run.tools, signal: ac.signal } });
+    await g.spawned;
+    ac.abort('SIGTERM');
+    const r = await running;
+    shut.open();
+    expect(r.interrupted).toBe('SIGTERM');
+    await sleep(300);
+    expect(readFileSync(g.file, 'utf8')).toBe('');
+    });
   });
 
   it('the wait at the gate is not the command\'s time: its wall clock starts when the gate opens', async () => {
     const shut = shutGate();
-    const g = await gatedRun('wall', shut.promise);
-    try {
-      // A wall budget far shorter than the wait: counted from the spawn, it would kill the run.
-      const running = supervise({ ...g.run, wallMs: 700 });
-      await g.spawned;
-      await sleep(1200);
-      shut.open();
-      const r = await running;
-      expect(r.killedFor, JSON.stringify(r.killedFor)).toBeUndefined();
-      expect(r.exitCode, r.stderr).toBe(0);
-      expect(r.wallMs).toBeLessThan(1200);
-      expect(readFileSync(g.file, 'utf8')).toBe('started\n');
-    } finally {
-      await g.out.close();
-    }
+    await withGatedRun('wall', shut.promise, async (g) => {
+    // A wall budget far shorter than the wait: counted from the spawn, it would kill the run.
+    const running = supervise({ ...g.run, wallMs: 700 });
+    await g.spawned;
+    await sleep(1200);
+    shut.open();
+    const r = await running;
+    expect(r.killedFor, JSON.stringify(r.killedFor)).toBeUndefined();
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.wallMs).toBeLessThan(1200);
+    expect(readFileSync(g.file, 'utf8')).toBe('started\n');
+    });
   });
 
   it('a job cancelled while its program is being read is interrupted: the command never starts', async () => {
     const ac = new AbortController();
-    const g = await gatedRun('early-abort');
-    try {
-      const running = supervise({ ...g.run, tools: { ...g.run.tools, signal: ac.signal } });
-      ac.abort('SIGINT');
-      const r = await running;
-      expect(r.interrupted).toBe('SIGINT');
-      await sleep(200);
-      expect(readFileSync(g.file, 'utf8')).toBe('');
-    } finally {
-      await g.out.close();
-    }
+    await withGatedRun('early-abort', undefined, async (g) => {
+    const running = supervise({ ...g.run, tools: { ...g.run.tools, signal: ac.signal } });
+    ac.abort('SIGINT');
+    const r = await running;
+    expect(r.interrupted).toBe('SIGINT');
+    await sleep(200);
+    expect(readFileSync(g.file, 'utf8')).toBe('');
+    });
   });
 
   it('when the process holding the gate dies, the waiting sandbox reads an empty program and never starts the command', async () => {
