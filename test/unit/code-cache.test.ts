@@ -13,7 +13,7 @@ import vm from 'node:vm';
 import { execFileSync } from 'node:child_process';
 
 const { trustedCache } = createRequire(import.meta.url)('../../bin/load-cli.cjs') as {
-  trustedCache(file: string, owner: number, source: string): { data?: Buffer; reason?: string };
+  trustedCache(file: string, owner: number, source: string | Buffer): { data?: Buffer; reason?: string };
 };
 
 const SOURCE = 'module.exports = { main: async () => 0 };\n';
@@ -37,6 +37,9 @@ describe('the code cache is trusted like a key file', () => {
     const r = trustedCache(file, process.getuid?.() ?? 0, SOURCE);
     expect(r.reason).toBeUndefined();
     expect(r.data?.length).toBeGreaterThan(0);
+    // The loader hands over the file's bytes, not its text: the same digest.
+    expect(trustedCache(file, process.getuid?.() ?? 0, Buffer.from(SOURCE, 'utf8')).data).toEqual(r.data);
+    expect(trustedCache(file, 0, Buffer.from(SOURCE.replace('0', '1'), 'utf8'))).toEqual({ reason: 'made from another source' });
   });
 
   it('made from another source (even of the same length): ignored', () => {
@@ -85,5 +88,20 @@ describe('a second name for the cache', () => {
     } finally {
       await rm(d, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the built bundle', () => {
+  it('is ASCII, so the loader decodes it as Latin-1 (a plain copy) and V8 accepts the cache the build made for it', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { isAscii } = await import('node:buffer');
+    const bundle = path.join(import.meta.dirname, '..', '..', 'dist', 'bundle', 'cli.cjs');
+    const bytes = readFileSync(bundle);
+    expect(isAscii(bytes)).toBe(true);
+    const r = trustedCache(bundle, process.getuid?.() ?? 0, bytes);
+    expect(r.reason).toBeUndefined();
+    const Module = (await import('node:module')).default;
+    const script = new vm.Script(Module.wrap(bytes.latin1Slice(0, bytes.length)), { filename: bundle, cachedData: r.data });
+    expect(script.cachedDataRejected).toBe(false);
   });
 });
