@@ -76,6 +76,24 @@ describe('parsing /proc', () => {
     allNow = [at(1, 0, 1), at(11, 1, 101), at(20, 11, 1000)];
     expect(tree.scan().map((p) => p.pid).sort()).toEqual([11, 20]);
   });
+  it('after the root is reaped, members left only as zombies are found without reading all of /proc (a zombie has no children)', () => {
+    const at = (pid: number, ppid: number, start: number, state = 'S'): ProcStat => ({ ...proc(pid, ppid), startTicks: start, state });
+    let wholeReads = 0;
+    let now: ProcStat[] = [];
+    const tree = new ProcessTree(10, { one: (pid) => now.find((p) => p.pid === pid), all: () => (wholeReads++, now) });
+    now = [at(1, 0, 1), at(10, 1, 100), at(11, 10, 101), at(12, 11, 102)];
+    tree.scan();
+    expect(wholeReads).toBe(1);
+    tree.markRootReaped();
+    now = [at(1, 0, 1), at(11, 1, 101, 'Z')];
+    expect(tree.scan().map((p) => [p.pid, p.state])).toEqual([[11, 'Z']]);
+    expect(wholeReads).toBe(1);
+    expect(tree.killOnce()).toBe(0);
+    // A live member still means a whole read: what it has started since is found.
+    now = [at(1, 0, 1), at(11, 1, 101, 'Z'), at(12, 1, 102), at(13, 12, 103)];
+    expect(tree.scan().map((p) => p.pid).sort()).toEqual([11, 12, 13]);
+    expect(wholeReads).toBe(2);
+  });
   it('a real process that outlives the root it was started by is still found and killed after the root is reaped', async () => {
     const { spawn } = await import('node:child_process');
     // The root starts a long sleep and waits for its stdin to close, then exits without waiting for the sleep.
