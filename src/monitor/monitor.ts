@@ -9,7 +9,9 @@
  *   root caller would get no limit. The monitor counts the threads of the whole tree instead,
  *   and every exited process not yet reaped (a zombie) as one: it holds a pid until its parent
  *   waits for it, and a tree that starts processes and never waits would otherwise fill the
- *   host's pid range (32768 pids on many machines) without ever showing a thread.
+ *   host's pid range (32768 pids on many machines) without ever showing a thread. State Z is
+ *   not enough to tell a zombie: a process whose first thread called pthread_exit() shows Z
+ *   while its other threads run on, and counts by them (proc.ts, defunct()).
  * - the CPU budget over the whole tree: the job's budget per media-second (budget.*), or
  *   limits.cpuSeconds where that is lower. RLIMIT_CPU (set by prlimit to limits.cpuSeconds) is
  *   per process and ffmpeg catches the SIGXCPU it sends, so the monitor also kills when the
@@ -17,7 +19,7 @@
  * - the slow-job deadline from the learned baseline (see baseline.ts).
  */
 import type { RuleId } from '../rule-id.js';
-import { CLOCK_TICKS, PAGE_SIZE, ProcessTree, readIo, type ProcStat } from './proc.js';
+import { CLOCK_TICKS, PAGE_SIZE, ProcessTree, defunct, readIo, type ProcStat } from './proc.js';
 import { slowJobDeadlineMs, type SlowJobWatch } from './baseline.js';
 import type { AnomalyAction } from '../policy/types.js';
 import { monotonicMs } from '../util/clock.js';
@@ -92,8 +94,10 @@ export function evaluateSample(
 ): { breach?: Breach; anomalies: Anomaly[]; rssBytes: number } {
   const cpuMs = (tree.reduce((s, p) => s + p.cpuTicks, 0) * 1000) / CLOCK_TICKS;
   const rss = tree.reduce((s, p) => s + p.rssPages * PAGE_SIZE, 0);
-  const zombies = tree.filter((p) => p.state === 'Z').length;
-  const threads = tree.reduce((s, p) => s + (p.state === 'Z' ? 1 : p.threads), 0);
+  // A defunct process counts as the one pid it holds; every other member by its live threads
+  // (a leader in state Z whose threads run on is counted by them: see defunct()).
+  const zombies = tree.filter(defunct).length;
+  const threads = tree.reduce((s, p) => s + Math.max(1, p.threads), 0);
   peaks.cpuMs = Math.max(peaks.cpuMs, cpuMs);
   peaks.rssBytes = Math.max(peaks.rssBytes, rss);
   peaks.vmBytes = Math.max(peaks.vmBytes, ...tree.map((p) => p.vsizeBytes));
@@ -164,11 +168,11 @@ export function startMonitor(tree: ProcessTree, limits: MonitorLimits, onBreach:
   const sample = (): void => {
     // Zombies included: they count against the thread limit (see the top of this file).
     const members = tree.scan();
-    if (!members.some((p) => p.state !== 'Z')) return;
+    if (members.every(defunct)) return;
     let r = 0;
     let w = 0;
     for (const p of members) {
-      if (p.state === 'Z') continue;
+      if (defunct(p)) continue;
       const io = readIo(p.pid);
       if (io) {
         r += io.readBytes;

@@ -25,6 +25,17 @@ export interface ProcStat {
   readonly startTicks: number;
 }
 
+/**
+ * Pure: whether a process has exited entirely and waits only to be reaped (a zombie holding its
+ * pid). State Z alone does not say so: a thread-group leader that calls pthread_exit() shows Z
+ * while the group's other threads run on, start processes (their parent pid is the leader's)
+ * and take signals; /proc/PID/stat's thread count then still counts them and the dead leader.
+ * Only Z with a count of one (the leader alone) is a process that is over.
+ */
+export function defunct(p: Pick<ProcStat, 'state' | 'threads'>): boolean {
+  return p.state === 'Z' && p.threads <= 1;
+}
+
 /** Pure: parse the content of /proc/PID/stat (the comm field may contain spaces and parens). */
 export function parseStat(text: string): ProcStat | undefined {
   const open = text.indexOf('(');
@@ -167,7 +178,7 @@ export class ProcessTree {
     this.rootReaped = true;
   }
 
-  /** Live members now (zombies included; they hold no resources but still count as not reaped). */
+  /** Live members now (zombies included: they hold a pid each until reaped). */
   scan(all?: readonly ProcStat[]): ProcStat[] {
     const members = this.rootReaped ? this.survivors(all) : this.scanOf(all ?? this.proc.all());
     this.last = members;
@@ -188,8 +199,9 @@ export class ProcessTree {
     if (alive.length === 0) return [];
     // Only exited processes not yet waited for (the common end of a run: bwrap's inner process,
     // re-parented when the outer one exits): a process gives its children to a reaper before it
-    // becomes a zombie, so a zombie has no descendants and nothing else of /proc is read.
-    if (alive.every((a) => a.state === 'Z')) return alive;
+    // is over, so a defunct one has no descendants and nothing else of /proc is read. (A leader
+    // in state Z whose threads run on is not defunct: its children are read as usual.)
+    if (alive.every(defunct)) return alive;
     const everyone = all ?? this.proc.all();
     const members = new Map<number, ProcStat>();
     for (const a of alive) {
@@ -221,7 +233,8 @@ export class ProcessTree {
 
   /** SIGKILL every live member, leaves first; returns how many were signalled. */
   killOnce(): number {
-    const members = this.scan().filter((p) => p.state !== 'Z');
+    // A leader in state Z with live threads is signalled: the signal reaches its whole group.
+    const members = this.scan().filter((p) => !defunct(p));
     // Descendants come after their parents in scan order: reverse to kill leaves first.
     for (const p of members.reverse()) {
       try {
@@ -233,9 +246,9 @@ export class ProcessTree {
     return members.length;
   }
 
-  /** Members still running (not zombies). */
+  /** Members still running (not defunct). */
   alive(): ProcStat[] {
-    return this.scan().filter((p) => p.state !== 'Z');
+    return this.scan().filter((p) => !defunct(p));
   }
 
   /**

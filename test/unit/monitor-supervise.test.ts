@@ -5,9 +5,11 @@
  * the command outside our process group.
  */
 import { describe, it, expect } from 'vitest';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { supervise, type SupervisedRun } from '../../src/sandbox/supervise.js';
 import { MiB, sandboxSpec } from '../helpers/supervise.js';
+
+const PYTHON = '/usr/bin/python3';
 
 const spec = (command: string[], o: Partial<SupervisedRun> = {}): SupervisedRun => sandboxSpec(command, o);
 
@@ -73,6 +75,29 @@ describe('supervise: limits and the kill path', () => {
     expect(r.killedFor?.rule).toBe('limits.maxThreads');
     expect(r.killedFor?.message).toMatch(/\(\d+ of them exited processes no one waited for, each holding a pid\)/);
     expect(r.leftBehind).toBe(0);
+  });
+
+  it.skipIf(!existsSync(PYTHON))('a process whose first thread exits while 20 others run on is counted by its threads, and killed whole', async () => {
+    // /proc shows such a thread-group leader in state Z, like a zombie, with the group's thread
+    // count; a child started by one of its threads has the leader's pid as its parent.
+    const marker = `33.${process.pid}${Date.now() % 100000}`;
+    // The first thread starts one other and exits; only then does that one start 20 threads and
+    // a child, so the limit can be broken only while the leader shows Z.
+    const py = [
+      'import threading, time, ctypes, subprocess',
+      'def later():',
+      '    time.sleep(0.5)',
+      `    threading.Thread(target=lambda: subprocess.run(['/usr/bin/sleep', '${marker}']), daemon=True).start()`,
+      '    [threading.Thread(target=time.sleep, args=(30,), daemon=True).start() for _ in range(20)]',
+      '    time.sleep(30)',
+      'threading.Thread(target=later).start()',
+      'ctypes.CDLL(None).pthread_exit(None)',
+    ].join('\n');
+    const r = await supervise(spec([PYTHON, '-c', py], { wallMs: 8000, monitor: { ...monitor, maxThreads: 6 } }));
+    expect(r.killedFor?.rule).toBe('limits.maxThreads');
+    expect(r.killedFor?.message).not.toMatch(/exited processes/);
+    expect(r.leftBehind).toBe(0);
+    expect(processesWith(marker)).toEqual([]);
   });
 
   it('an escape attempt in the diagnostics kills when the policy says kill', async () => {

@@ -6,7 +6,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseStat, parseIo, descendants, ProcessTree, type ProcStat } from '../../src/monitor/proc.js';
+import { parseStat, parseIo, descendants, defunct, ProcessTree, type ProcStat } from '../../src/monitor/proc.js';
 import { evaluateSample, scanDiagnostics, emptyPeaks, type MonitorLimits } from '../../src/monitor/monitor.js';
 import {
   baselineFromLines,
@@ -89,6 +89,12 @@ describe('parsing /proc', () => {
     expect(tree.scan().map((p) => [p.pid, p.state])).toEqual([[11, 'Z']]);
     expect(wholeReads).toBe(1);
     expect(tree.killOnce()).toBe(0);
+    // A leader in state Z with live threads is not over: its threads' children are read too, and it is signalled.
+    now = [at(1, 0, 1), { ...at(11, 1, 101, 'Z'), threads: 3 }, at(14, 11, 104)];
+    expect(tree.scan().map((p) => p.pid).sort()).toEqual([11, 14]);
+    expect(wholeReads).toBe(2);
+    expect(tree.alive().map((p) => p.pid).sort()).toEqual([11, 14]);
+    wholeReads = 1;
     // A live member still means a whole read: what it has started since is found.
     now = [at(1, 0, 1), at(11, 1, 101, 'Z'), at(12, 1, 102), at(13, 12, 103)];
     expect(tree.scan().map((p) => p.pid).sort()).toEqual([11, 12, 13]);
@@ -145,6 +151,18 @@ describe('one sample of the tree', () => {
     expect(r.breach?.actual).toBe(9);
     expect(r.breach?.message).toContain('(7 of them exited processes no one waited for, each holding a pid)');
     expect(evaluateSample([proc(10, 1), ...zombies.slice(0, 7 - 1)], { readBytes: 0, writeBytes: 0 }, emptyPeaks(), limits).breach).toBeUndefined();
+  });
+  it('a leader in state Z whose threads run on is counted by its threads, not as one zombie', () => {
+    // What /proc shows after the first thread of a process calls pthread_exit(): Z, and the
+    // thread count of the group (the dead leader included).
+    const leader = proc(11, 10, { state: 'Z', threads: 21 });
+    expect(defunct(leader)).toBe(false);
+    expect(defunct(proc(12, 10, { state: 'Z', threads: 1 }))).toBe(true);
+    expect(defunct(proc(13, 10, { threads: 1 }))).toBe(false);
+    const r = evaluateSample([proc(10, 1), leader], { readBytes: 0, writeBytes: 0 }, emptyPeaks(), limits);
+    expect(r.breach?.rule).toBe('limits.maxThreads');
+    expect(r.breach?.actual).toBe(22);
+    expect(r.breach?.message).not.toContain('exited processes');
   });
   it('names limits.cpuSeconds when the tree as a whole reaches the CPU limit', () => {
     const l = { ...limits, cpuMs: 2000 };
