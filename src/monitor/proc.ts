@@ -85,9 +85,33 @@ function readProcText(file: string): string | undefined {
   }
 }
 
+/**
+ * A process whose first thread has exited (state Z, more than one thread: see defunct()) shows no
+ * memory in its own stat: the dead leader has no address space any more. The group's memory is
+ * read from one of its live threads instead (they all share it).
+ */
+function liveThreadMemory(pid: number): Pick<ProcStat, 'rssPages' | 'vsizeBytes'> | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  for (const tid of tids) {
+    if (tid === String(pid)) continue;
+    const text = readProcText(`/proc/${pid}/task/${tid}/stat`);
+    const t = text === undefined ? undefined : parseStat(text);
+    if (t && t.state !== 'Z' && t.state !== 'X') return { rssPages: t.rssPages, vsizeBytes: t.vsizeBytes };
+  }
+  return undefined;
+}
+
 export function readStat(pid: number): ProcStat | undefined {
   const text = readProcText(`/proc/${pid}/stat`);
-  return text === undefined ? undefined : parseStat(text);
+  const s = text === undefined ? undefined : parseStat(text);
+  if (s === undefined || s.state !== 'Z' || defunct(s)) return s;
+  const memory = liveThreadMemory(pid);
+  return memory ? { ...s, ...memory } : s;
 }
 
 export function readAllStats(): ProcStat[] {

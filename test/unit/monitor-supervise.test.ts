@@ -100,6 +100,29 @@ describe('supervise: limits and the kill path', () => {
     expect(processesWith(marker)).toEqual([]);
   });
 
+  it.skipIf(!existsSync(PYTHON))("the memory of a process whose first thread has exited is read from its live threads (the leader's stat shows none)", async () => {
+    const py = [
+      'import threading, time, ctypes',
+      'def later():',
+      '    time.sleep(0.5)',
+      '    b = bytearray(160 * 1024 * 1024)',
+      '    for i in range(0, len(b), 4096): b[i] = 1',
+      '    time.sleep(30)',
+      'threading.Thread(target=later).start()',
+      'ctypes.CDLL(None).pthread_exit(None)',
+    ].join('\n');
+    const r = await supervise(
+      spec([PYTHON, '-c', py], {
+        wallMs: 8000,
+        rlimits: { addressSpaceBytes: 1024 * MiB, cpuSeconds: 30, fileSizeBytes: MiB, openFiles: 64 },
+        monitor: { ...monitor, addressSpaceBytes: 128 * MiB, onMemorySpike: 'kill' },
+      }),
+    );
+    expect(r.killedFor?.rule).toBe('monitor.memory-spike');
+    expect(r.peaks.rssBytes).toBeGreaterThan(32 * MiB);
+    expect(r.leftBehind).toBe(0);
+  });
+
   it('an escape attempt in the diagnostics kills when the policy says kill', async () => {
     // The line comes from the child, not from its argv (an echo of the argv is not evidence).
     const line = Buffer.from("[tcp @ 0x1] Protocol 'tcp' not on whitelist 'file'!\n").toString('base64');
