@@ -230,6 +230,19 @@ describe.skipIf(!available)('seccomp under real bwrap', () => {
     );
   });
 
+  it.skipIf(!existsSync(PYTHON))('default: the death signal bwrap armed cannot be disarmed (prctl PR_SET_PDEATHSIG is EPERM), and stays SIGKILL', async () => {
+    const py = [
+      'import ctypes',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      'print("set", libc.prctl(1, 0, 0, 0, 0), ctypes.get_errno())',
+      'sig = ctypes.c_int(-1)',
+      'print("get", libc.prctl(2, ctypes.byref(sig), 0, 0, 0), sig.value)',
+    ].join('\n');
+    const r = ok(await sandboxed('default', [PYTHON, '-c', py]));
+    expect(r.stdout).toContain('set -1 1');
+    expect(r.stdout).toContain('get 0 9');
+  });
+
   it.skipIf(!existsSync(PYTHON))('default: python sees EPERM for AF_INET and AF_INET6, AF_UNIX works', async () => {
     const r = ok(await sandboxed('default', [PYTHON, '-c', PY_SOCKETS]));
     expect(r.stdout).toContain('AF_INET errno 1');

@@ -144,10 +144,15 @@ describe('default profile specifics', () => {
     expect(verdict('default', 'ioctl', [0, 0x541b /* FIONREAD */])).toMatchObject(allowed);
     expect(verdict('default', 'mprotect', [0, 4096, 7])).toMatchObject(allowed);
     expect(verdict('default', 'prctl', [38 /* PR_SET_NO_NEW_PRIVS */])).toMatchObject(allowed);
+    expect(verdict('default', 'prctl', [2 /* PR_GET_PDEATHSIG */])).toMatchObject(allowed);
     expect(evaluate(buildSeccompProgram('default'), { nr: 999, arch: AUDIT_ARCH }).action).toBe('allow');
   });
   it('also refuses TIOCLINUX', () => {
     expect(verdict('default', 'ioctl', [0, 0x541c])).toMatchObject(eperm);
+  });
+  it('refuses PR_SET_PDEATHSIG: bwrap\'s pid 1 runs under the filter too, and must keep --die-with-parent armed', () => {
+    expect(verdict('default', 'prctl', [1 /* PR_SET_PDEATHSIG */, 0])).toMatchObject(eperm);
+    expect(verdict('strict', 'prctl', [1 /* PR_SET_PDEATHSIG */, 0])).toMatchObject(eperm);
   });
 });
 

@@ -55,6 +55,8 @@ export const CLONE_THREAD_FLAGS = 0x003d0f00; // VM|FS|FILES|SIGHAND|THREAD|SYSV
 const PER_LINUX = 0;
 const PERSONALITY_QUERY = 0xffffffff;
 const PROT_WRITE_EXEC = 0x2 | 0x4;
+/** prctl option 1: the signal a process gets when its parent dies (bwrap --die-with-parent sets it). */
+const PR_SET_PDEATHSIG = 1;
 const PR_SET_NAME = 15;
 const PR_GET_NAME = 16;
 const PR_CAPBSET_READ = 23;
@@ -113,6 +115,16 @@ const DEFAULT_CONDITIONAL: SyscallRule[] = [
     tests: [{ arg: 0, test: 'any-bits', value: CLONE_NEW_MASK, verdict: DENY }],
     otherwise: ALLOW,
     why: `clone: any CLONE_NEW* flag (mask 0x${CLONE_NEW_MASK.toString(16)}) gets EPERM; threads and fork are allowed`,
+  },
+  {
+    // bwrap applies the filter to its own pid 1 as well (after --die-with-parent armed it), and
+    // the sandbox can write that process's memory (/proc/1/mem: same user, dumpable). Code run
+    // there must not disarm the death signal: if this process is SIGKILLed, pid 1's death signal
+    // is what ends the sandbox, which would otherwise run on unwatched.
+    name: 'prctl',
+    tests: [{ arg: 0, test: 'eq', value: PR_SET_PDEATHSIG, verdict: DENY }],
+    otherwise: ALLOW,
+    why: 'prctl: PR_SET_PDEATHSIG (1) gets EPERM, so no process of the sandbox (bwrap\'s pid 1 included) can disarm --die-with-parent; other options are allowed',
   },
   {
     name: 'personality',
