@@ -62,7 +62,7 @@ function loadCli(file) {
   // The bundle is ASCII (esbuild escapes the rest), and ASCII read as Latin-1 is the same text:
   // that decoding is a plain copy, where UTF-8 decoding of the 1 MB took about 1.5 ms more. The
   // digest is taken of the bytes, which are the UTF-8 the cache's digest was made from.
-  const source = isAscii(bytes) ? bytes.latin1Slice(0, bytes.length) : bytes.toString('utf8');
+  const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   const cache = process.env.ZT_FFMPEG_NO_CODE_CACHE === '1' ? undefined : trustedCache(file, owner, bytes).data;
   const script = new vm.Script(Module.wrap(source), { filename: file, ...(cache ? { cachedData: cache } : {}) });
   const module = { exports: {} };

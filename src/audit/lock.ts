@@ -5,7 +5,7 @@
  * never robbed. The file is never deleted (unlinking a lock file others wait on splits them
  * onto two inodes); it holds only a note of the last holder, for messages.
  */
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ZtError } from '../errors.js';
 import { describeFlockHolders, flockExclusive } from '../util/flock.js';
@@ -58,9 +58,11 @@ export async function acquireLock(path: string, timeoutMs: number): Promise<Held
   try {
     if (!(await flockExclusive(fd, Math.max(1, timeoutMs)))) {
       const holder = (await describeFlockHolders(fstatSync(fd))) ?? 'another process';
+      // At most 200 bytes of whatever the file holds: it is read only for the message.
       let note = '';
       try {
-        note = readFileSync(fd, 'utf8').trim().slice(0, 200);
+        const buf = Buffer.alloc(200);
+        note = buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0)).trim();
       } catch {
         /* the note is only for the message */
       }

@@ -200,7 +200,8 @@ describe('locking', () => {
 
   it('waits for a lock held by a live unrelated process, then fails closed naming the holder', async () => {
     const logPath = join(dir, 'audit.log');
-    await fs.writeFile(`${logPath}.lock`, '');
+    // The last holder's note, as large as anyone could make it: only its first 200 bytes are read.
+    await fs.writeFile(`${logPath}.lock`, 'N'.repeat(1_000_000));
     // An unrelated process holds the kernel lock (flock(1) keeps it while `sleep` runs).
     const holder = spawn('/usr/bin/flock', ['--exclusive', `${logPath}.lock`, '/bin/sleep', '30'], { stdio: 'ignore', detached: true });
     try {
@@ -213,6 +214,7 @@ describe('locking', () => {
       expect(e.exitCode).toBe(8);
       expect(e.message).toMatch(/lock timeout/);
       expect(e.message).toMatch(new RegExp(`pid ${holder.pid ?? 'x'} \\(flock\\)`));
+      expect(e.message).toMatch(/; its last note: N{200}$/);
       expect(await fs.readFile(logPath, 'utf8')).toBe('');
     } finally {
       // flock(1) and its sleep share the lock: end the whole group.

@@ -101,7 +101,7 @@ describe('the built bundle', () => {
     const r = trustedCache(bundle, process.getuid?.() ?? 0, bytes);
     expect(r.reason).toBeUndefined();
     const Module = (await import('node:module')).default;
-    const script = new vm.Script(Module.wrap(bytes.latin1Slice(0, bytes.length)), { filename: bundle, cachedData: r.data });
+    const script = new vm.Script(Module.wrap(bytes.toString('latin1')), { filename: bundle, cachedData: r.data });
     expect(script.cachedDataRejected).toBe(false);
   });
 });
