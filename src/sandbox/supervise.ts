@@ -481,8 +481,8 @@ async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, program: Bu
       onSpawn: (pid) => {
         // No read of /proc here: the child (prlimit) is about to execute bwrap, and reading its
         // stat during that execve() waits for it to finish (about 2 ms, measured), on the path
-        // to the command's start. The first scan (the monitor's, or the kill path's) finds the root and what it
-        // has started by then; a whole scan now would find nothing more than the root.
+        // to the command's start. The first scan (the monitor's, or the kill path's) finds the
+        // root and what it has started by then; a whole scan now would find only the root.
         w.tree = new ProcessTree(pid);
         if (w.interrupted) w.tree.killOnce();
         run.onTree?.(w.tree);
