@@ -25,7 +25,8 @@ async function sandboxed(tools: SandboxTools, command: string[], seccompProgram?
     ...(seccompProgram ? { seccompProgram } : {}),
     tmpfsBytes: mib(8),
     grants: { fonts: false, gpu: false },
-    rlimits: { addressSpaceBytes: mib(512), cpuSeconds: 5, fileSizeBytes: mib(1), openFiles: 64 },
+    // The jobs' task ceiling too (prlimit inside the sandbox), so the doctor's run is a job's.
+    rlimits: { addressSpaceBytes: mib(512), cpuSeconds: 5, fileSizeBytes: mib(1), openFiles: 64, tasks: 16 },
     wallMs: 10_000,
   });
   return { ok: r.exitCode === 0 && !r.sandboxFailed, out: r.stdout, err: r.stderr.trim().split('\n')[0] ?? '' };

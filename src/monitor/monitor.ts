@@ -4,9 +4,10 @@
  * are separate from the sampling loop so they can be tested without a process.
  *
  * Limits enforced here rather than by the kernel:
- * - limits.maxThreads: RLIMIT_NPROC is useless for our tree. It counts per real uid of the
- *   caller outside the user namespace and is not enforced at all for root-owned processes, so a
- *   root caller would get no limit. The monitor counts the threads of the whole tree instead,
+ * - limits.maxThreads: the kernel holds each sandbox to that many tasks (RLIMIT_NPROC set inside
+ *   its user namespace, src/sandbox/prlimit.ts), so a bomb stops between two samples. The
+ *   monitor kills a tree over it and names the rule, and it is the only count in degraded mode
+ *   (no user namespace). It counts the threads of the whole tree,
  *   and every exited process not yet reaped (a zombie) as one: it holds a pid until its parent
  *   waits for it, and a tree that starts processes and never waits would otherwise fill the
  *   host's pid range (32768 pids on many machines) without ever showing a thread. State Z is

@@ -76,8 +76,12 @@ export function inputPins(policy: Policy, site: SandboxSite, input: SandboxedInp
 
 const NO_GRANTS = { fonts: false, gpu: false } as const;
 
-/** A sandboxed parse (ffprobe): a small tmpfs, no grants, its own limits, no monitor. */
-function parseSandbox(site: SandboxSite, input: SandboxedInput, command: readonly string[], limits: { addressSpaceMiB: number; seconds: number; maxStdoutBytes?: number }): SupervisedRun {
+/**
+ * A sandboxed parse (ffprobe): a small tmpfs, no grants, its own limits, no monitor. Without a
+ * monitor, the task ceiling (RLIMIT_NPROC inside the sandbox) is what bounds its threads and
+ * processes.
+ */
+function parseSandbox(site: SandboxSite, input: SandboxedInput, command: readonly string[], limits: { addressSpaceMiB: number; seconds: number; tasks: number; maxStdoutBytes?: number }): SupervisedRun {
   return {
     tools: site.sandbox,
     command,
@@ -87,7 +91,7 @@ function parseSandbox(site: SandboxSite, input: SandboxedInput, command: readonl
     ...(site.seccompProgram ? { seccompProgram: site.seccompProgram } : {}),
     tmpfsBytes: mib(16),
     grants: NO_GRANTS,
-    rlimits: { addressSpaceBytes: mib(limits.addressSpaceMiB), cpuSeconds: limits.seconds, fileSizeBytes: mib(1), openFiles: 64 },
+    rlimits: { addressSpaceBytes: mib(limits.addressSpaceMiB), cpuSeconds: limits.seconds, fileSizeBytes: mib(1), openFiles: 64, tasks: limits.tasks },
     wallMs: limits.seconds * 1000,
     ...(limits.maxStdoutBytes !== undefined ? { maxOutputBytes: limits.maxStdoutBytes } : {}),
   };
@@ -108,7 +112,7 @@ function decodeSandbox(policy: Policy, site: SandboxSite, input: SandboxedInput,
     ...(site.seccompProgram ? { seccompProgram: site.seccompProgram } : {}),
     tmpfsBytes: opts.tmpfsBytes,
     grants: opts.grants,
-    rlimits: { addressSpaceBytes: mib(l.addressSpaceMiB), cpuSeconds: l.cpuSeconds, fileSizeBytes: opts.fileSizeBytes, openFiles: l.openFiles },
+    rlimits: { addressSpaceBytes: mib(l.addressSpaceMiB), cpuSeconds: l.cpuSeconds, fileSizeBytes: opts.fileSizeBytes, openFiles: l.openFiles, tasks: l.maxThreads },
     wallMs: l.wallSeconds * 1000,
     ...(opts.budget ? { budget: opts.budget } : {}),
     monitor: {
@@ -153,7 +157,7 @@ export function planProbe(policy: Policy, caps: Capabilities, site: SandboxSite,
     mediaExtensions: mediaExtensionsFor(i.formats),
   });
   const argv = buildProbeArgv({ ffprobePath: site.binary, inputPath: sandboxInputPath(input, site.sandbox.degraded), formats: i.formats, probesize: i.probe.probesize, analyzeDurationUs: i.probe.analyzeDurationUs, hardening });
-  return { run: parseSandbox(site, input, argv, { addressSpaceMiB: i.probe.addressSpaceMiB, seconds: i.probe.timeoutSeconds, maxStdoutBytes: 16 * 1024 * 1024 }), hardening };
+  return { run: parseSandbox(site, input, argv, { addressSpaceMiB: i.probe.addressSpaceMiB, seconds: i.probe.timeoutSeconds, tasks: policy.limits.maxThreads, maxStdoutBytes: 16 * 1024 * 1024 }), hardening };
 }
 
 /** The hardening for ffmpeg decoding this probed file: its demuxer pinned, the decoders of the streams the job reads only. */
@@ -186,7 +190,7 @@ export function planDurationScan(policy: Policy, site: SandboxSite, input: Sandb
   const seconds = policy.input.probe.timeoutSeconds;
   return {
     ...decodeSandbox(policy, site, input, buildDurationScanArgv(pins), { fileSizeBytes: mib(1), grants: NO_GRANTS, tmpfsBytes: mib(16) }),
-    rlimits: { addressSpaceBytes: mib(policy.limits.addressSpaceMiB), cpuSeconds: seconds, fileSizeBytes: mib(1), openFiles: policy.limits.openFiles },
+    rlimits: { addressSpaceBytes: mib(policy.limits.addressSpaceMiB), cpuSeconds: seconds, fileSizeBytes: mib(1), openFiles: policy.limits.openFiles, tasks: policy.limits.maxThreads },
     wallMs: seconds * 1000,
     maxOutputBytes: 64 * 1024,
   };
@@ -337,6 +341,13 @@ const ANY_OUTPUT_FORMATS = ['mov', 'matroska', 'wav', 'mp3', 'flac', 'ogg', 'ima
  * bytes, so its probe is hardened like the input's: the build's extra options (when the build's
  * capabilities are known) and only the decoders of the promised codecs.
  */
+/**
+ * The output probe's task ceiling. It has no policy at hand (its other limits are fixed too), and
+ * ffprobe starts no thread while it probes (libavformat opens decoders single-threaded for
+ * that): this is room to spare.
+ */
+const OUTPUT_PROBE_TASKS = 64;
+
 export function planOutputProbe(site: SandboxSite, output: SandboxedInput, target: OperationTarget | undefined, caps: Capabilities | undefined, timeoutSeconds: number): SupervisedRun {
   const promisedFormats = target ? [...new Set([...target.expect.formats, ...target.expect.formats.flatMap(readersOf)])] : [];
   const formats = promisedFormats.length > 0 ? promisedFormats : ANY_OUTPUT_FORMATS;
@@ -354,5 +365,5 @@ export function planOutputProbe(site: SandboxSite, output: SandboxedInput, targe
     ...(hardening ? { hardening } : {}),
   });
   // The output lies in the private job directory, which the sandbox user may not enter: inherited, not bound.
-  return { ...parseSandbox(site, output, argv, { addressSpaceMiB: 1024, seconds: timeoutSeconds, maxStdoutBytes: 16 * 1024 * 1024 }), inputInherited: true };
+  return { ...parseSandbox(site, output, argv, { addressSpaceMiB: 1024, seconds: timeoutSeconds, tasks: OUTPUT_PROBE_TASKS, maxStdoutBytes: 16 * 1024 * 1024 }), inputInherited: true };
 }

@@ -71,10 +71,12 @@ async function assemble(policy: Policy, paths: StatePaths, report: PostureReport
   }
   const ffmpegFd = report.handles.ffmpeg?.fd;
   const ffprobeFd = report.handles.ffprobe?.fd;
+  const prlimitFd = report.handles.prlimit?.fd;
   return {
     sandbox: {
       bwrap: degraded ? undefined : b.bwrap?.path,
       prlimit,
+      ...(prlimitFd !== undefined ? { prlimitFd } : {}),
       degraded,
       fontDirs: FONT_DIRS.filter((d) => existsSync(d)),
       procMask: presentProcMask(),

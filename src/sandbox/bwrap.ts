@@ -28,6 +28,8 @@
  * without it.
  */
 
+import { taskLimitArgs } from './prlimit.js';
+
 export interface BwrapSpec {
   /** fd (in the child) of the input file, bound read-only at /in/<name>. */
   readonly inputFd?: number;
@@ -57,6 +59,11 @@ export interface BwrapSpec {
   /** Environment inside the sandbox (after --clearenv). */
   readonly env: Readonly<Record<string, string>>;
   readonly command: readonly string[];
+  /**
+   * Run the command under a task ceiling set inside the sandbox (RLIMIT_NPROC, see prlimit.ts):
+   * `prlimit --nproc=N:N -- command`, prlimit bound from the descriptor posture checked.
+   */
+  readonly taskLimit?: { readonly prlimit: string; readonly prlimitFd?: number; readonly tasks: number };
 }
 
 export const SANDBOX_INPUT_DIR = '/in';
@@ -125,13 +132,15 @@ export function buildBwrapArgs(spec: BwrapSpec): string[] {
   a.push('--chdir', '/tmp');
   const binary = spec.command[0];
   if (spec.binaryFd !== undefined && binary !== undefined) a.push('--ro-bind-fd', String(spec.binaryFd), binary);
+  const tl = spec.taskLimit;
+  if (tl?.prlimitFd !== undefined) a.push('--ro-bind-fd', String(tl.prlimitFd), tl.prlimit);
   // Everything else, the root included, is read-only: the only writable places are bounded.
   a.push('--remount-ro', '/');
   for (const [k, v] of Object.entries(spec.env)) a.push('--setenv', k, v);
   if (spec.seccompFd !== undefined) a.push('--seccomp', String(spec.seccompFd));
   if (spec.infoFd !== undefined) a.push('--info-fd', String(spec.infoFd));
   if (spec.jsonStatusFd !== undefined) a.push('--json-status-fd', String(spec.jsonStatusFd));
-  a.push('--', ...spec.command);
+  a.push('--', ...(tl ? taskLimitArgs(tl.prlimit, tl.tasks) : []), ...spec.command);
   return a;
 }
 

@@ -81,6 +81,11 @@ export interface ExitContext {
   /** The run's file-size limit (RLIMIT_FSIZE) and the rule it stands for. */
   readonly fileSizeBytes: number;
   readonly fileSizeRule: RuleId;
+  /**
+   * The task ceiling set inside the sandbox (RLIMIT_NPROC, prlimit.ts), and whether the run
+   * shows that it was met: the diagnostics name EAGAIN, or the monitor counted the ceiling.
+   */
+  readonly tasks?: { readonly limit: number; readonly met: boolean };
 }
 
 /** A limit that stopped the command: its rule, the limit's value and what happened. */
@@ -103,6 +108,9 @@ const MiB = 1048576;
  * signal: a failure counts as the address-space limit when the monitor saw a process's address
  * space near it, or when the dynamic loader could not load the program at all (status 127,
  * which ffmpeg itself never uses; the libraries are the same /usr the posture checked).
+ * RLIMIT_NPROC sends no signal either: a failure counts as the task ceiling when the
+ * diagnostics name EAGAIN or the monitor counted as many tasks (they are the sandbox's own
+ * words, but they only name the cause of a failure that stands anyway).
  */
 export function limitFromExit(end: CommandEnd, ctx: ExitContext): ExitLimit | undefined {
   const cpu = { rule: 'limits.cpuSeconds' as const, limit: `${Math.round(ctx.cpuLimitMs / 1000)} s` };
@@ -118,6 +126,9 @@ export function limitFromExit(end: CommandEnd, ctx: ExitContext): ExitLimit | un
   if ((end.code === 255 || end.code === 123) && ctx.cpuMs >= 0.5 * ctx.cpuLimitMs) return { ...cpu, message: 'the CPU-time limit was reached (SIGXCPU; ffmpeg stopped)' };
   const asMiB = Math.round(ctx.addressSpaceBytes / MiB);
   if (end.code === 127) return { ...as, message: `the program could not be loaded in the sandbox (status 127 from the dynamic loader) under the address-space limit of ${asMiB} MiB` };
+  if (ctx.tasks?.met) {
+    return { rule: 'limits.maxThreads', limit: ctx.tasks.limit, message: `the sandbox reached its ceiling of ${ctx.tasks.limit} tasks: the kernel refused another thread or process (EAGAIN)` };
+  }
   if (ctx.addressSpaceBytes > 0 && ctx.vmPeakBytes >= ADDRESS_SPACE_SHARE * ctx.addressSpaceBytes) {
     return { ...as, message: `the address space of a sandboxed process reached ${Math.round(ctx.vmPeakBytes / MiB)} MiB of the ${asMiB} MiB limit` };
   }

@@ -7,9 +7,23 @@
  * stop, exit status 255), at the hard limit SIGKILL. With soft = hard the kernel would send
  * only SIGKILL, and the cause could not be told from any other kill.
  *
- * There is deliberately no RLIMIT_NPROC: it is counted per real uid outside the user namespace
- * and not enforced at all for root, so limits.maxThreads is enforced by the monitor instead
- * (see src/monitor/monitor.ts).
+ * RLIMIT_NPROC is not set here, around bwrap: there it would count every process of the host
+ * user (the caller's whole session, or every job of the dedicated sandbox user at once). It is
+ * set inside the sandbox instead (RlimitSpec.tasks, taskLimitArgs), where the kernel counts it
+ * per user namespace, that is per sandbox:
+ * - Since Linux 5.14 the count is kept per (user namespace, uid), and a new task must fit under
+ *   the limit of the task that makes it in its own namespace, and under the limit its namespace's
+ *   creator had, for every namespace above.
+ * - bwrap creates the namespace under the caller's own (unchanged) limit. The command is then
+ *   run by a second prlimit, inside: `prlimit --nproc=N:N -- ffmpeg …`. So every job gets its
+ *   own ceiling of N tasks (threads and processes, and exited ones not yet reaped), and no job's
+ *   tasks count against another's.
+ * - The sandbox has no capability in the initial namespace, so it cannot raise the hard limit.
+ * - A fork or thread bomb stops at N with EAGAIN, between two of the monitor's samples. A probe
+ *   has no monitor at all. Measured on a 2-core machine: without this, a fork bomb in the
+ *   sandbox held 32,413 of the host's 32,768 pids within a few of the monitor's samples, and
+ *   killing it took 20–70 s.
+ * Degraded mode (no bwrap, no user namespace) has no such ceiling: there only the monitor counts.
  */
 
 export interface RlimitSpec {
@@ -17,6 +31,11 @@ export interface RlimitSpec {
   readonly cpuSeconds: number;
   readonly fileSizeBytes: number;
   readonly openFiles: number;
+  /**
+   * RLIMIT_NPROC of the sandboxed command, set inside the sandbox's user namespace (see above):
+   * the most tasks the sandbox may hold at once, bwrap's own process included.
+   */
+  readonly tasks?: number;
 }
 
 export const CPU_HARD_GRACE_SECONDS = 2;
@@ -30,6 +49,11 @@ export function buildPrlimitArgs(l: RlimitSpec): string[] {
     '--core=0',
     '--',
   ];
+}
+
+/** The words that run `command` under the task ceiling, inside the sandbox: `prlimit --nproc=N:N --`. */
+export function taskLimitArgs(prlimit: string, tasks: number): string[] {
+  return [prlimit, `--nproc=${tasks}:${tasks}`, '--'];
 }
 
 const MiB = 1024 * 1024;

@@ -49,6 +49,8 @@ export interface SandboxTools {
   readonly procMask?: { readonly dirs: readonly string[]; readonly files: readonly string[] };
   /** The host uid/gid the sandboxed tree runs as, when not the caller's (a root caller; see identity.ts). */
   readonly runAs?: { readonly uid: number; readonly gid: number };
+  /** Descriptor of `prlimit` as posture checked it: bound over its path when it runs inside (rlimits.tasks). */
+  readonly prlimitFd?: number;
   /** Cancels the job: the tree is killed, and the outcome says `interrupted`. */
   readonly signal?: AbortSignal;
 }
@@ -156,6 +158,8 @@ export interface SandboxFds {
   readonly output?: number;
   readonly seccomp?: number;
   readonly binary?: number;
+  /** prlimit as posture checked it, for the task ceiling inside the sandbox (prlimit.ts). */
+  readonly prlimit?: number;
   readonly progress?: number;
   readonly status?: number;
 }
@@ -169,9 +173,10 @@ const sandboxed = (run: SupervisedRun): boolean => !run.tools.degraded && run.to
  * job directory, which the sandbox has no path to, so it can write into that one inode and do
  * nothing else on the host's file system. bwrap reads the seccomp program from its stdin (0, a
  * pipe: start-gate.ts), binds the binary from 6 over its own path and writes its status to 8.
- * A slot a run does not use is passed as 'ignore' (nothing there in the child; 5 is unused).
+ * prlimit, which sets the task ceiling inside, is bound from 5 over its own path.
+ * A slot a run does not use is passed as 'ignore' (nothing there in the child).
  */
-export const CHILD_FD = { seccomp: 0, input: 3, output: 4, binary: 6, progress: 7, status: 8 } as const;
+export const CHILD_FD = { seccomp: 0, input: 3, output: 4, prlimit: 5, binary: 6, progress: 7, status: 8 } as const;
 export const SANDBOX_OUTPUT_PATH = `/proc/self/fd/${CHILD_FD.output}`;
 /** The input as an inherited descriptor: always in degraded mode, and for inputInherited runs. */
 export const INHERITED_INPUT_PATH = `/proc/self/fd/${CHILD_FD.input}`;
@@ -188,6 +193,7 @@ export function sandboxFds(run: SupervisedRun): SandboxFds {
     ...(run.output !== undefined ? { output: CHILD_FD.output } : {}),
     ...(run.seccompProgram !== undefined && inBwrap ? { seccomp: CHILD_FD.seccomp } : {}),
     ...(run.binaryFd !== undefined && inBwrap ? { binary: CHILD_FD.binary } : {}),
+    ...(run.rlimits.tasks !== undefined && run.tools.prlimitFd !== undefined && inBwrap ? { prlimit: CHILD_FD.prlimit } : {}),
     ...(run.progress ? { progress: CHILD_FD.progress } : {}),
     ...(inBwrap ? { status: CHILD_FD.status } : {}),
   };
@@ -239,6 +245,7 @@ function bwrapSpec(run: SupervisedRun, fds: SandboxFds): BwrapSpec {
     maskProc: run.tools.procMask ?? presentProcMask(),
     env: sandboxEnv(),
     command: run.command,
+    ...(run.rlimits.tasks !== undefined ? { taskLimit: { prlimit: run.tools.prlimit, tasks: run.rlimits.tasks, ...(fds.prlimit !== undefined ? { prlimitFd: fds.prlimit } : {}) } } : {}),
   };
 }
 
@@ -269,6 +276,7 @@ export function childDescriptors(run: SupervisedRun, fds: SandboxFds): Array<num
   if (fds.input !== undefined && run.inputFd !== undefined) at.set(fds.input, run.inputFd);
   if (fds.output !== undefined && run.output !== undefined) at.set(fds.output, run.output.fd);
   if (fds.binary !== undefined && run.binaryFd !== undefined) at.set(fds.binary, run.binaryFd);
+  if (fds.prlimit !== undefined && run.tools.prlimitFd !== undefined) at.set(fds.prlimit, run.tools.prlimitFd);
   if (fds.progress !== undefined) at.set(fds.progress, 'pipe');
   if (fds.status !== undefined) at.set(fds.status, 'pipe');
   const last = Math.max(2, ...at.keys());
@@ -517,6 +525,9 @@ async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, program: Bu
   }
 }
 
+/** How a program reports a refused fork or thread (strerror(EAGAIN); dash says "Cannot fork"). */
+const EAGAIN_TEXT = /Resource temporarily unavailable|Cannot fork/;
+
 function outcomeOf(run: SupervisedRun, r: Awaited<ReturnType<typeof exec>>, w: RunWatch, leftBehind: number): SupervisedOutcome {
   const peaks = w.monitor?.peaks ?? emptyPeaks();
   const status: BwrapStatus = parseBwrapStatus(w.status.text());
@@ -536,6 +547,7 @@ function outcomeOf(run: SupervisedRun, r: Awaited<ReturnType<typeof exec>>, w: R
         addressSpaceBytes: run.rlimits.addressSpaceBytes,
         fileSizeBytes: run.rlimits.fileSizeBytes,
         fileSizeRule: run.fileSizeRule ?? 'limits.outputMaxMiB',
+        ...(run.rlimits.tasks !== undefined && sandboxed(run) ? { tasks: { limit: run.rlimits.tasks, met: peaks.threads > run.rlimits.tasks || EAGAIN_TEXT.test(w.stderr.text()) } } : {}),
       });
   return {
     exitCode: end.kind === 'exited' ? end.code : r.exitCode,

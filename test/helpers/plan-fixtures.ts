@@ -56,5 +56,5 @@ export const probe = parseProbeJson(JSON.stringify({
 export const input = { fd: 3, name: 'input.mp4' };
 
 export function site(binary: string): SandboxSite {
-  return { sandbox: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false, fontDirs: ['/usr/share/fonts'], procMask: { dirs: ['/proc/sys'], files: ['/proc/sysrq-trigger'] } }, seccompProgram: Buffer.alloc(8), binary, binaryFd: 20 };
+  return { sandbox: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', degraded: false, prlimitFd: 21, fontDirs: ['/usr/share/fonts'], procMask: { dirs: ['/proc/sys'], files: ['/proc/sysrq-trigger'] } }, seccompProgram: Buffer.alloc(8), binary, binaryFd: 20 };
 }

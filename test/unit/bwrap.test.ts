@@ -120,7 +120,24 @@ describe('the command lines shown by --dry-run', () => {
     const degraded = { ...run, tools: { bwrap: undefined, prlimit: '/usr/bin/prlimit', degraded: true }, inputFd: 20, output: { fd: 21, name: 'o' }, seccompProgram: Buffer.alloc(8), binaryFd: 22 };
     expect(sandboxFds(degraded)).toEqual({ input: 3, output: 4 });
     expect(childDescriptors(degraded, sandboxFds(degraded))).toEqual([20, 21]);
-    expect(CHILD_FD).toEqual({ seccomp: 0, input: 3, output: 4, binary: 6, progress: 7, status: 8 });
+    expect(CHILD_FD).toEqual({ seccomp: 0, input: 3, output: 4, prlimit: 5, binary: 6, progress: 7, status: 8 });
+  });
+  it('a task ceiling runs the command under prlimit inside the sandbox, prlimit bound from the descriptor posture checked', () => {
+    const limited = { ...run, tools: { ...run.tools, prlimitFd: 23 }, rlimits: { ...run.rlimits, tasks: 48 }, inputFd: 20, seccompProgram: Buffer.alloc(8), binaryFd: 22 };
+    const fds = sandboxFds(limited);
+    expect(fds).toEqual({ seccomp: 0, input: 3, prlimit: 5, binary: 6, status: 8 });
+    expect(childDescriptors(limited, fds)).toEqual([20, 'ignore', 23, 22, 'ignore', 'pipe']);
+    const l = sandboxCommandLines(limited, fds);
+    // The outer prlimit sets no RLIMIT_NPROC: there it would count every process of the host user.
+    expect(l.prlimit.some((w) => w.startsWith('--nproc'))).toBe(false);
+    const bw = l.bwrap ?? [];
+    const bind = bw.findIndex((w, i) => w === '--ro-bind-fd' && bw[i + 1] === '5');
+    expect(bw.slice(bind, bind + 3)).toEqual(['--ro-bind-fd', '5', '/usr/bin/prlimit']);
+    expect(bw.slice(-4)).toEqual(['--', '/usr/bin/prlimit', '--nproc=48:48', '--']);
+    expect(l.command).toEqual(run.command);
+    // Degraded (no bwrap, no user namespace): no ceiling, the command runs as before.
+    const degraded = { ...limited, tools: { ...limited.tools, bwrap: undefined, degraded: true } };
+    expect(sandboxCommandLines(degraded, sandboxFds(degraded)).argv.some((w) => w.startsWith('--nproc'))).toBe(false);
   });
   it('splits prlimit, bwrap and the command, and together they are the exact argv', () => {
     const l = sandboxCommandLines(run, { input: 3, seccomp: 0 });

@@ -7,7 +7,8 @@
 import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { supervise, type SupervisedRun } from '../../src/sandbox/supervise.js';
-import { MiB, sandboxSpec } from '../helpers/supervise.js';
+import { MiB, SANDBOX_TOOLS, sandboxSpec } from '../helpers/supervise.js';
+import { resolveSandboxIdentity } from '../../src/sandbox/identity.js';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -58,12 +59,46 @@ describe('supervise: limits and the kill path', () => {
     expect(processesWith(marker)).toEqual([]);
   });
 
-  it('the monitor enforces maxThreads (RLIMIT_NPROC would not hold for root) and kills the fan-out', async () => {
+  it('the monitor enforces maxThreads on its own (this run sets no task ceiling) and kills the fan-out', async () => {
     const marker = `32.${process.pid}${Date.now() % 100000}`;
     const script = `for i in 1 2 3 4 5 6 7 8 9 10 11 12; do /usr/bin/sleep ${marker} & done; wait`;
     const r = await supervise(spec(['/usr/bin/sh', '-c', script], { monitor: { ...monitor, maxThreads: 6 } }));
     expect(r.killedFor?.rule).toBe('limits.maxThreads');
     expect(r.leftBehind).toBe(0);
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it.skipIf(!existsSync(PYTHON))('a fork bomb without a monitor (a probe has none) stops at the task ceiling the kernel holds per sandbox, not per host user', async () => {
+    // As root the sandbox runs as the dedicated user, as a job's does (RLIMIT_NPROC does not bind
+    // a root-owned task). Each sandbox holds bwrap's pid 1 and python before it forks.
+    const id = await resolveSandboxIdentity(undefined);
+    const tools = { ...SANDBOX_TOOLS, ...(id.dropped ? { runAs: { uid: id.uid, gid: id.gid } } : {}) };
+    const marker = `33.${process.pid}${Date.now() % 100000}`;
+    const py = [
+      'import os, sys, time',
+      'n = 0',
+      'try:',
+      '    for _ in range(200):',
+      '        if os.fork() == 0:',
+      `            time.sleep(${marker})`,
+      '        n += 1',
+      'except OSError as e:',
+      '    print(n, flush=True)',
+      '    sys.stderr.write(str(e) + chr(10))',
+      '    sys.exit(3)',
+    ].join('\n');
+    const bomb = (): Promise<Awaited<ReturnType<typeof supervise>>> =>
+      supervise(spec([PYTHON, '-c', py], { tools, wallMs: 15_000, rlimits: { addressSpaceBytes: 256 * MiB, cpuSeconds: 30, fileSizeBytes: MiB, openFiles: 64, tasks: 8 } }));
+    // Two at once, as the same host user: each gets its own ceiling of 8.
+    const runs = await Promise.all([bomb(), bomb()]);
+    for (const r of runs) {
+      expect(r.stdout.trim()).toBe('6');
+      expect(r.stderr).toMatch(/Resource temporarily unavailable/);
+      expect(r.exitCode).toBe(3);
+      expect(r.limit?.rule).toBe('limits.maxThreads');
+      expect(r.limit?.message).toMatch(/ceiling of 8 tasks/);
+      expect(r.leftBehind).toBe(0);
+    }
     expect(processesWith(marker)).toEqual([]);
   });
 

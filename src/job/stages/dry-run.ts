@@ -27,6 +27,7 @@ export function dryRunView(policy: Policy, tools: JobTools, plan: TranscodePlan,
       ...(fds.seccomp !== undefined ? { [fds.seccomp]: `seccomp program (${tools.seccompProfile})` } : {}),
       ...(fds.output !== undefined ? { [fds.output]: `${target.dir}/.zt-ffmpeg-job-…/${plan.outputName} (made for this job, owned by uid ${tools.identity.uid})` } : {}),
       ...(fds.binary !== undefined ? { [fds.binary]: `${plan.ffmpegArgv[0] ?? 'ffmpeg'} (as posture checked it)` } : {}),
+      ...(fds.prlimit !== undefined ? { [fds.prlimit]: `${tools.sandbox.prlimit} (as posture checked it; sets the task ceiling inside the sandbox)` } : {}),
     },
     sandboxUser: { uid: tools.identity.uid, gid: tools.identity.gid, ...(tools.identity.dropped ? { user: tools.identity.user } : {}) },
   };
