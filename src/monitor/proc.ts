@@ -278,7 +278,9 @@ export class ProcessTree {
    * only once the sandbox is built: a root killed before that orphans it, and if the scan had not
    * seen it yet (it was made between the scan and the kill), nothing here knew of it and it ran
    * its command on, unwatched. A cancel right after the spawn did exactly that, 9 times in 15 on
-   * a 2-core machine. A stopped root makes nothing more; SIGKILL ends it stopped.
+   * a 2-core machine. A stopped root makes nothing more; SIGKILL ends it stopped. Only called
+   * while the root is not reaped, so its pid is still ours. A root not stopped within the wait
+   * (a clone stuck under load) is scanned and killed anyway: the old race, no worse.
    */
   private stopRoot(): void {
     try {
@@ -313,11 +315,6 @@ export class ProcessTree {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-}
-
-/** SIGKILL every process of the tree under `root`, leaves first; returns how many were signalled. */
-export function killTree(root: number): number {
-  return new ProcessTree(root).killOnce();
 }
 
 /** How long a kill waits for the root to be stopped (a kill path is rare; this bounds a stuck one). */

@@ -108,7 +108,7 @@ export const policySchema: JsonSchema = {
       addressSpaceMiB: posInt('Address-space limit (RLIMIT_AS) in MiB.'),
       outputMaxMiB: posInt('Largest file the job may write (RLIMIT_FSIZE) in MiB.'),
       openFiles: posInt('Open file descriptors (RLIMIT_NOFILE).'),
-      maxThreads: posInt('Threads of the whole sandboxed tree. The kernel holds each sandbox (probes included) to this many tasks at once (RLIMIT_NPROC set inside its user namespace: a fork or thread past it fails with EAGAIN), and the monitor kills a tree over it; an exited process not yet waited for (a zombie) counts as one, since it holds a pid, and a process whose first thread has exited counts by the threads it still runs.'),
+      maxThreads: posInt('Threads of the whole sandboxed tree. The kernel holds the command of each sandbox (probes included) to this many tasks at once (RLIMIT_NPROC set inside its user namespace: a fork or thread past it fails with EAGAIN; not in degraded mode), and the monitor kills a tree over it; an exited process not yet waited for (a zombie) counts as one, since it holds a pid, and a process whose first thread has exited counts by the threads it still runs.'),
       ffmpegThreads: posInt('Value of ffmpeg -threads.', 64),
     }),
     budget: obj('Cost budgets proportional to the input, enforced on every job by the monitor (exit 5); limits.cpuSeconds and limits.wallSeconds are the absolute caps above them.', {

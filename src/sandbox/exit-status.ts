@@ -126,11 +126,12 @@ export function limitFromExit(end: CommandEnd, ctx: ExitContext): ExitLimit | un
   if ((end.code === 255 || end.code === 123) && ctx.cpuMs >= 0.5 * ctx.cpuLimitMs) return { ...cpu, message: 'the CPU-time limit was reached (SIGXCPU; ffmpeg stopped)' };
   const asMiB = Math.round(ctx.addressSpaceBytes / MiB);
   if (end.code === 127) return { ...as, message: `the program could not be loaded in the sandbox (status 127 from the dynamic loader) under the address-space limit of ${asMiB} MiB` };
-  if (ctx.tasks?.met) {
-    return { rule: 'limits.maxThreads', limit: ctx.tasks.limit, message: `the sandbox reached its ceiling of ${ctx.tasks.limit} tasks: the kernel refused another thread or process (EAGAIN)` };
-  }
   if (ctx.addressSpaceBytes > 0 && ctx.vmPeakBytes >= ADDRESS_SPACE_SHARE * ctx.addressSpaceBytes) {
     return { ...as, message: `the address space of a sandboxed process reached ${Math.round(ctx.vmPeakBytes / MiB)} MiB of the ${asMiB} MiB limit` };
+  }
+  // After the address space: a thread whose stack cannot be mapped under RLIMIT_AS is EAGAIN too.
+  if (ctx.tasks?.met) {
+    return { rule: 'limits.maxThreads', limit: ctx.tasks.limit, message: `the sandbox reached its ceiling of ${ctx.tasks.limit} tasks: the kernel refused another thread or process (EAGAIN)` };
   }
   return undefined;
 }

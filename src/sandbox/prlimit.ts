@@ -23,7 +23,17 @@
  *   has no monitor at all. Measured on a 2-core machine: without this, a fork bomb in the
  *   sandbox held 32,413 of the host's 32,768 pids within a few of the monitor's samples, and
  *   killing it took 20–70 s.
- * Degraded mode (no bwrap, no user namespace) has no such ceiling: there only the monitor counts.
+ * Where it does not hold:
+ * - Degraded mode (no bwrap, no user namespace): only the monitor counts, and a probe has no bound
+ *   on its tasks but its wall clock.
+ * - bwrap's own pid 1 (the reaper) counts towards N but keeps the caller's limit for what it
+ *   forks itself. It runs nothing of ours, but the sandbox can write its memory through
+ *   /proc/1/mem (same user, dumpable). Code injected there could fork past N: the tree is then
+ *   bounded as it was before the ceiling, by the monitor alone (nothing for a probe). The fix is
+ *   bwrap --as-pid-1, which leaves no separate reaper. It needs the limit paths to follow a
+ *   namespace init's signal rules: the kernel does not deliver a signal the init has no
+ *   handler for unless it is forced, so SIGXFSZ would become EFBIG, and SIGXCPU would be lost
+ *   on a program that does not catch it.
  */
 
 export interface RlimitSpec {
@@ -33,7 +43,7 @@ export interface RlimitSpec {
   readonly openFiles: number;
   /**
    * RLIMIT_NPROC of the sandboxed command, set inside the sandbox's user namespace (see above):
-   * the most tasks the sandbox may hold at once, bwrap's own process included.
+   * the most tasks the sandbox may hold at once (bwrap's pid 1 is counted, not bound).
    */
   readonly tasks?: number;
 }

@@ -20,7 +20,7 @@ import {
   type Baseline,
 } from '../../src/monitor/baseline.js';
 import { limitFromExit } from '../../src/sandbox/supervise.js';
-import { buildPrlimitArgs, CPU_HARD_GRACE_SECONDS } from '../../src/sandbox/prlimit.js';
+import { buildPrlimitArgs, CPU_HARD_GRACE_SECONDS, taskLimitArgs } from '../../src/sandbox/prlimit.js';
 
 const MiB = 1048576;
 const limits: MonitorLimits = { sampleMs: 200, maxThreads: 8, addressSpaceBytes: 1024 * MiB, onMemorySpike: 'warn', onEscapeAttempt: 'kill' };
@@ -246,10 +246,18 @@ describe('what an exit status says about the limits', () => {
     expect(limitFromExit(signaled('SIGSYS'), ctx)).toBeUndefined();
     expect(limitFromExit({ kind: 'not-run' }, ctx)).toBeUndefined();
   });
-  it('prlimit gets a CPU soft limit (SIGXCPU) below the hard one (SIGKILL), no core dumps, and no NPROC', () => {
-    const a = buildPrlimitArgs({ addressSpaceBytes: 64 * MiB, cpuSeconds: 7, fileSizeBytes: MiB, openFiles: 32 });
+  it('names the task ceiling only when the run shows it was met, and after the address space (a thread stack refused under RLIMIT_AS is EAGAIN too)', () => {
+    const tasks = { limit: 64, met: true };
+    expect(limitFromExit(exited(1), { ...ctx, tasks })).toMatchObject({ rule: 'limits.maxThreads', limit: 64 });
+    expect(limitFromExit(exited(1), { ...ctx, tasks: { limit: 64, met: false } })).toBeUndefined();
+    expect(limitFromExit(exited(1), { ...ctx, tasks, vmPeakBytes: 1000 * MiB })?.rule).toBe('limits.addressSpaceMiB');
+    expect(limitFromExit(exited(0), { ...ctx, tasks })).toBeUndefined();
+  });
+  it('prlimit around bwrap gets a CPU soft limit (SIGXCPU) below the hard one (SIGKILL), no core dumps, and no NPROC (it is set inside, per sandbox)', () => {
+    const a = buildPrlimitArgs({ addressSpaceBytes: 64 * MiB, cpuSeconds: 7, fileSizeBytes: MiB, openFiles: 32, tasks: 12 });
     expect(a).toEqual([`--as=${64 * MiB}`, `--cpu=7:${7 + CPU_HARD_GRACE_SECONDS}`, `--fsize=${MiB}`, '--nofile=32', '--core=0', '--']);
-    expect(a.some((x) => x.startsWith('--nproc'))).toBe(false);
+    expect(a.some((x) => x.startsWith('--nproc') || x === '-u')).toBe(false);
+    expect(taskLimitArgs('/usr/bin/prlimit', 12)).toEqual(['/usr/bin/prlimit', '--nproc=12:12', '--']);
   });
 });
 
