@@ -17,6 +17,14 @@
  *   tmpfs), and the host-global files are /dev/null.
  * - The binary it runs is bound from the descriptor posture hashed, so the inode checked is
  *   the inode that runs.
+ * - The command is the sandbox's pid 1 (--as-pid-1): bwrap leaves no reaper process of its own
+ *   inside. Such a reaper keeps the caller's RLIMIT_NPROC, the sandbox can write its memory
+ *   (/proc/1/mem: same user, dumpable), and bwrap takes the command's exit status from it. Now
+ *   every task of the sandbox descends from the command (so the task ceiling, prlimit.ts,
+ *   bounds them all), and the status bwrap reports is the kernel's, from waitpid(). ffmpeg never
+ *   starts a process, so nothing is left for a reaper to do; the kernel ends the namespace when
+ *   the command ends. As a namespace's init the command gets no default action for a signal the
+ *   kernel does not force: see prlimit.ts for what that changes (SIGXCPU, SIGXFSZ).
  *
  * Capability grants are explicit and off by default:
  * - fonts: /etc/fonts and the font directories, read-only (drawtext, subtitle burn-in). /usr is
@@ -101,6 +109,8 @@ export function buildBwrapArgs(spec: BwrapSpec): string[] {
     '--gid', String(SANDBOX_UID),
     '--hostname', 'sandbox',
     '--die-with-parent',
+    // No reaper of bwrap's own: the command is the sandbox's pid 1 (see above).
+    '--as-pid-1',
     '--new-session',
     '--cap-drop', 'ALL',
     '--clearenv',

@@ -82,6 +82,12 @@ export interface ExitContext {
   readonly fileSizeBytes: number;
   readonly fileSizeRule: RuleId;
   /**
+   * The size of the output file at the end, read by the host from its own descriptor (absent
+   * for a run with no output). A write past RLIMIT_FSIZE fails with EFBIG when the command is
+   * its namespace's init, which gets no SIGXFSZ (prlimit.ts).
+   */
+  readonly outputBytes?: number;
+  /**
    * The task ceiling set inside the sandbox (RLIMIT_NPROC, prlimit.ts), and whether the run
    * shows that it was met: the diagnostics name EAGAIN, or the monitor counted the ceiling.
    */
@@ -108,6 +114,8 @@ const MiB = 1048576;
  * signal: a failure counts as the address-space limit when the monitor saw a process's address
  * space near it, or when the dynamic loader could not load the program at all (status 127,
  * which ffmpeg itself never uses; the libraries are the same /usr the posture checked).
+ * Past RLIMIT_FSIZE a namespace init gets EFBIG, not SIGXFSZ: a failure counts as the file-size
+ * limit when the output file, as the host reads it, has reached the limit.
  * RLIMIT_NPROC sends no signal either: a failure counts as the task ceiling when the
  * diagnostics name EAGAIN or the monitor counted as many tasks (they are the sandbox's own
  * words, but they only name the cause of a failure that stands anyway).
@@ -123,6 +131,9 @@ export function limitFromExit(end: CommandEnd, ctx: ExitContext): ExitLimit | un
     return undefined;
   }
   if (end.code === 0) return undefined;
+  if (ctx.outputBytes !== undefined && ctx.fileSizeBytes > 0 && ctx.outputBytes >= ctx.fileSizeBytes) {
+    return { rule: ctx.fileSizeRule, limit: ctx.fileSizeBytes, message: `the output reached the file-size limit of ${ctx.fileSizeBytes} bytes (a write past it fails: EFBIG)` };
+  }
   if ((end.code === 255 || end.code === 123) && ctx.cpuMs >= 0.5 * ctx.cpuLimitMs) return { ...cpu, message: 'the CPU-time limit was reached (SIGXCPU; ffmpeg stopped)' };
   const asMiB = Math.round(ctx.addressSpaceBytes / MiB);
   if (end.code === 127) return { ...as, message: `the program could not be loaded in the sandbox (status 127 from the dynamic loader) under the address-space limit of ${asMiB} MiB` };

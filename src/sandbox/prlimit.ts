@@ -7,6 +7,16 @@
  * stop, exit status 255), at the hard limit SIGKILL. With soft = hard the kernel would send
  * only SIGKILL, and the cause could not be told from any other kill.
  *
+ * In the sandbox the command is its PID namespace's init (bwrap --as-pid-1, see bwrap.ts), and
+ * the kernel gives an init no default action for a signal it does not force (only SIGKILL and
+ * SIGSTOP, and faults). So:
+ * - SIGXCPU stops ffmpeg, which has a handler for it. A program without one (ffprobe) runs on to
+ *   the hard limit's SIGKILL; a probe's wall clock, which equals its CPU limit, comes first.
+ * - Past RLIMIT_FSIZE a write fails with EFBIG instead of SIGXFSZ. The host then names the limit
+ *   from the output file's size, which it reads itself (exit-status.ts).
+ * - A crash (SIGSEGV, SIGSYS from seccomp) still ends it, and SIGKILL from the host or from
+ *   --die-with-parent always does.
+ *
  * RLIMIT_NPROC is not set here, around bwrap: there it would count every process of the host
  * user (the caller's whole session, or every job of the dedicated sandbox user at once). It is
  * set inside the sandbox instead (RlimitSpec.tasks, taskLimitArgs), where the kernel counts it
@@ -23,17 +33,11 @@
  *   has no monitor at all. Measured on a 2-core machine: without this, a fork bomb in the
  *   sandbox held 32,413 of the host's 32,768 pids within a few of the monitor's samples, and
  *   killing it took 20–70 s.
- * Where it does not hold:
- * - Degraded mode (no bwrap, no user namespace): only the monitor counts, and a probe has no bound
- *   on its tasks but its wall clock.
- * - bwrap's own pid 1 (the reaper) counts towards N but keeps the caller's limit for what it
- *   forks itself. It runs nothing of ours, but the sandbox can write its memory through
- *   /proc/1/mem (same user, dumpable). Code injected there could fork past N: the tree is then
- *   bounded as it was before the ceiling, by the monitor alone (nothing for a probe). The fix is
- *   bwrap --as-pid-1, which leaves no separate reaper. It needs the limit paths to follow a
- *   namespace init's signal rules: the kernel does not deliver a signal the init has no
- *   handler for unless it is forced, so SIGXFSZ would become EFBIG, and SIGXCPU would be lost
- *   on a program that does not catch it.
+ * - Every task of the sandbox descends from the command, which is the sandbox's pid 1 (bwrap
+ *   --as-pid-1): there is no reaper of bwrap's own, which would keep the caller's limit for what
+ *   it forked, and whose memory the sandbox could write (/proc/1/mem).
+ * Degraded mode (no bwrap, no user namespace) has no such ceiling: only the monitor counts, and
+ * a probe has no bound on its tasks but its wall clock.
  */
 
 export interface RlimitSpec {
@@ -43,7 +47,7 @@ export interface RlimitSpec {
   readonly openFiles: number;
   /**
    * RLIMIT_NPROC of the sandboxed command, set inside the sandbox's user namespace (see above):
-   * the most tasks the sandbox may hold at once (bwrap's pid 1 is counted, not bound).
+   * the most tasks the sandbox may hold at once.
    */
   readonly tasks?: number;
 }

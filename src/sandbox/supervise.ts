@@ -15,7 +15,7 @@
  * file the host made, inherited at /proc/self/fd/4; the binary posture checked is bound from
  * its descriptor; a cancelled job (SandboxTools.signal) is killed and says `interrupted`.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, fstatSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { exec, type ExecStreams } from '../util/exec.js';
 import type { RuleId } from '../rule-id.js';
@@ -525,6 +525,15 @@ async function superviseSpawned(run: SupervisedRun, fds: SandboxFds, program: Bu
   }
 }
 
+/** The output file's size, from the host's own descriptor (nothing when it cannot be read). */
+function outputSize(fd: number): { outputBytes?: number } {
+  try {
+    return { outputBytes: fstatSync(fd).size };
+  } catch {
+    return {};
+  }
+}
+
 /** How a program reports a refused fork or thread (strerror(EAGAIN); dash says "Cannot fork"). */
 const EAGAIN_TEXT = /Resource temporarily unavailable|Cannot fork/;
 
@@ -547,6 +556,7 @@ function outcomeOf(run: SupervisedRun, r: Awaited<ReturnType<typeof exec>>, w: R
         addressSpaceBytes: run.rlimits.addressSpaceBytes,
         fileSizeBytes: run.rlimits.fileSizeBytes,
         fileSizeRule: run.fileSizeRule ?? 'limits.outputMaxMiB',
+        ...(run.output ? outputSize(run.output.fd) : {}),
         ...(run.rlimits.tasks !== undefined && sandboxed(run) ? { tasks: { limit: run.rlimits.tasks, met: peaks.threads > run.rlimits.tasks || EAGAIN_TEXT.test(w.stderr.text()) } } : {}),
       });
   return {

@@ -84,9 +84,10 @@ const CASES: readonly Case[] = [
   { name: 'CPU-time hog', limits: { cpuSeconds: 1 }, rule: 'limits.cpuSeconds', ext: 'mp4', args: SLOW },
   // Upscaled to 720p with veryslow: tens of seconds of work, against a wall clock of 1 s.
   { name: 'job past its wall clock', limits: { wallSeconds: 1 }, rule: 'limits.wallSeconds', ext: 'mp4', args: [...SLOW, '-vf', 'scale=1280:720'] },
-  // PNG frames in Matroska: several MiB for 4 s, over a 1 MiB file-size limit (SIGXFSZ).
+  // PNG frames in Matroska: several MiB for 4 s, over a 1 MiB file-size limit. ffmpeg is the
+  // sandbox's pid 1, so its write fails with EFBIG (no SIGXFSZ): the host reads the output's size.
   { name: 'oversized output', limits: { outputMaxMiB: 1 }, rule: 'limits.outputMaxMiB', ext: 'mkv', args: ['-c:v', 'png', '-an'] },
-  // bwrap alone runs 2 threads; RLIMIT_NPROC cannot bound a root caller, so the monitor does.
+  // The kernel's task ceiling (2) refuses ffmpeg's second thread, or the monitor sees 3 first.
   { name: 'thread fan-out', limits: { maxThreads: 2 }, rule: 'limits.maxThreads', ext: 'mp4', args: SLOW },
 ];
 

@@ -19,7 +19,7 @@ function decodePins() {
 const GOLDEN = {
   probe: [
     '/usr/bin/prlimit --as=1073741824 --cpu=30:32 --fsize=1048576 --nofile=64 --core=0 -- /usr/bin/bwrap',
-    '--unshare-all --unshare-user --uid 65534 --gid 65534 --hostname sandbox --die-with-parent --new-session',
+    '--unshare-all --unshare-user --uid 65534 --gid 65534 --hostname sandbox --die-with-parent --as-pid-1 --new-session',
     '--cap-drop ALL --clearenv --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink',
     'usr/bin /bin --symlink usr/sbin /sbin --ro-bind-try /etc/ld.so.cache /etc/ld.so.cache --ro-bind-try',
     '/etc/alternatives /etc/alternatives --ro-bind-try /etc/ld.so.conf /etc/ld.so.conf --ro-bind-try',
@@ -36,7 +36,7 @@ const GOLDEN = {
   ].join(' ').split(' '),
   deepCheck: [
     '/usr/bin/prlimit --as=6442450944 --cpu=3600:3602 --fsize=1048576 --nofile=256 --core=0 -- /usr/bin/bwrap',
-    '--unshare-all --unshare-user --uid 65534 --gid 65534 --hostname sandbox --die-with-parent --new-session',
+    '--unshare-all --unshare-user --uid 65534 --gid 65534 --hostname sandbox --die-with-parent --as-pid-1 --new-session',
     '--cap-drop ALL --clearenv --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink',
     'usr/bin /bin --symlink usr/sbin /sbin --ro-bind-try /etc/ld.so.cache /etc/ld.so.cache --ro-bind-try',
     '/etc/alternatives /etc/alternatives --ro-bind-try /etc/ld.so.conf /etc/ld.so.conf --ro-bind-try',
@@ -53,7 +53,7 @@ const GOLDEN = {
   ].join(' ').split(' '),
   transcode: [
     '/usr/bin/prlimit --as=6442450944 --cpu=3600:3602 --fsize=268435456 --nofile=256 --core=0 -- /usr/bin/bwrap',
-    '--unshare-all --unshare-user --uid 65534 --gid 65534 --hostname sandbox --die-with-parent --new-session',
+    '--unshare-all --unshare-user --uid 65534 --gid 65534 --hostname sandbox --die-with-parent --as-pid-1 --new-session',
     '--cap-drop ALL --clearenv --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink',
     'usr/bin /bin --symlink usr/sbin /sbin --ro-bind-try /etc/ld.so.cache /etc/ld.so.cache --ro-bind-try',
     '/etc/alternatives /etc/alternatives --ro-bind-try /etc/ld.so.conf /etc/ld.so.conf --ro-bind-try',
@@ -73,7 +73,7 @@ const GOLDEN = {
   ].join(' ').split(' '),
   outputProbe: [
     '/usr/bin/prlimit --as=1073741824 --cpu=30:32 --fsize=1048576 --nofile=64 --core=0 -- /usr/bin/bwrap',
-    '--unshare-all --unshare-user --uid 65534 --gid 65534 --hostname sandbox --die-with-parent --new-session',
+    '--unshare-all --unshare-user --uid 65534 --gid 65534 --hostname sandbox --die-with-parent --as-pid-1 --new-session',
     '--cap-drop ALL --clearenv --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink',
     'usr/bin /bin --symlink usr/sbin /sbin --ro-bind-try /etc/ld.so.cache /etc/ld.so.cache --ro-bind-try',
     '/etc/alternatives /etc/alternatives --ro-bind-try /etc/ld.so.conf /etc/ld.so.conf --ro-bind-try',

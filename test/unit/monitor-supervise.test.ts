@@ -8,6 +8,7 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { supervise, type SupervisedRun } from '../../src/sandbox/supervise.js';
 import { MiB, SANDBOX_TOOLS, sandboxSpec } from '../helpers/supervise.js';
+import { CPU_HARD_GRACE_SECONDS } from '../../src/sandbox/prlimit.js';
 import { resolveSandboxIdentity } from '../../src/sandbox/identity.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -33,11 +34,21 @@ function processesWith(marker: string): number[] {
 }
 
 describe('supervise: limits and the kill path', () => {
-  it('a CPU hog without the monitor is stopped by RLIMIT_CPU (SIGXCPU) and the limit is named', async () => {
+  it('a CPU hog without the monitor that handles SIGXCPU (as ffmpeg does) is stopped by it at RLIMIT_CPU', async () => {
+    // The command is the sandbox's pid 1 (bwrap --as-pid-1): the kernel delivers SIGXCPU to it
+    // only because it has a handler.
+    const r = await supervise(spec(['/usr/bin/sh', '-c', "trap 'exit 3' XCPU; while :; do :; done"], { rlimits: { addressSpaceBytes: 256 * MiB, cpuSeconds: 1, fileSizeBytes: MiB, openFiles: 64 } }));
+    expect(r.killedFor).toBeUndefined();
+    expect(r.exitCode).toBe(3);
+    expect(r.wallMs).toBeLessThan(1000 * (1 + CPU_HARD_GRACE_SECONDS));
+    expect(r.leftBehind).toBe(0);
+  });
+
+  it('a CPU hog without the monitor and without a SIGXCPU handler is ended by the hard limit: a namespace init gets no default action for SIGXCPU', async () => {
     const r = await supervise(spec(['/usr/bin/sh', '-c', 'while :; do :; done'], { rlimits: { addressSpaceBytes: 256 * MiB, cpuSeconds: 1, fileSizeBytes: MiB, openFiles: 64 } }));
     expect(r.killedFor).toBeUndefined();
-    expect(r.exitCode).toBe(128 + 24);
-    expect(r.limit?.rule).toBe('limits.cpuSeconds');
+    expect(r.exitCode).toBe(128 + 9);
+    expect(r.wallMs).toBeGreaterThanOrEqual(1000 * (1 + CPU_HARD_GRACE_SECONDS) - 300);
     expect(r.leftBehind).toBe(0);
   });
 
@@ -70,7 +81,8 @@ describe('supervise: limits and the kill path', () => {
 
   it.skipIf(!existsSync(PYTHON))('a fork bomb without a monitor (a probe has none) stops at the task ceiling the kernel holds per sandbox, not per host user', async () => {
     // As root the sandbox runs as the dedicated user, as a job's does (RLIMIT_NPROC does not bind
-    // a root-owned task). Each sandbox holds bwrap's pid 1 and python before it forks.
+    // a root-owned task). Each sandbox holds python alone before it forks: it is the sandbox's
+    // pid 1 (bwrap --as-pid-1), so every task there descends from the ceiling.
     const id = await resolveSandboxIdentity(undefined);
     const tools = { ...SANDBOX_TOOLS, ...(id.dropped ? { runAs: { uid: id.uid, gid: id.gid } } : {}) };
     const marker = `33.${process.pid}${Date.now() % 100000}`;
@@ -92,7 +104,7 @@ describe('supervise: limits and the kill path', () => {
     // Two at once, as the same host user: each gets its own ceiling of 8.
     const runs = await Promise.all([bomb(), bomb()]);
     for (const r of runs) {
-      expect(r.stdout.trim()).toBe('6');
+      expect(r.stdout.trim()).toBe('7');
       expect(r.stderr).toMatch(/Resource temporarily unavailable/);
       expect(r.exitCode).toBe(3);
       expect(r.limit?.rule).toBe('limits.maxThreads');

@@ -246,6 +246,12 @@ describe('what an exit status says about the limits', () => {
     expect(limitFromExit(signaled('SIGSYS'), ctx)).toBeUndefined();
     expect(limitFromExit({ kind: 'not-run' }, ctx)).toBeUndefined();
   });
+  it('names the file-size limit from the output size the host reads, when a write past it failed (EFBIG: the command is its namespace init, no SIGXFSZ)', () => {
+    expect(limitFromExit(exited(1), { ...ctx, outputBytes: MiB })).toMatchObject({ rule: 'limits.outputMaxMiB', limit: MiB });
+    expect(limitFromExit(exited(1), { ...ctx, outputBytes: MiB, fileSizeRule: 'output.maxBytes' })?.rule).toBe('output.maxBytes');
+    expect(limitFromExit(exited(1), { ...ctx, outputBytes: MiB - 1 })).toBeUndefined();
+    expect(limitFromExit(exited(0), { ...ctx, outputBytes: MiB })).toBeUndefined();
+  });
   it('names the task ceiling only when the run shows it was met, and after the address space (a thread stack refused under RLIMIT_AS is EAGAIN too)', () => {
     const tasks = { limit: 64, met: true };
     expect(limitFromExit(exited(1), { ...ctx, tasks })).toMatchObject({ rule: 'limits.maxThreads', limit: 64 });

@@ -117,10 +117,10 @@ const DEFAULT_CONDITIONAL: SyscallRule[] = [
     why: `clone: any CLONE_NEW* flag (mask 0x${CLONE_NEW_MASK.toString(16)}) gets EPERM; threads and fork are allowed`,
   },
   {
-    // bwrap applies the filter to its own pid 1 as well (after --die-with-parent armed it), and
-    // the sandbox can write that process's memory (/proc/1/mem: same user, dumpable). Code run
-    // there must not disarm the death signal: if this process is SIGKILLed, pid 1's death signal
-    // is what ends the sandbox, which would otherwise run on unwatched.
+    // The death signal bwrap arms (--die-with-parent) is what ends the sandbox if this process is
+    // SIGKILLed: nothing in the sandbox may disarm it, or the sandbox would run on unwatched.
+    // (Found when bwrap still ran a pid 1 of its own, whose memory the sandbox could write;
+    // the command is pid 1 now, bwrap.ts, and holds the death signal itself.)
     name: 'prctl',
     tests: [{ arg: 0, test: 'eq', value: PR_SET_PDEATHSIG, verdict: DENY }],
     otherwise: ALLOW,
@@ -147,7 +147,7 @@ export const DEFAULT_PROFILE: ProfileDefinition = {
 // --- strict: allow-list -----------------------------------------------------------------
 
 /**
- * Everything ffmpeg/ffprobe (and bwrap's pid 1, the dynamic loader and the libraries'
+ * Everything ffmpeg/ffprobe (and prlimit, the dynamic loader and the libraries'
  * constructors) were seen to call while probing, decoding, encoding and muxing every
  * format the e2e suite covers, plus a few harmless twins of those calls that another
  * glibc build or code path might use instead (noted).
@@ -163,7 +163,7 @@ const STRICT_ALLOWED: SyscallName[] = [
   // threads, signals, identity, time, randomness
   'futex', 'sched_getaffinity', 'exit', 'exit_group', 'rt_sigaction', 'rt_sigprocmask',
   'getpid', 'getuid', 'getrusage', 'getrandom',
-  // ffmpeg polls stdin when -nostdin is missing; bwrap's pid 1 reaps its child
+  // ffmpeg polls stdin when -nostdin is missing; wait4 was bwrap's own reaper's (kept: harmless)
   'pselect6', 'wait4',
   // libx265's thread pool, when /sys/devices/system is visible: lists NUMA nodes, pins workers, lowers their priority
   'sched_setaffinity', 'getpriority', 'setpriority', 'getdents64',
