@@ -222,9 +222,8 @@ export class ProcessTree {
       if (s && s.startTicks === start) alive.push(s);
     }
     if (alive.length === 0) return [];
-    // Only exited processes not yet waited for (the common end of a run: bwrap's inner process,
-    // re-parented when the outer one exits): a process gives its children to a reaper before it
-    // is over, so a defunct one has no descendants and nothing else of /proc is read. (A leader
+    // Only exited processes not yet waited for: a process gives its children to a reaper before
+    // it is over, so a defunct one has no descendants and nothing else of /proc is read. (A leader
     // in state Z whose threads run on is not defunct: its children are read as usual.)
     if (alive.every(defunct)) return alive;
     const everyone = all ?? this.proc.all();

@@ -88,6 +88,11 @@ export interface ExitContext {
    */
   readonly outputBytes?: number;
   /**
+   * The command was its PID namespace's init (in bwrap): no signal without a handler kills it
+   * but SIGKILL, so a "killed by SIGXCPU/SIGXFSZ" status can only be its own exit(152/153).
+   */
+  readonly init?: boolean;
+  /**
    * The task ceiling set inside the sandbox (RLIMIT_NPROC, prlimit.ts), and whether the run
    * shows that it was met: the diagnostics name EAGAIN, or the monitor counted the ceiling.
    */
@@ -125,6 +130,7 @@ export function limitFromExit(end: CommandEnd, ctx: ExitContext): ExitLimit | un
   const as = { rule: 'limits.addressSpaceMiB' as const, limit: `${Math.round(ctx.addressSpaceBytes / MiB)} MiB` };
   if (end.kind === 'not-run') return undefined;
   if (end.kind === 'signaled') {
+    if (ctx.init && (end.signal === 'SIGXCPU' || end.signal === 'SIGXFSZ')) return undefined;
     if (end.signal === 'SIGXCPU') return { ...cpu, message: 'the CPU-time limit was reached (SIGXCPU)' };
     if (end.signal === 'SIGXFSZ') return { rule: ctx.fileSizeRule, limit: ctx.fileSizeBytes, message: `the output reached the file-size limit of ${ctx.fileSizeBytes} bytes (SIGXFSZ)` };
     if (end.signal === 'SIGKILL' && ctx.cpuMs >= 0.8 * ctx.cpuLimitMs) return { ...cpu, message: 'the CPU-time hard limit was reached (SIGKILL by the kernel)' };

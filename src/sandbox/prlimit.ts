@@ -11,7 +11,8 @@
  * the kernel gives an init no default action for a signal it does not force (only SIGKILL and
  * SIGSTOP, and faults). So:
  * - SIGXCPU stops ffmpeg, which has a handler for it. A program without one (ffprobe) runs on to
- *   the hard limit's SIGKILL; a probe's wall clock, which equals its CPU limit, comes first.
+ *   the hard limit's SIGKILL. For a probe that is the end of the file either way: one that runs
+ *   into its wall clock (equal to its CPU limit) or into that SIGKILL is refused.
  * - Past RLIMIT_FSIZE a write fails with EFBIG instead of SIGXFSZ. The host then names the limit
  *   from the output file's size, which it reads itself (exit-status.ts).
  * - A crash (SIGSEGV, SIGSYS from seccomp) still ends it, and SIGKILL from the host or from

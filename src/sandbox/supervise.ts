@@ -557,6 +557,7 @@ function outcomeOf(run: SupervisedRun, r: Awaited<ReturnType<typeof exec>>, w: R
         fileSizeBytes: run.rlimits.fileSizeBytes,
         fileSizeRule: run.fileSizeRule ?? 'limits.outputMaxMiB',
         ...(run.output ? outputSize(run.output.fd) : {}),
+        init: sandboxed(run),
         ...(run.rlimits.tasks !== undefined && sandboxed(run) ? { tasks: { limit: run.rlimits.tasks, met: peaks.threads > run.rlimits.tasks || EAGAIN_TEXT.test(w.stderr.text()) } } : {}),
       });
   return {

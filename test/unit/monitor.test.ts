@@ -228,6 +228,9 @@ describe('what an exit status says about the limits', () => {
     expect(limitFromExit(signaled('SIGXCPU'), ctx)?.rule).toBe('limits.cpuSeconds');
     expect(limitFromExit(signaled('SIGXFSZ'), ctx)).toMatchObject({ rule: 'limits.outputMaxMiB', limit: MiB });
     expect(limitFromExit(signaled('SIGXFSZ'), { ...ctx, fileSizeRule: 'output.maxBytes' })?.rule).toBe('output.maxBytes');
+    // As its namespace's init the command cannot die of either by default: such a status is its own exit(152/153).
+    expect(limitFromExit(signaled('SIGXCPU'), { ...ctx, init: true })).toBeUndefined();
+    expect(limitFromExit(signaled('SIGXFSZ'), { ...ctx, init: true })).toBeUndefined();
   });
   it('reads the address-space limit from measurements and the loader status, never from text', () => {
     expect(limitFromExit(exited(127), ctx)?.rule).toBe('limits.addressSpaceMiB');

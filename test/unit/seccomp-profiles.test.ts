@@ -150,7 +150,7 @@ describe('default profile specifics', () => {
   it('also refuses TIOCLINUX', () => {
     expect(verdict('default', 'ioctl', [0, 0x541c])).toMatchObject(eperm);
   });
-  it('refuses PR_SET_PDEATHSIG: bwrap\'s pid 1 runs under the filter too, and must keep --die-with-parent armed', () => {
+  it('refuses PR_SET_PDEATHSIG: the sandboxed command (its pid 1) must keep --die-with-parent armed', () => {
     expect(verdict('default', 'prctl', [1 /* PR_SET_PDEATHSIG */, 0])).toMatchObject(eperm);
     expect(verdict('strict', 'prctl', [1 /* PR_SET_PDEATHSIG */, 0])).toMatchObject(eperm);
   });
