@@ -437,14 +437,15 @@ function renderReport(r) {
       ratio: fmtRatio(c.ratioMedian),
       aCpu: c.cpu ? fmtSeconds(c.cpu.a.median) : '—',
       bCpu: c.cpu ? fmtSeconds(c.cpu.b.median) : '—',
+      dCpu: c.cpu ? fmtSeconds(c.cpu.b.median - c.cpu.a.median) : '—',
       target: c.target ? `≤ ${c.target}×` : '',
       ok: c.error ? 'ERROR' : verdict(c.pass),
     });
   }
   if (rows.length > 0) {
     out.push('Wall time, seconds (A = baseline, B = zt-ffmpeg; ratio = median of per-pair B/A; the targets apply to it).');
-    out.push('A CPU / B CPU* = median user+system seconds (GNU time). *B counts only what runs OUTSIDE the sandbox (node, prlimit,');
-    out.push('bwrap\'s outer process): time cannot see into bubblewrap\'s PID namespace. So B CPU* is the wrapper\'s own CPU cost, load-independent.');
+    out.push('A CPU / B CPU = median user+system seconds of the whole tree (GNU time). bwrap runs the command as the sandbox\'s pid 1 and');
+    out.push('waits for it itself, so the sandboxed ffprobe and ffmpeg count in B. B−A CPU = what zt-ffmpeg adds in CPU (node, the probe, the checks).');
     out.push(
       renderTable(
         [
@@ -452,7 +453,7 @@ function renderReport(r) {
           { key: 'a', title: 'A' }, { key: 'aMed', title: 'median', align: 'right' }, { key: 'aMin', title: 'min', align: 'right' }, { key: 'aMax', title: 'max', align: 'right' },
           { key: 'b', title: 'B' }, { key: 'bMed', title: 'median', align: 'right' }, { key: 'bMin', title: 'min', align: 'right' }, { key: 'bMax', title: 'max', align: 'right' },
           { key: 'over', title: 'B−A ms', align: 'right' }, { key: 'ratio', title: 'ratio', align: 'right' }, { key: 'target', title: 'target' }, { key: 'ok', title: '' },
-          { key: 'aCpu', title: 'A CPU', align: 'right' }, { key: 'bCpu', title: 'B CPU*', align: 'right' },
+          { key: 'aCpu', title: 'A CPU', align: 'right' }, { key: 'bCpu', title: 'B CPU', align: 'right' }, { key: 'dCpu', title: 'B−A CPU', align: 'right' },
         ],
         rows,
       ),
