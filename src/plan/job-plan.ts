@@ -337,17 +337,17 @@ function readersOf(muxer: string): string[] {
 const ANY_OUTPUT_FORMATS = ['mov', 'matroska', 'wav', 'mp3', 'flac', 'ogg', 'image2', 'png_pipe', 'jpeg_pipe'];
 
 /**
- * The sandboxed ffprobe of the output. The output was written by a process that parsed hostile
- * bytes, so its probe is hardened like the input's: the build's extra options (when the build's
- * capabilities are known) and only the decoders of the promised codecs.
- */
-/**
  * The output probe's task ceiling. It has no policy at hand (its other limits are fixed too), and
  * ffprobe starts no thread while it probes (libavformat opens decoders single-threaded for
  * that): this is room to spare.
  */
 const OUTPUT_PROBE_TASKS = 64;
 
+/**
+ * The sandboxed ffprobe of the output. The output was written by a process that parsed hostile
+ * bytes, so its probe is hardened like the input's: the build's extra options (when the build's
+ * capabilities are known) and only the decoders of the promised codecs.
+ */
 export function planOutputProbe(site: SandboxSite, output: SandboxedInput, target: OperationTarget | undefined, caps: Capabilities | undefined, timeoutSeconds: number): SupervisedRun {
   const promisedFormats = target ? [...new Set([...target.expect.formats, ...target.expect.formats.flatMap(readersOf)])] : [];
   const formats = promisedFormats.length > 0 ? promisedFormats : ANY_OUTPUT_FORMATS;
