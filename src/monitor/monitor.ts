@@ -168,7 +168,7 @@ export function startMonitor(tree: ProcessTree, limits: MonitorLimits, onBreach:
   const seen = new Set<string>();
   const sample = (): void => {
     // Zombies included: they count against the thread limit (see the top of this file).
-    const members = tree.scan();
+    const members = tree.sample();
     if (members.every(defunct)) return;
     let r = 0;
     let w = 0;

@@ -76,6 +76,89 @@ describe('parsing /proc', () => {
     allNow = [at(1, 0, 1), at(11, 1, 101), at(20, 11, 1000)];
     expect(tree.scan().map((p) => p.pid).sort()).toEqual([11, 20]);
   });
+  it("a sample follows the tree's children lists and reads nothing else of /proc", () => {
+    const at = (pid: number, ppid: number, start: number, threads = 1): ProcStat => ({ ...proc(pid, ppid), startTicks: start, threads });
+    let wholeReads = 0;
+    const oneReads: number[] = [];
+    let now: ProcStat[] = [];
+    let kids: Record<number, number[]> = {};
+    const tree = new ProcessTree(10, {
+      one: (pid) => (oneReads.push(pid), now.find((p) => p.pid === pid)),
+      all: () => (wholeReads++, now),
+      children: (pid) => kids[pid] ?? [],
+    });
+    // 10 → 11 (3 threads) → 12, 13; 30 is the host's, never read.
+    now = [at(1, 0, 1), at(10, 1, 100), at(11, 10, 101, 3), at(12, 11, 102), at(13, 11, 103), at(30, 1, 50)];
+    kids = { 1: [10, 30], 10: [11], 11: [12, 13] };
+    expect(tree.sample().map((p) => p.pid).sort()).toEqual([10, 11, 12, 13]);
+    expect(wholeReads).toBe(0);
+    expect(oneReads).not.toContain(30);
+    expect(tree.lastScan().map((p) => p.pid).sort()).toEqual([10, 11, 12, 13]);
+    // A listed child whose pid is another process's by the time its stat is read (its parent is not 11) is not a member.
+    now = [at(1, 0, 1), at(10, 1, 100), at(11, 10, 101, 3), at(12, 1, 700), at(13, 11, 103)];
+    expect(tree.sample().map((p) => p.pid).sort()).toEqual([10, 11, 13]);
+    // 11 dies; 13, seen before, lives on re-parented out of the tree with a child of its own: both are members.
+    now = [at(1, 0, 1), at(10, 1, 100), at(13, 1, 103), at(14, 13, 104)];
+    kids = { 1: [10, 13], 13: [14] };
+    expect(tree.sample().map((p) => p.pid).sort()).toEqual([10, 13, 14]);
+    // 13 and 14 end and their pids are taken by processes of the host: forgotten, not members.
+    now = [at(1, 0, 1), at(10, 1, 100), at(13, 1, 900), at(14, 1, 901)];
+    kids = { 1: [10, 13, 14] };
+    expect(tree.sample().map((p) => p.pid)).toEqual([10]);
+    expect(wholeReads).toBe(0);
+    // A kill reads all of /proc: the lists are not exact while processes start and end.
+    tree.killOnce();
+    expect(wholeReads).toBeGreaterThan(0);
+  });
+  it('a sample reads all of /proc where the kernel keeps no children lists, or the root is gone, or reaped', () => {
+    const at = (pid: number, ppid: number): ProcStat => proc(pid, ppid);
+    let wholeReads = 0;
+    let lists = true;
+    let now = [at(1, 0), at(10, 1), at(11, 10)];
+    const tree = new ProcessTree(10, { one: (pid) => now.find((p) => p.pid === pid), all: () => (wholeReads++, now), children: (pid) => (lists ? (pid === 10 ? [11] : []) : undefined) });
+    expect(tree.sample().map((p) => p.pid)).toEqual([10, 11]);
+    expect(wholeReads).toBe(0);
+    lists = false;
+    expect(tree.sample().map((p) => p.pid)).toEqual([10, 11]);
+    expect(wholeReads).toBe(1);
+    lists = true;
+    now = [at(1, 0), at(11, 1)];
+    expect(tree.sample().map((p) => p.pid)).toEqual([11]);
+    expect(wholeReads).toBe(2);
+    tree.markRootReaped();
+    tree.sample();
+    expect(wholeReads).toBe(3);
+  });
+  it('on the live /proc, a sample finds what a whole scan finds: children, grandchildren, many threads', async () => {
+    const { spawn } = await import('node:child_process');
+    // sh starts a subshell that starts two sleeps, and node whose 4th worker thread starts a
+    // sleep (so that sleep's parent is that thread, listed in its own children file); then waits.
+    const worker = `if(require('node:worker_threads').workerData===3)require('node:child_process').spawn('sleep',['30'],{stdio:'ignore'});setInterval(()=>{},1000)`;
+    const node = `const {Worker}=require('node:worker_threads');for(let i=0;i<4;i++)new Worker(${JSON.stringify(worker)},{eval:true,workerData:i});setTimeout(()=>{},30000)`;
+    const script = `(sleep 30 & sleep 30 & wait) & "$NODE" -e "$CODE" & echo ready; read x`;
+    const root = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, NODE: process.execPath, CODE: node } });
+    const tree = new ProcessTree(root.pid!);
+    try {
+      await new Promise<void>((resolve) => root.stdout.once('data', () => resolve()));
+      const pids = (list: readonly ProcStat[]): number[] => list.map((p) => p.pid).sort((a, b) => a - b);
+      let whole: number[] = [];
+      let sampled: number[] = [];
+      // Until the tree settles (the subshell's sleeps and node's threads start after "ready").
+      // A tree of its own for the samples: what a whole scan has seen, a sample would keep.
+      for (let i = 0; i < 100; i++) {
+        whole = pids(tree.scan());
+        const fresh = new ProcessTree(root.pid!);
+        sampled = pids(fresh.sample());
+        const threads = fresh.lastScan().reduce((n, p) => n + p.threads, 0);
+        if (whole.length === 6 && threads >= 6 + 4 && whole.join() === sampled.join()) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(whole).toHaveLength(6);
+      expect(sampled).toEqual(whole);
+    } finally {
+      expect(await tree.killAll()).toBe(0);
+    }
+  }, 20_000);
   it('after the root is reaped, members left only as zombies are found without reading all of /proc (a zombie has no children)', () => {
     const at = (pid: number, ppid: number, start: number, state = 'S'): ProcStat => ({ ...proc(pid, ppid), startTicks: start, state });
     let wholeReads = 0;
