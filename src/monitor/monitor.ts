@@ -18,6 +18,9 @@
  *   per process and ffmpeg catches the SIGXCPU it sends, so the monitor also kills when the
  *   tree's CPU time reaches the budget and names the rule itself.
  * - the slow-job deadline from the learned baseline (see baseline.ts).
+ *
+ * A sample reads the tree along its children lists, and all of /proc at least every 2 s
+ * (ProcessTree.sample in proc.ts); the kill path always reads all of /proc.
  */
 import type { RuleId } from '../rule-id.js';
 import { CLOCK_TICKS, PAGE_SIZE, ProcessTree, defunct, readIo, type ProcStat } from './proc.js';

@@ -86,7 +86,7 @@ describe('parsing /proc', () => {
       one: (pid) => (oneReads.push(pid), now.find((p) => p.pid === pid)),
       all: () => (wholeReads++, now),
       children: (pid) => kids[pid] ?? [],
-    });
+    }, Number.POSITIVE_INFINITY);
     // 10 → 11 (3 threads) → 12, 13; 30 is the host's, never read.
     now = [at(1, 0, 1), at(10, 1, 100), at(11, 10, 101, 3), at(12, 11, 102), at(13, 11, 103), at(30, 1, 50)];
     kids = { 1: [10, 30], 10: [11], 11: [12, 13] };
@@ -115,7 +115,7 @@ describe('parsing /proc', () => {
     let wholeReads = 0;
     let lists = true;
     let now = [at(1, 0), at(10, 1), at(11, 10)];
-    const tree = new ProcessTree(10, { one: (pid) => now.find((p) => p.pid === pid), all: () => (wholeReads++, now), children: (pid) => (lists ? (pid === 10 ? [11] : []) : undefined) });
+    const tree = new ProcessTree(10, { one: (pid) => now.find((p) => p.pid === pid), all: () => (wholeReads++, now), children: (pid) => (lists ? (pid === 10 ? [11] : []) : undefined) }, Number.POSITIVE_INFINITY);
     expect(tree.sample().map((p) => p.pid)).toEqual([10, 11]);
     expect(wholeReads).toBe(0);
     lists = false;
@@ -127,6 +127,26 @@ describe('parsing /proc', () => {
     expect(wholeReads).toBe(2);
     tree.markRootReaped();
     tree.sample();
+    expect(wholeReads).toBe(3);
+  });
+  it('a sample reads all of /proc at least every wholeScanEveryMs: what the lists hide is found, and read by its pid from then on', async () => {
+    let wholeReads = 0;
+    const now = [proc(1, 0), proc(10, 1), proc(11, 10), proc(12, 11)];
+    // The lists hide 12 (as a child that exits while its parent's list is read can).
+    const reader = { one: (pid: number) => now.find((p) => p.pid === pid), all: () => (wholeReads++, now), children: (pid: number) => (pid === 10 ? [11] : []) };
+    const tree = new ProcessTree(10, reader, 30);
+    expect(tree.sample().map((p) => p.pid)).toEqual([10, 11]);
+    expect(wholeReads).toBe(0);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(tree.sample().map((p) => p.pid).sort()).toEqual([10, 11, 12]);
+    expect(wholeReads).toBe(1);
+    // Seen once, 12 is a member of every later sample, though the lists still hide it.
+    expect(tree.sample().map((p) => p.pid).sort()).toEqual([10, 11, 12]);
+    expect(wholeReads).toBe(1);
+    // With no interval, every sample reads all of /proc.
+    const always = new ProcessTree(10, reader, 0);
+    always.sample();
+    always.sample();
     expect(wholeReads).toBe(3);
   });
   it('on the live /proc, a sample finds what a whole scan finds: children, grandchildren, many threads', async () => {
@@ -147,7 +167,7 @@ describe('parsing /proc', () => {
       // A tree of its own for the samples: what a whole scan has seen, a sample would keep.
       for (let i = 0; i < 100; i++) {
         whole = pids(tree.scan());
-        const fresh = new ProcessTree(root.pid!);
+        const fresh = new ProcessTree(root.pid!, undefined, Number.POSITIVE_INFINITY);
         sampled = pids(fresh.sample());
         const threads = fresh.lastScan().reduce((n, p) => n + p.threads, 0);
         if (whole.length === 6 && threads >= 6 + 4 && whole.join() === sampled.join()) break;
