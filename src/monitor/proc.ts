@@ -9,7 +9,7 @@
  * every process it has ever seen in the tree (pid + start time, so a recycled pid is never
  * signalled) in case a middle process dies and its children are re-parented away.
  */
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { monotonicMs } from '../util/clock.js';
 
 export interface ProcStat {
@@ -123,37 +123,54 @@ function hasChildrenLists(): boolean {
   return childrenLists;
 }
 
-/** A children list read whole (a large tree's list can outgrow one buffer). */
+/** Pure: the pids of a children list ("12 345 " : each pid followed by a space, no newline). */
+export function parseChildrenList(text: string): number[] {
+  const pids: number[] = [];
+  for (const w of text.split(/\s+/)) {
+    if (w === '') continue;
+    const pid = Number(w);
+    if (Number.isInteger(pid) && pid > 0) pids.push(pid);
+  }
+  return pids;
+}
+
+/** Whether a /proc read failed because the process or thread is gone (not for want of access or descriptors). */
+function goneError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+/**
+ * A children list read whole (a large tree's list can outgrow one buffer): its pids; [] when
+ * the thread is gone; undefined when it cannot be read (then the caller cannot tell).
+ */
 function readChildrenList(file: string): number[] | undefined {
   let fd: number;
   try {
     fd = openSync(file, 'r');
-  } catch {
-    return undefined;
+  } catch (e) {
+    return goneError(e) ? [] : undefined;
   }
-  const pids: number[] = [];
-  let rest = '';
+  let text = '';
   try {
     for (let pos = 0; ; ) {
       const n = readSync(fd, procBuffer, 0, procBuffer.length, pos);
       if (n === 0) break;
       pos += n;
-      const words = (rest + procBuffer.toString('latin1', 0, n)).split(' ');
-      rest = words.pop() ?? '';
-      for (const w of words) if (w !== '') pids.push(Number(w));
+      text += procBuffer.toString('latin1', 0, n);
     }
-  } catch {
-    return undefined;
+  } catch (e) {
+    return goneError(e) ? [] : undefined;
   } finally {
     closeSync(fd);
   }
-  if (rest.trim() !== '') pids.push(Number(rest));
-  return pids.filter((pid) => Number.isInteger(pid) && pid > 0);
+  return parseChildrenList(text);
 }
 
 /**
  * The children of a process: those of each of its threads (a child's parent is the thread that
- * started it). Undefined when the kernel keeps no such lists; a process gone has none.
+ * started it). A process gone has none; undefined when the kernel keeps no such lists or one
+ * cannot be read (the caller then reads all of /proc).
  */
 export function readChildren(pid: number, threads: number): number[] | undefined {
   if (!hasChildrenLists()) return undefined;
@@ -162,13 +179,27 @@ export function readChildren(pid: number, threads: number): number[] | undefined
   else {
     try {
       tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      return [];
+    } catch (e) {
+      return goneError(e) ? [] : undefined;
     }
   }
   const out: number[] = [];
-  for (const tid of tids) out.push(...(readChildrenList(`/proc/${pid}/task/${tid}/children`) ?? []));
+  for (const tid of tids) {
+    const list = readChildrenList(`/proc/${pid}/task/${tid}/children`);
+    if (list === undefined) return undefined;
+    for (const child of list) out.push(child);
+  }
   return out;
+}
+
+/** Whether a process is gone: its /proc directory no longer exists (a failed read alone does not say so). */
+export function processGone(pid: number): boolean {
+  try {
+    statSync(`/proc/${pid}`);
+    return false;
+  } catch (e) {
+    return goneError(e);
+  }
 }
 
 export function readAllStats(): ProcStat[] {
@@ -237,11 +268,13 @@ export function readIo(pid: number): ProcIo | undefined {
 export interface ProcReader {
   one(pid: number): ProcStat | undefined;
   all(): ProcStat[];
-  /** The children of a process (its stat gives the thread count); undefined: no such lists here. */
+  /** The children of a process (its stat gives the thread count); undefined: cannot tell (no such lists here, or unreadable). */
   children?(pid: number, threads: number): number[] | undefined;
+  /** Whether a process no longer exists (not merely unreadable). */
+  gone?(pid: number): boolean;
 }
 
-const LIVE_PROC: ProcReader = { one: readStat, all: readAllStats, children: readChildren };
+const LIVE_PROC: ProcReader = { one: readStat, all: readAllStats, children: readChildren, gone: processGone };
 
 export class ProcessTree {
   private readonly seen = new Map<number, number>();
@@ -281,9 +314,10 @@ export class ProcessTree {
    * promise those lists are exact while processes start and end (one that exits while a list is
    * read can hide a sibling, and a tree that makes processes die on purpose could try to hide
    * one that way), so:
-   * - a sample at least every `wholeScanEveryMs` (2 s) reads all of /proc as scan() does; a
-   *   member seen once is read by its pid in every later sample, wherever it is in the lists, so
-   *   nothing stays out of the counts much longer than that;
+   * - the first sample once `wholeScanEveryMs` (2 s) have passed since the last whole read reads
+   *   all of /proc as scan() does (so at most 2 s + one sampling interval apart); a member seen
+   *   once is read by its pid in every later sample, wherever it is in the lists, so nothing
+   *   stays out of the counts longer than that;
    * - the kill path (killOnce, alive, killAll) always reads all of /proc;
    * - meanwhile the kernel's own ceilings (RLIMIT_NPROC, RLIMIT_AS, RLIMIT_CPU per process) hold.
    * Members seen earlier and now outside the tree are still members (read one by one, with what
@@ -294,13 +328,22 @@ export class ProcessTree {
     const children = this.proc.children?.bind(this.proc);
     const now = monotonicMs();
     const whole = this.rootReaped || children === undefined || now - this.lastWholeScan >= this.wholeScanEveryMs;
-    const members = whole || children === undefined ? undefined : this.walk(children);
+    const members = whole || children === undefined ? undefined : this.walkOrGiveUp(children);
     if (members === undefined) {
       this.lastWholeScan = now;
       return this.scan();
     }
     this.last = members;
     return members;
+  }
+
+  /** walk(), or undefined (a whole scan instead) if anything in it throws: a sample never fails for the lists. */
+  private walkOrGiveUp(children: (pid: number, threads: number) => number[] | undefined): ProcStat[] | undefined {
+    try {
+      return this.walk(children);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The tree from the root and every seen member outside it, by children lists; undefined: cannot tell (full scan). */
@@ -330,10 +373,11 @@ export class ProcessTree {
     for (const [pid, start] of this.seen) {
       if (members.has(pid)) continue;
       const s = this.proc.one(pid);
-      if (s === undefined || s.startTicks !== start) {
-        this.seen.delete(pid);
-        continue;
-      }
+      // Forgotten only when surely dead: its pid now another's, or gone from /proc. A read that
+      // fails otherwise (no descriptor left, say) keeps it for the kill path's whole scans.
+      if (s !== undefined && s.startTicks !== start) this.seen.delete(pid);
+      else if (s === undefined && this.proc.gone?.(pid) === true) this.seen.delete(pid);
+      if (s === undefined || s.startTicks !== start) continue;
       if (!from(s)) return undefined;
     }
     for (const p of members.values()) this.seen.set(p.pid, p.startTicks);
