@@ -285,7 +285,7 @@ export class ProcessTree {
   constructor(
     readonly root: number,
     private readonly proc: ProcReader = LIVE_PROC,
-    /** sample() reads all of /proc at least this often (see there). */
+    /** How long sample() may go on the children lists before it reads all of /proc again (see there). */
     private readonly wholeScanEveryMs = WHOLE_SCAN_EVERY_MS,
   ) {}
 
@@ -310,10 +310,9 @@ export class ProcessTree {
    * (/proc/PID/task/TID/children) instead of by reading every process of the host: a sample then
    * costs what the tree is, not what the host runs (a 2-process ffmpeg tree of 22 threads: 0.28 ms
    * of CPU, where a read of all of /proc took 1.45 ms with 70 processes on the host and 19 ms with
-   * 1,070; 5 times a second for the whole job). The kernel does not
-   * promise those lists are exact while processes start and end (one that exits while a list is
-   * read can hide a sibling, and a tree that makes processes die on purpose could try to hide
-   * one that way), so:
+   * 1,070; 5 times a second for the whole job). The kernel does not promise those lists are
+   * exact while processes start and end (one that exits while a list is read can hide a sibling,
+   * and a tree that makes processes die on purpose could try to hide one that way), so:
    * - the first sample once `wholeScanEveryMs` (2 s) have passed since the last whole read reads
    *   all of /proc as scan() does (so at most 2 s + one sampling interval apart); a member seen
    *   once is read by its pid in every later sample, wherever it is in the lists, so nothing
@@ -321,13 +320,12 @@ export class ProcessTree {
    * - the kill path (killOnce, alive, killAll) always reads all of /proc;
    * - meanwhile the kernel's own ceilings (RLIMIT_NPROC, RLIMIT_AS, RLIMIT_CPU per process) hold.
    * Members seen earlier and now outside the tree are still members (read one by one, with what
-   * they started); one found dead is forgotten, since a pid with the same start time never comes
-   * back. Without children lists, or once the root is reaped, this is scan().
+   * they started); one surely dead (pid reused, or gone from /proc) is forgotten. Without children lists, or once the root is reaped, this is scan().
    */
   sample(): ProcStat[] {
     const children = this.proc.children?.bind(this.proc);
     const now = monotonicMs();
-    const whole = this.rootReaped || children === undefined || now - this.lastWholeScan >= this.wholeScanEveryMs;
+    const whole = this.rootReaped || now - this.lastWholeScan >= this.wholeScanEveryMs;
     const members = whole || children === undefined ? undefined : this.walkOrGiveUp(children);
     if (members === undefined) {
       this.lastWholeScan = now;
@@ -375,9 +373,10 @@ export class ProcessTree {
       const s = this.proc.one(pid);
       // Forgotten only when surely dead: its pid now another's, or gone from /proc. A read that
       // fails otherwise (no descriptor left, say) keeps it for the kill path's whole scans.
-      if (s !== undefined && s.startTicks !== start) this.seen.delete(pid);
-      else if (s === undefined && this.proc.gone?.(pid) === true) this.seen.delete(pid);
-      if (s === undefined || s.startTicks !== start) continue;
+      if (s === undefined || s.startTicks !== start) {
+        if (s !== undefined || this.proc.gone?.(pid) === true) this.seen.delete(pid);
+        continue;
+      }
       if (!from(s)) return undefined;
     }
     for (const p of members.values()) this.seen.set(p.pid, p.startTicks);
