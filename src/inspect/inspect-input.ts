@@ -20,7 +20,7 @@ import { walkStructure, type StructureReport } from './structure.js';
 import { detectCapabilities } from '../posture/capabilities/detect.js';
 import { decoderStreamType, type Capabilities } from '../posture/capabilities/listing.js';
 import type { InjectedHardening, InspectPlanner, SandboxedInput, SandboxSite } from './planner.js';
-import { supervise, type SandboxTools, type SupervisedRun } from '../sandbox/supervise.js';
+import { supervise, type LoaderStart, type SandboxTools, type SupervisedRun } from '../sandbox/supervise.js';
 import { firstLine } from '../util/text.js';
 import { classifyDiagnostics } from './probe-diagnostics.js';
 import { monotonicMs } from '../util/clock.js';
@@ -33,6 +33,8 @@ export interface InspectTools {
   /** Descriptors of the binaries as posture checked them (bound into the sandbox). */
   readonly ffprobeFd?: number;
   readonly ffmpegFd?: number;
+  /** How ffprobe is started in the sandbox, where a load order was proven (posture/loader/order.ts). */
+  readonly ffprobeLoader?: LoaderStart;
   readonly seccompProgram: Buffer | undefined;
   /** Posture facts of the binaries; ffmpeg's presence means it was checked and will decode. */
   readonly binaries?: Partial<Record<string, { readonly sha256: string } | undefined>>;
@@ -93,8 +95,15 @@ export function sandboxedInput(r: { sandboxName: string; input: OpenedInput }): 
 }
 
 function siteOf(tools: InspectTools, binary: string): SandboxSite {
-  const fd = binary === tools.ffprobe ? tools.ffprobeFd : binary === tools.ffmpeg ? tools.ffmpegFd : undefined;
-  return { sandbox: tools.sandbox, seccompProgram: tools.seccompProgram, binary, ...(fd !== undefined ? { binaryFd: fd } : {}) };
+  const name = binary === tools.ffprobe ? 'ffprobe' : binary === tools.ffmpeg ? 'ffmpeg' : undefined;
+  return sandboxSite(tools, name, binary);
+}
+
+/** Where `binary` (posture's ffprobe or ffmpeg, by `name`) runs: the sandbox, its checked descriptor and (ffprobe) its load order. */
+export function sandboxSite(tools: Pick<InspectTools, 'sandbox' | 'seccompProgram' | 'ffprobeFd' | 'ffmpegFd' | 'ffprobeLoader'>, name: 'ffprobe' | 'ffmpeg' | undefined, binary: string): SandboxSite {
+  const fd = name === 'ffprobe' ? tools.ffprobeFd : name === 'ffmpeg' ? tools.ffmpegFd : undefined;
+  const loader = name === 'ffprobe' && fd !== undefined ? tools.ffprobeLoader : undefined;
+  return { sandbox: tools.sandbox, seccompProgram: tools.seccompProgram, binary, ...(fd !== undefined ? { binaryFd: fd } : {}), ...(loader ? { loader } : {}) };
 }
 
 const HEAD_SNIFF = 64 * 1024;

@@ -13,7 +13,7 @@ import type { ZtError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import type { Capabilities } from '../posture/capabilities/listing.js';
 import type { ProbeResult } from './probe-result.js';
-import type { SandboxTools, SupervisedRun } from '../sandbox/supervise.js';
+import type { LoaderStart, SandboxTools, SupervisedRun } from '../sandbox/supervise.js';
 
 /** What inspect reads of injected hardening (for `check`, --json and the audit record). */
 export interface InjectedHardening {
@@ -30,6 +30,8 @@ export interface SandboxSite {
   readonly binary: string;
   /** The binary's descriptor as posture checked it: bound over its path in the sandbox. */
   readonly binaryFd?: number;
+  /** Start it by its loader with a proven load order (src/posture/loader/order.ts). */
+  readonly loader?: LoaderStart;
 }
 
 /** A file bound into the sandbox from an open descriptor (the one that was hashed), under a fixed name. */

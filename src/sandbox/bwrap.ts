@@ -44,6 +44,11 @@ export interface BwrapSpec {
   readonly inputName?: string;
   /** fd (in the child) of the binary posture checked, bound read-only over its own path. */
   readonly binaryFd?: number;
+  /**
+   * Start the command by its dynamic loader (fd in the child, bound read-only over `path`) with
+   * `preload` first: `ld.so --preload a:b:c command…` (src/posture/loader/order.ts).
+   */
+  readonly loader?: { readonly path: string; readonly fd: number; readonly preload: readonly string[] };
   /** fd (in the child) of the seccomp program, if any. */
   readonly seccompFd?: number;
   /** fd (in the child) bwrap writes {"child-pid": N} to. */
@@ -142,6 +147,7 @@ export function buildBwrapArgs(spec: BwrapSpec): string[] {
   a.push('--chdir', '/tmp');
   const binary = spec.command[0];
   if (spec.binaryFd !== undefined && binary !== undefined) a.push('--ro-bind-fd', String(spec.binaryFd), binary);
+  if (spec.loader) a.push('--ro-bind-fd', String(spec.loader.fd), spec.loader.path);
   const tl = spec.taskLimit;
   if (tl?.prlimitFd !== undefined) a.push('--ro-bind-fd', String(tl.prlimitFd), tl.prlimit);
   // Everything else, the root included, is read-only: the only writable places are bounded.
@@ -150,7 +156,8 @@ export function buildBwrapArgs(spec: BwrapSpec): string[] {
   if (spec.seccompFd !== undefined) a.push('--seccomp', String(spec.seccompFd));
   if (spec.infoFd !== undefined) a.push('--info-fd', String(spec.infoFd));
   if (spec.jsonStatusFd !== undefined) a.push('--json-status-fd', String(spec.jsonStatusFd));
-  a.push('--', ...(tl ? taskLimitArgs(tl.prlimit, tl.tasks) : []), ...spec.command);
+  const start = spec.loader ? [spec.loader.path, '--preload', spec.loader.preload.join(':')] : [];
+  a.push('--', ...(tl ? taskLimitArgs(tl.prlimit, tl.tasks) : []), ...start, ...spec.command);
   return a;
 }
 

@@ -62,6 +62,17 @@ export function interruptSignalOf(reason: unknown): InterruptSignal {
   return reason === 'SIGTERM' || reason === 'SIGHUP' ? reason : 'SIGINT';
 }
 
+/**
+ * Start the command by its dynamic loader with these libraries first (a faster start whose
+ * bindings were shown unchanged: src/posture/loader/order.ts). `fd` is the loader as checked,
+ * bound over `path` inside the sandbox.
+ */
+export interface LoaderStart {
+  readonly path: string;
+  readonly fd: number;
+  readonly preload: readonly string[];
+}
+
 export interface SupervisedRun {
   readonly tools: SandboxTools;
   /** Command to run inside; argv[0] must be an absolute path. */
@@ -78,6 +89,8 @@ export interface SupervisedRun {
   readonly output?: { readonly fd: number; readonly name: string };
   /** Descriptor of command[0] as posture checked it, bound over its path inside the sandbox. */
   readonly binaryFd?: number;
+  /** Start command[0] by its loader with a proven load order (in bwrap only, never with the gpu grant). */
+  readonly loader?: LoaderStart;
   /** The seccomp program (BPF) bwrap installs, handed over on its stdin (start-gate.ts). */
   readonly seccompProgram?: Buffer;
   /**
@@ -162,6 +175,8 @@ export interface SandboxFds {
   readonly prlimit?: number;
   readonly progress?: number;
   readonly status?: number;
+  /** The dynamic loader as checked, bound over its path (LoaderStart). */
+  readonly loader?: number;
 }
 
 const sandboxed = (run: SupervisedRun): boolean => !run.tools.degraded && run.tools.bwrap !== undefined;
@@ -176,7 +191,7 @@ const sandboxed = (run: SupervisedRun): boolean => !run.tools.degraded && run.to
  * prlimit, which sets the task ceiling inside, is bound from 5 over its own path.
  * A slot a run does not use is passed as 'ignore' (nothing there in the child).
  */
-export const CHILD_FD = { seccomp: 0, input: 3, output: 4, prlimit: 5, binary: 6, progress: 7, status: 8 } as const;
+export const CHILD_FD = { seccomp: 0, input: 3, output: 4, prlimit: 5, binary: 6, progress: 7, status: 8, loader: 9 } as const;
 export const SANDBOX_OUTPUT_PATH = `/proc/self/fd/${CHILD_FD.output}`;
 /** The input as an inherited descriptor: always in degraded mode, and for inputInherited runs. */
 export const INHERITED_INPUT_PATH = `/proc/self/fd/${CHILD_FD.input}`;
@@ -196,8 +211,15 @@ export function sandboxFds(run: SupervisedRun): SandboxFds {
     ...(run.rlimits.tasks !== undefined && run.tools.prlimitFd !== undefined && inBwrap ? { prlimit: CHILD_FD.prlimit } : {}),
     ...(run.progress ? { progress: CHILD_FD.progress } : {}),
     ...(inBwrap ? { status: CHILD_FD.status } : {}),
+    ...(usesLoader(run) ? { loader: CHILD_FD.loader } : {}),
   };
 }
+
+/**
+ * The loader start applies in bwrap only (degraded mode runs the command as it is), and never
+ * with the gpu grant: hardware drivers are loaded later (dlopen), outside what its check saw.
+ */
+const usesLoader = (run: SupervisedRun): boolean => run.loader !== undefined && sandboxed(run) && !run.grants.gpu && run.binaryFd !== undefined;
 
 /** Build the full argv (prlimit … bwrap … command) for display and for running. */
 export function sandboxArgv(run: SupervisedRun, fds: SandboxFds = sandboxFds(run)): { file: string; args: string[] } {
@@ -236,6 +258,7 @@ function bwrapSpec(run: SupervisedRun, fds: SandboxFds): BwrapSpec {
   return {
     ...(fds.input !== undefined && run.inputInherited !== true ? { inputFd: fds.input, inputName: run.inputName ?? 'input' } : {}),
     ...(fds.binary !== undefined ? { binaryFd: fds.binary } : {}),
+    ...(fds.loader !== undefined && run.loader ? { loader: { path: run.loader.path, fd: fds.loader, preload: run.loader.preload } } : {}),
     ...(fds.seccomp !== undefined ? { seccompFd: fds.seccomp } : {}),
     ...(fds.status !== undefined ? { jsonStatusFd: fds.status } : {}),
     tmpfsBytes: run.tmpfsBytes,
@@ -277,6 +300,7 @@ export function childDescriptors(run: SupervisedRun, fds: SandboxFds): Array<num
   if (fds.output !== undefined && run.output !== undefined) at.set(fds.output, run.output.fd);
   if (fds.binary !== undefined && run.binaryFd !== undefined) at.set(fds.binary, run.binaryFd);
   if (fds.prlimit !== undefined && run.tools.prlimitFd !== undefined) at.set(fds.prlimit, run.tools.prlimitFd);
+  if (fds.loader !== undefined && run.loader !== undefined) at.set(fds.loader, run.loader.fd);
   if (fds.progress !== undefined) at.set(fds.progress, 'pipe');
   if (fds.status !== undefined) at.set(fds.status, 'pipe');
   const last = Math.max(2, ...at.keys());

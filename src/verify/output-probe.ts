@@ -9,7 +9,7 @@ import { sha256OfFile } from '../util/hash.js';
 import type { Violation } from '../errors.js';
 import type { OperationTarget } from '../policy/types.js';
 import { planOutputProbe } from '../plan/job-plan.js';
-import { supervise, type SandboxTools } from '../sandbox/supervise.js';
+import { supervise, type LoaderStart, type SandboxTools } from '../sandbox/supervise.js';
 import { parseProbeJson, type ProbeResult } from '../inspect/probe-result.js';
 import { demuxerNames } from '../media/formats.js';
 import { readAtOf, readContainerFacts } from './facts/index.js';
@@ -100,13 +100,13 @@ export type OutputCheckedBy =
   | { readonly by: 'container'; readonly reader: string }
   | { readonly by: 'sandboxed-probe'; readonly because: string };
 
-type ProbeTools = { sandbox: SandboxTools; ffprobe: string; ffprobeFd?: number; seccompProgram: Buffer | undefined; probeTimeoutSeconds: number; stateDir?: string; ffprobeSha256?: string };
+type ProbeTools = { sandbox: SandboxTools; ffprobe: string; ffprobeFd?: number; ffprobeLoader?: LoaderStart; seccompProgram: Buffer | undefined; probeTimeoutSeconds: number; stateDir?: string; ffprobeSha256?: string };
 
 /** The sandboxed ffprobe of the output: its parsed JSON, or the violation that it failed. */
 async function sandboxedProbe(handle: FileHandle, target: OperationTarget | undefined, tools: ProbeTools): Promise<ProbeResult | Violation> {
   // Same cache key as the input's inspection, so the listing is read once per binary, not per probe.
   const caps = await detectCapabilities(tools.ffprobe, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(tools.ffprobeSha256 ? { sha256: tools.ffprobeSha256 } : {}), ...(tools.sandbox.runAs ? { runAs: tools.sandbox.runAs } : {}) }).catch(() => undefined);
-  const site = { sandbox: tools.sandbox, seccompProgram: tools.seccompProgram, binary: tools.ffprobe, ...(tools.ffprobeFd !== undefined ? { binaryFd: tools.ffprobeFd } : {}) };
+  const site = { sandbox: tools.sandbox, seccompProgram: tools.seccompProgram, binary: tools.ffprobe, ...(tools.ffprobeFd !== undefined ? { binaryFd: tools.ffprobeFd, ...(tools.ffprobeLoader ? { loader: tools.ffprobeLoader } : {}) } : {}) };
   const r = await supervise(planOutputProbe(site, { fd: handle.fd, name: 'output' }, target, caps, tools.probeTimeoutSeconds));
   if (r.exitCode !== 0 || r.killedFor) {
     const why = (r.stderr.split('\n').find((l) => l.trim()) ?? r.killedFor?.message ?? `exit ${r.exitCode}`).trim();

@@ -120,7 +120,7 @@ describe('the command lines shown by --dry-run', () => {
     const degraded = { ...run, tools: { bwrap: undefined, prlimit: '/usr/bin/prlimit', degraded: true }, inputFd: 20, output: { fd: 21, name: 'o' }, seccompProgram: Buffer.alloc(8), binaryFd: 22 };
     expect(sandboxFds(degraded)).toEqual({ input: 3, output: 4 });
     expect(childDescriptors(degraded, sandboxFds(degraded))).toEqual([20, 21]);
-    expect(CHILD_FD).toEqual({ seccomp: 0, input: 3, output: 4, prlimit: 5, binary: 6, progress: 7, status: 8 });
+    expect(CHILD_FD).toEqual({ seccomp: 0, input: 3, output: 4, prlimit: 5, binary: 6, progress: 7, status: 8, loader: 9 });
   });
   it('a task ceiling runs the command under prlimit inside the sandbox, prlimit bound from the descriptor posture checked', () => {
     const limited = { ...run, tools: { ...run.tools, prlimitFd: 23 }, rlimits: { ...run.rlimits, tasks: 48 }, inputFd: 20, seccompProgram: Buffer.alloc(8), binaryFd: 22 };
@@ -138,6 +138,23 @@ describe('the command lines shown by --dry-run', () => {
     // Degraded (no bwrap, no user namespace): no ceiling, the command runs as before.
     const degraded = { ...limited, tools: { ...limited.tools, bwrap: undefined, degraded: true } };
     expect(sandboxCommandLines(degraded, sandboxFds(degraded)).argv.some((w) => w.startsWith('--nproc'))).toBe(false);
+  });
+  it('a proven load order starts a checked binary by its loader, bound from fd 9; never in degraded mode, with the gpu grant or for an unchecked binary', () => {
+    const loader = { path: '/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', fd: 24, preload: ['/lib/x86_64-linux-gnu/libc.so.6'] };
+    const ordered = { ...run, inputFd: 20, binaryFd: 22, loader };
+    const fds = sandboxFds(ordered);
+    expect(fds.loader).toBe(CHILD_FD.loader);
+    expect(childDescriptors(ordered, fds)).toEqual([20, 'ignore', 'ignore', 22, 'ignore', 'pipe', 24]);
+    const l = sandboxCommandLines(ordered, fds);
+    expect(l.bwrap?.join(' ')).toContain(`--ro-bind-fd 9 ${loader.path}`);
+    expect(l.bwrap?.slice(-3)).toEqual([loader.path, '--preload', '/lib/x86_64-linux-gnu/libc.so.6']);
+    expect(l.command).toEqual(run.command);
+    expect(sandboxFds({ ...ordered, tools: { bwrap: undefined, prlimit: '/usr/bin/prlimit', degraded: true } }).loader).toBeUndefined();
+    expect(sandboxFds({ ...ordered, grants: { fonts: false, gpu: true } }).loader).toBeUndefined();
+    const unchecked = { ...ordered };
+    delete (unchecked as { binaryFd?: number }).binaryFd;
+    expect(sandboxFds(unchecked).loader).toBeUndefined();
+    expect(sandboxCommandLines(unchecked).argv).not.toContain('--preload');
   });
   it('splits prlimit, bwrap and the command, and together they are the exact argv', () => {
     const l = sandboxCommandLines(run, { input: 3, seccomp: 0 });

@@ -7,7 +7,7 @@
  * stream-copied to the null muxer, nothing decoded), and then judged like a stated one
  * (input.maxDurationSeconds). A pass that fails leaves the duration unknown: the floors apply.
  */
-import { sandboxedInput } from '../../inspect/inspect-input.js';
+import { sandboxedInput, sandboxSite } from '../../inspect/inspect-input.js';
 import type { InspectReport } from '../../inspect/inspect-input.js';
 import type { ProbeResult } from '../../inspect/probe-result.js';
 import type { Violation } from '../../errors.js';
@@ -37,7 +37,7 @@ export interface MeasuredProbe {
 export async function measureDurationIfUnknown(policy: Policy, tools: JobTools, report: InspectReport<HardeningPlan>, probe: ProbeResult): Promise<MeasuredProbe> {
   const av = probe.streams.some((s) => s.codecType === 'video' || s.codecType === 'audio');
   if (probe.duration !== undefined || !av) return { probe, violations: [] };
-  const site = { sandbox: tools.sandbox, seccompProgram: tools.seccompProgram, binary: tools.ffmpeg, ...(tools.ffmpegFd !== undefined ? { binaryFd: tools.ffmpegFd } : {}) };
+  const site = sandboxSite(tools, 'ffmpeg', tools.ffmpeg);
   const input = sandboxedInput(report);
   const pins = inputPins(policy, site, input, probe, report.decodeHardening, report.streamUse?.used);
   const r = await supervise(planDurationScan(policy, site, input, pins));

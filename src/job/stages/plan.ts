@@ -6,7 +6,7 @@
  */
 import { readBaseline, type Baseline } from '../../monitor/baseline.js';
 import { planTranscode, inputPins, baselineMediaSeconds, type TranscodePlan } from '../../plan/job-plan.js';
-import { sandboxedInput } from '../../inspect/inspect-input.js';
+import { sandboxedInput, sandboxSite } from '../../inspect/inspect-input.js';
 import type { JobTools } from '../../posture/tools.js';
 import type { Policy } from '../../policy/types.js';
 import type { JobContext } from '../context.js';
@@ -18,7 +18,7 @@ import type { InspectedInput } from './inspect.js';
 export async function planStage(ctx: JobContext, policy: Policy, tools: JobTools, request: CheckedRequest, input: InspectedInput, baseline?: Promise<Baseline | undefined>): Promise<Result<TranscodePlan>> {
   return ctx.stage('plan', async () => {
     const { chosen } = request;
-    const site = { sandbox: tools.sandbox, seccompProgram: tools.seccompProgram, binary: tools.ffmpeg, ...(tools.ffmpegFd !== undefined ? { binaryFd: tools.ffmpegFd } : {}), seccompProfile: tools.seccompProfile, seccompHash: tools.seccompHash };
+    const site = { ...sandboxSite(tools, 'ffmpeg', tools.ffmpeg), seccompProfile: tools.seccompProfile, seccompHash: tools.seccompHash };
     const sandboxInput = sandboxedInput(input.report);
     const pins = inputPins(policy, site, sandboxInput, input.probe, input.report.decodeHardening, input.report.streamUse?.used);
     const mediaSeconds = baselineMediaSeconds(policy, input.probe, { raw: request.raw, still: chosen.target.still === true });

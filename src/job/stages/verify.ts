@@ -59,6 +59,7 @@ export async function verifyStage(ctx: JobContext, policy: Policy, tools: JobToo
         sandbox: tools.sandbox,
         ffprobe: tools.ffprobe,
         ...(tools.ffprobeFd !== undefined ? { ffprobeFd: tools.ffprobeFd } : {}),
+        ...(tools.ffprobeLoader ? { ffprobeLoader: tools.ffprobeLoader } : {}),
         seccompProgram: tools.seccompProgram,
         probeTimeoutSeconds: policy.input.probe.timeoutSeconds,
         stateDir: tools.stateDir,

@@ -1,0 +1,236 @@
+/**
+ * The load order ffprobe and ffmpeg start with (src/posture/loader): the pure reading of the
+ * loader's account and the conflict closure, the ELF readers on real system files, and the
+ * whole check on the real ffprobe: the order it keeps changes no binding and no output, its
+ * cache is re-checked, and a tampered cache is not believed.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, open, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { existsSync, realpathSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { busiestDefiners, compareOrders, inOrder, parseLoadList, referencedNames } from '../../src/posture/loader/search-order.js';
+import { elfDynamicSymbols, elfInterpreter, type DynamicSymbols } from '../../src/posture/loader/elf.js';
+import { loaderOrderFor, preloadableName, LOADER_ORDER_CACHE_FILE } from '../../src/posture/loader/order.js';
+import { buildBwrapArgs, sandboxEnv } from '../../src/sandbox/bwrap.js';
+import { makeSample } from '../helpers/media.js';
+
+const sym = (defined: string[], wanted: string[] = []): DynamicSymbols => ({ defined: new Set(defined), wanted });
+
+describe('the search order (pure)', () => {
+  it('reads `ld.so --list`: paths in order, the vDSO left out, a missing library a problem', () => {
+    const text = ['\tlinux-vdso.so.1 (0x00007ffd1b7f2000)', '\tliba.so.1 => /lib/liba.so.1 (0x00007f0a1c000000)', '\t/lib/libpre.so.2 (0x00007f0a1b000000)', '\t/lib64/ld-linux-x86-64.so.2 => /proc/self/fd/3 (0x00007f0a1d000000)', ''].join('\n');
+    expect(parseLoadList(text)).toEqual(['/lib/liba.so.1', '/lib/libpre.so.2', '/proc/self/fd/3']);
+    expect(parseLoadList('\tlibgone.so.1 => not found\n')).toEqual({ problem: 'the loader listed "libgone.so.1 => not found"' });
+  });
+
+  const table: Record<string, DynamicSymbols> = {
+    '/usr/bin/prog': sym([], ['memcpy', 'frexp', 'a_init']),
+    '/lib/liba.so.1': sym(['a_init'], ['memcpy', 'frexp']),
+    '/lib/libm.so.6': sym(['frexp', 'sin', '_end'], ['malloc']),
+    '/lib/libc.so.6': sym(['memcpy', 'frexp', 'malloc', '_end'], ['_dl_argv']),
+    '/lib/ld.so': sym(['_dl_argv', 'malloc', '_end'], []),
+  };
+  const symbols = (o: string): DynamicSymbols | undefined => table[o];
+  const before = ['/lib/liba.so.1', '/lib/libm.so.6', '/lib/libc.so.6', '/lib/ld.so'];
+  const referenced = referencedNames(['/usr/bin/prog', ...before], symbols);
+
+  it('guesses the objects most references are bound to, never an excluded one, in the original order', () => {
+    const chosen = busiestDefiners('/usr/bin/prog', before, symbols, 1, new Set(['/lib/ld.so']));
+    expect([...chosen]).toEqual(['/lib/libc.so.6']);
+    expect(inOrder(new Set(['/lib/libc.so.6', '/lib/liba.so.1']), before)).toEqual(['/lib/liba.so.1', '/lib/libc.so.6']);
+  });
+
+  it('finds that libc ahead of libm would take frexp, and names libm to move up too', () => {
+    const libcFirst = ['/lib/libc.so.6', '/lib/liba.so.1', '/lib/libm.so.6', '/lib/ld.so'];
+    expect(referenced.has('_end')).toBe(false);
+    expect(compareOrders(before, libcFirst, symbols, referenced)).toEqual({ same: false, overtaken: new Set(['/lib/libm.so.6']) });
+    const both = ['/lib/libm.so.6', '/lib/libc.so.6', '/lib/liba.so.1', '/lib/ld.so'];
+    // _end, which every object defines and no one refers to, does not count.
+    expect(compareOrders(before, both, symbols, referenced)).toEqual({ same: true });
+    // malloc: libc before the loader in both; moving the loader first would overtake libc.
+    expect(compareOrders(before, ['/lib/ld.so', ...before.slice(0, 3)], symbols, referenced)).toEqual({ same: false, overtaken: new Set(['/lib/libc.so.6']) });
+  });
+
+  it('refuses orders that load other objects, list one twice, or hold an object whose symbols are unknown', () => {
+    expect(compareOrders(before, before.slice(1), symbols, referenced)).toMatchObject({ same: false, problem: 'the two orders load different objects' });
+    expect(compareOrders(before, [...before.slice(0, 3), '/lib/other.so'], symbols, referenced)).toMatchObject({ same: false, problem: 'the two orders load different objects' });
+    expect(compareOrders([...before, '/lib/liba.so.1'], before, symbols, referenced)).toMatchObject({ same: false, problem: 'an object is listed twice' });
+    expect(compareOrders([...before, '/lib/x.so'], [...before, '/lib/x.so'], symbols, referenced)).toMatchObject({ same: false, problem: 'the symbols of /lib/x.so are unknown' });
+  });
+
+  it('accepts only absolute, normal .so names without the separators of --preload', () => {
+    expect(preloadableName('/lib/x86_64-linux-gnu/libc.so.6')).toBe(true);
+    expect(preloadableName('/lib/x86_64-linux-gnu/libdb-5.3.so')).toBe(true);
+    for (const bad of ['libc.so.6', '/lib/../tmp/x.so', '/lib/a b.so', '/lib/a:b.so', '/lib/libc.so.6.txt', '/tmp/evil']) expect(preloadableName(bad)).toBe(false);
+  });
+});
+
+describe('ELF readers (real system files)', () => {
+  const ffprobe = '/usr/bin/ffprobe';
+
+  it("read the program interpreter ffprobe names, and nothing from a file that is not ELF", async () => {
+    const h = await open(ffprobe, 'r');
+    const head = Buffer.alloc(4096);
+    await h.read(head, 0, head.length, 0);
+    await h.close();
+    const interp = elfInterpreter(head);
+    expect(interp).toMatch(/^\/.*ld-linux.*\.so\.\d+$/);
+    expect(existsSync(interp as string)).toBe(true);
+    expect(elfInterpreter(Buffer.from('#!/bin/sh\necho hi\n'.padEnd(128, ' ')))).toBeUndefined();
+    // A program header table pointing past the bytes given: no answer, no throw.
+    const cut = Buffer.from(head.subarray(0, 64));
+    expect(elfInterpreter(cut)).toBeUndefined();
+  });
+
+  it('list what libc and libm define: both have frexp, libm has no memcpy', async () => {
+    const syms = async (lib: string): Promise<ReadonlySet<string> | undefined> => {
+      const h = await open(lib, 'r');
+      try {
+        return (await elfDynamicSymbols(async (pos, len) => {
+          const b = Buffer.alloc(len);
+          const { bytesRead } = await h.read(b, 0, len, pos);
+          return b.subarray(0, bytesRead);
+        }))?.defined;
+      } finally {
+        await h.close();
+      }
+    };
+    const libc = await syms(realpathSync('/lib/x86_64-linux-gnu/libc.so.6'));
+    const libm = await syms(realpathSync('/lib/x86_64-linux-gnu/libm.so.6'));
+    expect(libc?.has('memcpy')).toBe(true);
+    expect(libc?.has('frexp')).toBe(true);
+    expect(libm?.has('frexp')).toBe(true);
+    expect(libm?.has('memcpy')).toBe(false);
+    // An undefined (imported) symbol is not a definition: libm imports from libc.
+    expect(libm?.has('__errno_location')).toBe(false);
+  });
+});
+
+describe('bwrap starts the command by its loader', () => {
+  it('binds the checked loader over its path and runs `loader --preload a:b command…` after the task ceiling', () => {
+    const a = buildBwrapArgs({
+      binaryFd: 6,
+      tmpfsBytes: 1 << 20,
+      grants: { fonts: false, gpu: false },
+      env: sandboxEnv(),
+      command: ['/usr/bin/ffprobe', '-version'],
+      taskLimit: { prlimit: '/usr/bin/prlimit', prlimitFd: 5, tasks: 64 },
+      loader: { path: '/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', fd: 9, preload: ['/lib/x86_64-linux-gnu/libm.so.6', '/lib/x86_64-linux-gnu/libc.so.6'] },
+    });
+    const t = a.join(' ');
+    expect(t).toContain('--ro-bind-fd 9 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
+    const tail = a.slice(a.indexOf('--') + 1);
+    expect(tail).toEqual(['/usr/bin/prlimit', '--nproc=64:64', '--', '/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', '--preload', '/lib/x86_64-linux-gnu/libm.so.6:/lib/x86_64-linux-gnu/libc.so.6', '/usr/bin/ffprobe', '-version']);
+    // The bind comes before the root is made read-only, like the binary's.
+    expect(a.indexOf('--ro-bind-fd')).toBeLessThan(a.lastIndexOf('--remount-ro'));
+  });
+});
+
+describe('the load order of the real ffprobe', () => {
+  let dir: string;
+  let input: string;
+  const binary = '/usr/bin/ffprobe';
+  const key = 'test|/usr/bin/ffprobe';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'zt-loader-'));
+    input = await makeSample(dir, 'h264-aac.mp4');
+  }, 60_000);
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const find = async (stateDir: string) => {
+    const h = await open(binary, 'r');
+    const r = await loaderOrderFor(binary, h, key, { stateDir });
+    await h.close();
+    if (r.ok) await r.handle.close();
+    return r;
+  };
+
+  it('keeps an order with libc in it, proven by the loader, then reads it from the cache', async () => {
+    const stateDir = path.join(dir, 'state1');
+    const first = await find(stateDir);
+    expect(first.ok, first.ok ? '' : first.reason).toBe(true);
+    if (!first.ok) return;
+    expect(first.cached).toBe(false);
+    expect(first.order.preload.some((p) => p.endsWith('/libc.so.6'))).toBe(true);
+    expect(first.order.path).toBe(realpathSync(first.order.path));
+    const second = await find(stateDir);
+    expect(second.ok && second.cached).toBe(true);
+    expect(second.ok && second.order.preload).toEqual(first.order.preload);
+  }, 60_000);
+
+  it("changes no binding, by the loader's own account of every one of them (LD_BIND_NOW, LD_DEBUG=bindings)", async () => {
+    const r = await find(path.join(dir, 'state-bindings'));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const account = (preload: readonly string[], tag: string): Map<string, string> => {
+      const out = path.join(dir, `ld-${tag}`);
+      execFileSync(r.order.path, [...(preload.length ? ['--preload', preload.join(':')] : []), binary, '-hide_banner', '-version'], {
+        env: { PATH: '/usr/bin', LC_ALL: 'C', LD_BIND_NOW: '1', LD_DEBUG: 'bindings', LD_DEBUG_OUTPUT: out },
+        timeout: 30_000,
+        stdio: 'ignore',
+      });
+      const file = execFileSync('/bin/sh', ['-c', `ls ${out}.*`]).toString().trim();
+      const text = execFileSync('/bin/cat', [file], { maxBuffer: 64 * 1024 * 1024 }).toString();
+      const m = new Map<string, string>();
+      for (const x of text.matchAll(/binding file (\S+) \[\d+\] to (\S+) \[\d+\]: ([^\n]+)/g)) m.set(`${x[1]}|${x[3]}`, x[2] as string);
+      return m;
+    };
+    const plain = account([], 'plain');
+    const ordered = account(r.order.preload, 'ordered');
+    expect(plain.size).toBeGreaterThan(10_000);
+    const moved = [...plain].filter(([k, v]) => ordered.get(k) !== v).map(([k, v]) => `${k}: ${v} -> ${ordered.get(k) ?? 'none'}`);
+    expect(moved).toEqual([]);
+    expect(ordered.size).toBe(plain.size);
+    // And the check is not vacuous: libc alone first does move bindings (libm's frexp, C++ inlines).
+    const libc = r.order.preload.filter((p) => p.endsWith('/libc.so.6'));
+    const naive = account(libc, 'naive');
+    expect([...plain].some(([k, v]) => naive.get(k) !== v)).toBe(true);
+  }, 120_000);
+
+  it('changes nothing ffprobe prints about a real file', async () => {
+    const r = await find(path.join(dir, 'state2'));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const args = ['-v', 'error', '-show_format', '-show_streams', '-show_entries', 'format_tags=:stream_tags=', '-of', 'json', input];
+    const env = { PATH: '/usr/bin', LC_ALL: 'C' };
+    const plain = execFileSync(binary, args, { env, timeout: 20_000 }).toString();
+    const ordered = execFileSync(r.order.path, ['--preload', r.order.preload.join(':'), binary, ...args], { env, timeout: 20_000 }).toString();
+    expect(JSON.parse(ordered)).toEqual(JSON.parse(plain));
+  }, 60_000);
+
+  it('does not believe a cache that names a library outside the system (a co-tenant planting its own)', async () => {
+    const stateDir = path.join(dir, 'state3');
+    const first = await find(stateDir);
+    expect(first.ok).toBe(true);
+    const file = path.join(stateDir, LOADER_ORDER_CACHE_FILE);
+    const evil = path.join(dir, 'libevil.so.1');
+    await writeFile(evil, 'not a library');
+    await chmod(evil, 0o666);
+    const cache = JSON.parse(await readFile(file, 'utf8')) as { entries: Record<string, { preload: string[] }> };
+    for (const e of Object.values(cache.entries)) e.preload = [evil, ...e.preload];
+    await writeFile(file, JSON.stringify(cache));
+    const r = await find(stateDir);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toContain(dir);
+  }, 60_000);
+
+  it('checks again when an object it loads changed identity (ld.so.cache rebuilt, a library replaced)', async () => {
+    const stateDir = path.join(dir, 'state4');
+    expect((await find(stateDir)).ok).toBe(true);
+    const file = path.join(stateDir, LOADER_ORDER_CACHE_FILE);
+    const cache = JSON.parse(await readFile(file, 'utf8')) as { entries: Record<string, { objects: Record<string, string> }> };
+    for (const e of Object.values(cache.entries)) {
+      const libc = Object.keys(e.objects).find((o) => o.endsWith('/libc.so.6'));
+      expect(libc).toBeDefined();
+      if (libc) e.objects[libc] = '0:0:0:0:0';
+    }
+    await writeFile(file, JSON.stringify(cache));
+    const r = await find(stateDir);
+    expect(r.ok && r.cached).toBe(false);
+  }, 60_000);
+});
