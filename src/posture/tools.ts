@@ -117,6 +117,9 @@ async function ffprobeLoaderOrder(report: PostureReport, stateDir: string, runAs
   const facts = report.binaries.ffprobe;
   const handle = report.handles.ffprobe;
   if (!facts || !handle) return undefined;
-  const r = await loaderOrderFor(facts.path, handle, await cacheKey(facts.path, facts.sha256), { stateDir, ...(runAs ? { runAs } : {}) });
-  return r.ok ? { order: r.order, handle: r.handle } : undefined;
+  // Only ever a faster start: whatever fails here, ffprobe starts as it always did.
+  const key = await cacheKey(facts.path, facts.sha256).catch(() => undefined);
+  if (key === undefined) return undefined;
+  const r = await loaderOrderFor(handle, key, { stateDir, ...(runAs ? { runAs } : {}) }).catch(() => undefined);
+  return r?.ok ? { order: r.order, handle: r.handle } : undefined;
 }

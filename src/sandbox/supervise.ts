@@ -345,6 +345,23 @@ function notStarted(run: SupervisedRun, why: { readonly interrupted: InterruptSi
 }
 
 export async function supervise(run: SupervisedRun): Promise<SupervisedOutcome> {
+  const outcome = await superviseOnce(run);
+  // A loader start that failed (a preloaded library gone since it was checked) is run again as
+  // the command alone: the load order is only ever a faster start, never a reason to refuse.
+  if (run.loader !== undefined && usesLoader(run) && loaderStartFailed(outcome)) {
+    const { loader: _unused, ...plain } = run;
+    return superviseOnce(plain);
+  }
+  return outcome;
+}
+
+/** Pure: the dynamic loader, run as the program, failed before the command ran (or said it ignored a preload). */
+export function loaderStartFailed(o: Pick<SupervisedOutcome, 'exitCode' | 'stderr' | 'interrupted' | 'killedFor' | 'withheld'>): boolean {
+  if (o.interrupted !== undefined || o.killedFor !== undefined || o.withheld === true) return false;
+  return o.exitCode === 127 || /^ERROR: ld\.so: /m.test(o.stderr);
+}
+
+async function superviseOnce(run: SupervisedRun): Promise<SupervisedOutcome> {
   const cancel = run.tools.signal;
   if (cancel?.aborted) return notStarted(run, { interrupted: interruptSignalOf(cancel.reason) });
   const fds = sandboxFds(run);

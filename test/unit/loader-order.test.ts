@@ -7,13 +7,15 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, open, readFile, rm, writeFile, chmod } from 'node:fs/promises';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { busiestDefiners, compareOrders, inOrder, parseLoadList, referencedNames } from '../../src/posture/loader/search-order.js';
 import { elfDynamicSymbols, elfInterpreter, type DynamicSymbols } from '../../src/posture/loader/elf.js';
 import { loaderOrderFor, preloadableName, LOADER_ORDER_CACHE_FILE } from '../../src/posture/loader/order.js';
 import { buildBwrapArgs, sandboxEnv } from '../../src/sandbox/bwrap.js';
+import { loaderStartFailed, supervise } from '../../src/sandbox/supervise.js';
+import { sandboxSpec } from '../helpers/supervise.js';
 import { makeSample } from '../helpers/media.js';
 
 const sym = (defined: string[], wanted: string[] = []): DynamicSymbols => ({ defined: new Set(defined), wanted });
@@ -144,7 +146,7 @@ describe('the load order of the real ffprobe', () => {
 
   const find = async (stateDir: string) => {
     const h = await open(binary, 'r');
-    const r = await loaderOrderFor(binary, h, key, { stateDir });
+    const r = await loaderOrderFor(h, key, { stateDir });
     await h.close();
     if (r.ok) await r.handle.close();
     return r;
@@ -203,7 +205,7 @@ describe('the load order of the real ffprobe', () => {
     expect(JSON.parse(ordered)).toEqual(JSON.parse(plain));
   }, 60_000);
 
-  it('does not believe a cache that names a library outside the system (a co-tenant planting its own)', async () => {
+  it('does not believe a cache that names a library outside the system (a co-tenant planting its own), nor one others can write', async () => {
     const stateDir = path.join(dir, 'state3');
     const first = await find(stateDir);
     expect(first.ok).toBe(true);
@@ -211,12 +213,29 @@ describe('the load order of the real ffprobe', () => {
     const evil = path.join(dir, 'libevil.so.1');
     await writeFile(evil, 'not a library');
     await chmod(evil, 0o666);
-    const cache = JSON.parse(await readFile(file, 'utf8')) as { entries: Record<string, { preload: string[] }> };
-    for (const e of Object.values(cache.entries)) e.preload = [evil, ...e.preload];
-    await writeFile(file, JSON.stringify(cache));
+    const pristine = await readFile(file, 'utf8');
+    type Entries = { entries: Record<string, { preload: string[]; objects: Record<string, string> }> };
+    // Only the preload list changed: the entry is not what the search found, so it is searched again.
+    const planted = JSON.parse(pristine) as Entries;
+    for (const e of Object.values(planted.entries)) e.preload = [evil, ...e.preload];
+    await writeFile(file, JSON.stringify(planted));
+    const again = await find(stateDir);
+    expect(again.ok && !again.cached && !again.order.preload.includes(evil)).toBe(true);
+    // A consistent forgery (the planted file among the objects, with its identity): refused on use.
+    const forged = JSON.parse(pristine) as Entries;
+    const st = statSync(evil);
+    for (const e of Object.values(forged.entries)) {
+      e.preload = [evil, ...e.preload];
+      e.objects[evil] = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    }
+    await writeFile(file, JSON.stringify(forged));
     const r = await find(stateDir);
     expect(r.ok).toBe(false);
-    expect(!r.ok && r.reason).toContain(dir);
+    expect(!r.ok && r.reason).toContain(evil);
+    // The same forgery in a file others may write is not read at all.
+    await chmod(file, 0o666);
+    const loose = await find(stateDir);
+    expect(loose.ok && !loose.cached).toBe(true);
   }, 60_000);
 
   it('checks again when an object it loads changed identity (ld.so.cache rebuilt, a library replaced)', async () => {
@@ -232,5 +251,33 @@ describe('the load order of the real ffprobe', () => {
     await writeFile(file, JSON.stringify(cache));
     const r = await find(stateDir);
     expect(r.ok && r.cached).toBe(false);
+  }, 60_000);
+});
+
+describe('a loader start that fails is run again as the command alone', () => {
+  it('names what counts as the loader failing: exit 127, or its ERROR line; never a kill or a cancel', () => {
+    const base = { exitCode: 0 as number | undefined, stderr: '' };
+    expect(loaderStartFailed(base)).toBe(false);
+    expect(loaderStartFailed({ ...base, exitCode: 127 })).toBe(true);
+    expect(loaderStartFailed({ ...base, exitCode: 0, stderr: "ERROR: ld.so: object '/lib/x.so' from --preload cannot be preloaded (cannot open shared object file): ignored.\n" })).toBe(true);
+    expect(loaderStartFailed({ ...base, exitCode: 1, stderr: 'Invalid data found when processing input\n' })).toBe(false);
+    expect(loaderStartFailed({ ...base, exitCode: 127, killedFor: { rule: 'limits.wallSeconds', actual: 1, limit: 1, message: 'x' } as never })).toBe(false);
+    expect(loaderStartFailed({ ...base, exitCode: 127, interrupted: 'SIGINT' })).toBe(false);
+  });
+
+  it('in the real sandbox: a preload that is gone since the check still gives ffprobe\'s answer, without the loader\'s complaint', async () => {
+    const ffprobe = await open('/usr/bin/ffprobe', 'r');
+    const h = await open(realpathSync('/lib64/ld-linux-x86-64.so.2'), 'r');
+    try {
+      // ffprobe maps its 215 libraries: more address space than the supervisor tests' default.
+      const rlimits = { addressSpaceBytes: 1024 * 1048576, cpuSeconds: 30, fileSizeBytes: 1048576, openFiles: 64 };
+      const r = await supervise(sandboxSpec(['/usr/bin/ffprobe', '-hide_banner', '-version'], { rlimits, binaryFd: ffprobe.fd, loader: { path: realpathSync('/lib64/ld-linux-x86-64.so.2'), fd: h.fd, preload: ['/lib/x86_64-linux-gnu/libgone-zt.so.1'] } }));
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toMatch(/^ffprobe version/);
+      expect(r.stderr).not.toContain('ld.so');
+    } finally {
+      await h.close();
+      await ffprobe.close();
+    }
   }, 60_000);
 });

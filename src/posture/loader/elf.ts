@@ -31,8 +31,12 @@ export function elfInterpreter(head: Buffer): string | undefined {
 const SHT_DYNSYM = 11;
 const SHN_UNDEF = 0;
 const STB_LOCAL = 0;
-/** Most bytes of one symbol or string table read (libLLVM's are the largest, a few MB). */
+/** Most bytes of one symbol, string or relocation table read (libLLVM's are the largest, a few MB). */
 const MAX_TABLE_BYTES = 64 * 1024 * 1024;
+/** Most bytes of relocations read from one file, most sections, longest symbol name. */
+const MAX_RELOCATION_BYTES = 256 * 1024 * 1024;
+const MAX_SECTIONS = 4096;
+const MAX_NAME = 4096;
 
 /** Read `length` bytes at `position` (fewer at the end of the file). */
 export type ReadAt = (position: number, length: number) => Promise<Buffer>;
@@ -62,21 +66,27 @@ export async function elfDynamicSymbols(readAt: ReadAt): Promise<DynamicSymbols 
   const shoff = Number(h.readBigUInt64LE(0x28));
   const shentsize = h.readUInt16LE(0x3a);
   const shnum = h.readUInt16LE(0x3c);
-  if (shoff === 0 || shentsize < 64 || shnum === 0) return undefined;
+  if (shoff === 0 || shentsize !== 64 || shnum === 0 || shnum > MAX_SECTIONS) return undefined;
   const sh = await readAt(shoff, shnum * shentsize);
   if (sh.length < shnum * shentsize) return undefined;
   const section = (i: number): { type: number; offset: number; size: number; link: number; entsize: number } => {
     const at = i * shentsize;
     return { type: sh.readUInt32LE(at + 4), offset: Number(sh.readBigUInt64LE(at + 0x18)), size: Number(sh.readBigUInt64LE(at + 0x20)), link: sh.readUInt32LE(at + 0x28), entsize: Number(sh.readBigUInt64LE(at + 0x38)) };
   };
+  // One dynamic symbol table, as the loader has (a second would be a file this reader misjudges).
+  let dynsym = -1;
+  for (let i = 0; i < shnum; i++) {
+    if (section(i).type !== SHT_DYNSYM) continue;
+    if (dynsym >= 0) return undefined;
+    dynsym = i;
+  }
   const table = async (s: { offset: number; size: number }): Promise<Buffer | undefined> => {
     if (s.size > MAX_TABLE_BYTES) return undefined;
     const b = await readAt(s.offset, s.size);
     return b.length < s.size ? undefined : b;
   };
-  for (let i = 0; i < shnum; i++) {
+  for (let i = dynsym; i >= 0 && i < shnum; i = shnum) {
     const s = section(i);
-    if (s.type !== SHT_DYNSYM) continue;
     if (s.link >= shnum || s.entsize < 24) return undefined;
     const [syms, names] = await Promise.all([table(s), table(section(s.link))]);
     if (!syms || !names) return undefined;
@@ -87,24 +97,34 @@ export async function elfDynamicSymbols(readAt: ReadAt): Promise<DynamicSymbols 
     for (let k = 0; k < count; k++) {
       const at = k * s.entsize;
       const nameAt = syms.readUInt32LE(at);
-      const end = nameAt === 0 ? -1 : names.indexOf(0, nameAt);
-      if (end < 0) continue;
-      const name = names.toString('latin1', nameAt, end);
+      if (nameAt === 0) continue;
+      // A name past the table, or longer than any symbol's: a table this reader does not trust.
+      if (nameAt >= names.length) return undefined;
+      const end = names.subarray(nameAt, nameAt + MAX_NAME).indexOf(0);
+      if (end < 0) return undefined;
+      const name = names.toString('latin1', nameAt, nameAt + end);
       nameOf[k] = name;
       if ((syms[at + 4] ?? 0) >> 4 === STB_LOCAL) continue;
       if (syms.readUInt16LE(at + 6) === SHN_UNDEF) wanted.add(name);
       else defined.add(name);
     }
     // Every relocation section against this symbol table: the symbol index is r_info's high half.
+    // A relocation section against another table, or an index past this one, is not understood.
+    let relocationBytes = 0;
     for (let r = 0; r < shnum; r++) {
       const rs = section(r);
-      if ((rs.type !== SHT_RELA && rs.type !== SHT_REL) || rs.link !== i) continue;
+      if (rs.type !== SHT_RELA && rs.type !== SHT_REL) continue;
+      if (rs.link !== i && rs.size > 0) return undefined;
       const step = rs.entsize >= (rs.type === SHT_RELA ? 24 : 16) ? rs.entsize : 0;
+      relocationBytes += rs.size;
+      if (relocationBytes > MAX_RELOCATION_BYTES) return undefined;
       const rel = step > 0 ? await table(rs) : undefined;
       if (!rel) return undefined;
       for (let at = 0; at + step <= rel.length; at += step) {
         const k = rel.readUInt32LE(at + 12);
-        const name = k === 0 ? undefined : nameOf[k];
+        if (k === 0) continue;
+        if (k >= count) return undefined;
+        const name = nameOf[k];
         if (name !== undefined) wanted.add(name);
       }
     }

@@ -14,8 +14,8 @@ import type { DynamicSymbols } from './elf.js';
 
 /**
  * The objects `ld.so --list` printed, in the order it loaded them (for the program's own load,
- * its search order after the program itself). Entries without a path (the vDSO) are left out; a
- * library that was not found is a problem.
+ * its search order after the program itself). The vDSO (no file) is left out; a library that
+ * was not found, or any other entry without a path, is a problem.
  */
 export function parseLoadList(text: string): string[] | { readonly problem: string } {
   const out: string[] = [];
@@ -28,6 +28,7 @@ export function parseLoadList(text: string): string[] | { readonly problem: stri
     const arrow = entry.indexOf(' => ');
     const file = arrow >= 0 ? entry.slice(arrow + 4) : entry;
     if (file.startsWith('/')) out.push(file);
+    else if (!/^linux-(vdso|gate)\.so\.\d+$/.test(file)) return { problem: `the loader listed "${line.slice(0, 200)}" without a path` };
   }
   return out;
 }
