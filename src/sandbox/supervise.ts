@@ -15,7 +15,7 @@
  * file the host made, inherited at /proc/self/fd/4; the binary posture checked is bound from
  * its descriptor; a cancelled job (SandboxTools.signal) is killed and says `interrupted`.
  */
-import { existsSync, fstatSync } from 'node:fs';
+import { existsSync, fstatSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { exec, type ExecStreams } from '../util/exec.js';
 import type { RuleId } from '../rule-id.js';
@@ -346,19 +346,29 @@ function notStarted(run: SupervisedRun, why: { readonly interrupted: InterruptSi
 
 export async function supervise(run: SupervisedRun): Promise<SupervisedOutcome> {
   const outcome = await superviseOnce(run);
-  // A loader start that failed (a preloaded library gone since it was checked) is run again as
-  // the command alone: the load order is only ever a faster start, never a reason to refuse.
-  if (run.loader !== undefined && usesLoader(run) && loaderStartFailed(outcome)) {
+  // A loader start that failed because a preloaded library is gone or changed since it was
+  // checked is run again as the command alone: the load order is only ever a faster start, never
+  // a reason to refuse. Whether it is gone is read on the host, not from what the sandbox printed
+  // (a hostile probe could print the loader's words or exit 127): the sandbox cannot earn a retry.
+  if (run.loader !== undefined && usesLoader(run) && loaderStartFailed(outcome) && !preloadsStillThere(run.loader)) {
     const { loader: _unused, ...plain } = run;
     return superviseOnce(plain);
   }
   return outcome;
 }
 
-/** Pure: the dynamic loader, run as the program, failed before the command ran (or said it ignored a preload). */
-export function loaderStartFailed(o: Pick<SupervisedOutcome, 'exitCode' | 'stderr' | 'interrupted' | 'killedFor' | 'withheld'>): boolean {
-  if (o.interrupted !== undefined || o.killedFor !== undefined || o.withheld === true) return false;
-  return o.exitCode === 127 || /^ERROR: ld\.so: /m.test(o.stderr);
+/** Pure: the dynamic loader, run as the program, looks like it failed before the command ran (or said it ignored a preload). */
+export function loaderStartFailed(o: Pick<SupervisedOutcome, 'exitCode' | 'signal' | 'stdout' | 'stderr' | 'interrupted' | 'killedFor' | 'withheld'>): boolean {
+  if (o.interrupted !== undefined || o.killedFor !== undefined || o.withheld === true || o.signal !== undefined) return false;
+  return (o.exitCode === 127 && o.stdout === '') || /^ERROR: ld\.so: /.test(o.stderr);
+}
+
+/** Host fact: every preloaded library is still a root-owned regular file no one else may write. */
+export function preloadsStillThere(loader: LoaderStart): boolean {
+  return loader.preload.every((p) => {
+    const st = statSync(p, { throwIfNoEntry: false });
+    return st !== undefined && st.isFile() && st.uid === 0 && (st.mode & 0o022) === 0;
+  });
 }
 
 async function superviseOnce(run: SupervisedRun): Promise<SupervisedOutcome> {

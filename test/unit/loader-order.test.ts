@@ -14,11 +14,11 @@ import { busiestDefiners, compareOrders, inOrder, parseLoadList, referencedNames
 import { elfDynamicSymbols, elfInterpreter, type DynamicSymbols } from '../../src/posture/loader/elf.js';
 import { loaderOrderFor, preloadableName, LOADER_ORDER_CACHE_FILE } from '../../src/posture/loader/order.js';
 import { buildBwrapArgs, sandboxEnv } from '../../src/sandbox/bwrap.js';
-import { loaderStartFailed, supervise } from '../../src/sandbox/supervise.js';
+import { loaderStartFailed, preloadsStillThere, supervise } from '../../src/sandbox/supervise.js';
 import { sandboxSpec } from '../helpers/supervise.js';
 import { makeSample } from '../helpers/media.js';
 
-const sym = (defined: string[], wanted: string[] = []): DynamicSymbols => ({ defined: new Set(defined), wanted });
+const sym = (defined: string[], wanted: string[] = []): DynamicSymbols => ({ defined: new Set(defined), wanted, searchPath: false });
 
 describe('the search order (pure)', () => {
   it('reads `ld.so --list`: paths in order, the vDSO left out, a missing library a problem', () => {
@@ -84,6 +84,24 @@ describe('ELF readers (real system files)', () => {
     // A program header table pointing past the bytes given: no answer, no throw.
     const cut = Buffer.from(head.subarray(0, 64));
     expect(elfInterpreter(cut)).toBeUndefined();
+  });
+
+  it('tell a program that names its own search path (libpulse has a RUNPATH) from one that does not (ffprobe)', async () => {
+    const tables = async (file: string): Promise<DynamicSymbols | undefined> => {
+      const h = await open(file, 'r');
+      try {
+        return await elfDynamicSymbols(async (pos, len) => {
+          const b = Buffer.alloc(len);
+          const { bytesRead } = await h.read(b, 0, len, pos);
+          return b.subarray(0, bytesRead);
+        });
+      } finally {
+        await h.close();
+      }
+    };
+    expect((await tables(ffprobe))?.searchPath).toBe(false);
+    const pulse = realpathSync('/lib/x86_64-linux-gnu/libpulse.so.0');
+    expect((await tables(pulse))?.searchPath).toBe(true);
   });
 
   it('list what libc and libm define: both have frexp, libm has no memcpy', async () => {
@@ -255,14 +273,30 @@ describe('the load order of the real ffprobe', () => {
 });
 
 describe('a loader start that fails is run again as the command alone', () => {
-  it('names what counts as the loader failing: exit 127, or its ERROR line; never a kill or a cancel', () => {
-    const base = { exitCode: 0 as number | undefined, stderr: '' };
+  it('names what looks like the loader failing: exit 127 with nothing printed, or its ERROR line first; never a signal, a kill or a cancel', () => {
+    const base = { exitCode: 0 as number | undefined, signal: undefined as string | undefined, stdout: '', stderr: '' };
     expect(loaderStartFailed(base)).toBe(false);
     expect(loaderStartFailed({ ...base, exitCode: 127 })).toBe(true);
+    expect(loaderStartFailed({ ...base, exitCode: 127, stdout: '{"streams": []}' })).toBe(false);
     expect(loaderStartFailed({ ...base, exitCode: 0, stderr: "ERROR: ld.so: object '/lib/x.so' from --preload cannot be preloaded (cannot open shared object file): ignored.\n" })).toBe(true);
+    // The loader's words after anything else are the probe's, not the loader's.
+    expect(loaderStartFailed({ ...base, exitCode: 1, stderr: 'title: x\nERROR: ld.so: object x ignored.\n' })).toBe(false);
     expect(loaderStartFailed({ ...base, exitCode: 1, stderr: 'Invalid data found when processing input\n' })).toBe(false);
+    expect(loaderStartFailed({ ...base, exitCode: 127, signal: 'SIGSEGV' })).toBe(false);
     expect(loaderStartFailed({ ...base, exitCode: 127, killedFor: { rule: 'limits.wallSeconds', actual: 1, limit: 1, message: 'x' } as never })).toBe(false);
     expect(loaderStartFailed({ ...base, exitCode: 127, interrupted: 'SIGINT' })).toBe(false);
+  });
+
+  it('retries only on a host fact: a preload gone or no longer root\'s; the sandbox\'s words alone earn nothing', async () => {
+    const loader = { path: realpathSync('/lib64/ld-linux-x86-64.so.2'), fd: -1 };
+    expect(preloadsStillThere({ ...loader, preload: ['/lib/x86_64-linux-gnu/libc.so.6'] })).toBe(true);
+    expect(preloadsStillThere({ ...loader, preload: ['/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libgone-zt.so.1'] })).toBe(false);
+    const d = await mkdtemp(path.join(os.tmpdir(), 'zt-preload-'));
+    const loose = path.join(d, 'libloose.so.1');
+    await writeFile(loose, 'x');
+    await chmod(loose, 0o666);
+    expect(preloadsStillThere({ ...loader, preload: [loose] })).toBe(false);
+    await rm(d, { recursive: true, force: true });
   });
 
   it('in the real sandbox: a preload that is gone since the check still gives ffprobe\'s answer, without the loader\'s complaint', async () => {

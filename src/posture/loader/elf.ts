@@ -51,10 +51,18 @@ export interface DynamicSymbols {
    * object may come first): C++ libraries each define their own copy of inline functions.
    */
   readonly wanted: readonly string[];
+  /**
+   * It names its own library search path (DT_RPATH or DT_RUNPATH): where it looks then depends
+   * on where it is run from ($ORIGIN, relative entries), which a listing elsewhere cannot show.
+   */
+  readonly searchPath: boolean;
 }
 
 const SHT_RELA = 4;
 const SHT_REL = 9;
+const SHT_DYNAMIC = 6;
+const DT_RPATH = 15;
+const DT_RUNPATH = 29;
 
 /**
  * The dynamic symbol table of a 64-bit little-endian ELF file, and the symbols its dynamic
@@ -128,7 +136,19 @@ export async function elfDynamicSymbols(readAt: ReadAt): Promise<DynamicSymbols 
         if (name !== undefined) wanted.add(name);
       }
     }
-    return { defined, wanted: [...wanted] };
+    let searchPath = false;
+    for (let d = 0; d < shnum && !searchPath; d++) {
+      const ds = section(d);
+      if (ds.type !== SHT_DYNAMIC) continue;
+      const dyn = await table(ds);
+      if (!dyn) return undefined;
+      for (let at = 0; at + 16 <= dyn.length; at += 16) {
+        const tag = Number(dyn.readBigInt64LE(at));
+        if (tag === 0) break;
+        if (tag === DT_RPATH || tag === DT_RUNPATH) searchPath = true;
+      }
+    }
+    return { defined, wanted: [...wanted], searchPath };
   }
   return undefined;
 }

@@ -44,9 +44,9 @@
  * in the lists; and the order in which the loader relocates and initialises unrelated libraries,
  * which follows the new order. None of that changes which definition a relocation gets. The
  * tables are found through the section headers, as the loader does not (it reads PT_DYNAMIC):
- * a library whose headers do not match its dynamic segment would be misjudged, and such a
- * library can only be root's (every object must be root-owned to be preloaded, and the others
- * are under root's directories or the search fails).
+ * a library whose headers do not match its dynamic segment would be misjudged. Every directory
+ * the libraries are in must be root's and closed to others (stillSystemFiles), so such a library
+ * can only be root's doing.
  *
  * Any failure means the program starts as it always did, and a start whose loader fails (exit 127,
  * or its "ERROR: ld.so" line: a preloaded library gone since the check) is run again without it
@@ -54,7 +54,7 @@
  * from the host, the probe's process is named after the loader (`ld-linux-x86-64`), with
  * ffprobe's path in its command line.
  */
-import { constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { constants, lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { mkdir, open, realpath, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { monotonicMs } from '../../util/clock.js';
 import { randomBytes } from 'node:crypto';
@@ -242,10 +242,12 @@ async function symbolsOf(object: string): Promise<DynamicSymbols | undefined> {
 
 async function symbolsFrom(h: FileHandle): Promise<DynamicSymbols | undefined> {
   try {
-    if (!(await h.stat()).isFile()) return undefined;
+    const st = await h.stat();
+    if (!st.isFile()) return undefined;
     return await elfDynamicSymbols(async (position, length) => {
-      const buf = Buffer.alloc(length);
-      const { bytesRead } = await h.read(buf, 0, length, position);
+      // Never more than the file holds, whatever its headers claim.
+      const buf = Buffer.alloc(Math.max(0, Math.min(length, st.size - position)));
+      const { bytesRead } = await h.read(buf, 0, buf.length, position);
       return buf.subarray(0, bytesRead);
     });
   } catch {
@@ -253,15 +255,15 @@ async function symbolsFrom(h: FileHandle): Promise<DynamicSymbols | undefined> {
   }
 }
 
-/** The objects the loader loads for the program, in its search order, with `preload` first. */
-type Lister = (preload: readonly string[]) => Promise<string[] | { readonly problem: string }>;
+/** The objects the loader loads for the program, in its search order, with `preload` first; `timeoutMs` bounds the listing. */
+type Lister = (preload: readonly string[], timeoutMs: number) => Promise<string[] | { readonly problem: string }>;
 
 /** `ld.so --list`: the loader maps every object as for a start, prints them, and runs nothing. */
 function lister(loaderFd: number, binaryFd: number, runAs: { uid: number; gid: number } | undefined): Lister {
-  return async (preload) => {
+  return async (preload, timeoutMs) => {
     // The program as posture checked it (its descriptor), so the list is of the inode that runs.
     const args = ['--list', ...(preload.length > 0 ? ['--preload', preload.join(':')] : []), PROGRAM_FD_PATH];
-    const r = await exec(SELF_FD_PATH, args, { timeoutMs: RUN_TIMEOUT_MS, maxBuffer: LIST_MAX_BYTES, env: { PATH: '/usr/bin', LC_ALL: 'C' }, extraFds: [loaderFd, binaryFd], ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
+    const r = await exec(SELF_FD_PATH, args, { timeoutMs: Math.max(100, Math.min(RUN_TIMEOUT_MS, timeoutMs)), maxBuffer: LIST_MAX_BYTES, env: { PATH: '/usr/bin', LC_ALL: 'C' }, extraFds: [loaderFd, binaryFd], ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
     if (r.spawnFailed || r.timedOut || r.truncated || r.exitCode !== 0) return { problem: `ld.so --list: ${r.spawnError ?? (r.timedOut ? 'timed out' : r.truncated ? 'too much output' : `exit ${r.exitCode ?? r.signal}`)}` };
     // A preload the loader could not use is "ignored" with a line on stderr: not the order asked for.
     if (r.stderr.trim() !== '') return { problem: `ld.so --list: ${r.stderr.trim().split('\n')[0]?.slice(0, 200) ?? ''}` };
@@ -269,47 +271,57 @@ function lister(loaderFd: number, binaryFd: number, runAs: { uid: number; gid: n
   };
 }
 
-type Found = { readonly objects: readonly string[]; readonly transient?: boolean } & ({ readonly preload: string[] } | { readonly problem: string });
+type Found = {
+  readonly objects: readonly string[];
+  /** What the search depended on, as it was when the first listing was made (compared again at the end). */
+  readonly early?: Readonly<Record<string, string>>;
+  readonly transient?: boolean;
+} & ({ readonly preload: string[] } | { readonly problem: string });
 
 /** Find an order in which every symbol's definers keep their relative order; the list, or why there is none. */
-async function findOrder(list: Lister, binaryHandle: FileHandle, loaderReal: string): Promise<Found> {
+async function findOrder(list: Lister, binaryHandle: FileHandle, loader: { readonly real: string; readonly handle: FileHandle }): Promise<Found> {
   const deadline = monotonicMs() + SEARCH_BUDGET_MS;
-  if (existsSync(LD_SO_PRELOAD)) return { problem: `${LD_SO_PRELOAD} exists: the sandbox does not read it, so the host's order is not the sandbox's`, objects: [] };
-  const before = await list([]);
-  if ('problem' in before) return { problem: before.problem, objects: [], transient: before.problem.endsWith('timed out') };
-  // The loader lists itself by the path it was run as (/proc/self/fd/3): its file is loaderReal.
-  const fileOf = (o: string): string => (o === SELF_FD_PATH ? loaderReal : o);
-  const reals = await Promise.all(before.map((o) => realpath(fileOf(o)).catch(() => o)));
-  const loaderNames = new Set(before.filter((_, i) => reals[i] === loaderReal));
-  const objects = before.filter((o) => o !== SELF_FD_PATH);
-  if (objects.length === 0) return { problem: 'the loader listed no library', objects };
-  const table = new Map<string, DynamicSymbols | undefined>();
-  await Promise.all(before.map(async (o) => table.set(o, await symbolsOf(fileOf(o)))));
+  const left = (): number => deadline - monotonicMs();
+  const loaderFiles = identities([LD_SO_CACHE, LD_SO_PRELOAD]);
+  if (loaderFiles?.[LD_SO_PRELOAD] !== ABSENT) return { problem: `${LD_SO_PRELOAD} exists: the sandbox does not read it, so the host's order is not the sandbox's`, objects: [] };
   const program = await symbolsFrom(binaryHandle);
   // The program's references count like any object's: without them nothing can be shown.
-  if (!program) return { problem: 'the program\'s own symbol table cannot be read', objects };
+  if (!program) return { problem: 'the program\'s own symbol table cannot be read', objects: [] };
+  // Where a program with its own search path looks depends on where it runs ($ORIGIN): not shown here.
+  if (program.searchPath) return { problem: 'the program names its own library search path (RPATH/RUNPATH)', objects: [] };
+  const before = await list([], left());
+  if ('problem' in before) return { problem: before.problem, objects: [], transient: before.problem.endsWith('timed out') };
+  // The loader lists itself by the path it was run as (/proc/self/fd/3): its file is loader.real.
+  const reals = await Promise.all(before.map((o) => (o === SELF_FD_PATH ? loader.real : realpath(o).catch(() => o))));
+  const loaderNames = new Set(before.filter((_, i) => reals[i] === loader.real));
+  const objects = before.filter((o) => o !== SELF_FD_PATH);
+  if (objects.length === 0) return { problem: 'the loader listed no library', objects };
+  const early = identities(watchedFor(objects, []));
+  if (!early || !loaderFiles || Object.entries(loaderFiles).some(([k, v]) => early[k] !== v)) return { problem: 'the libraries changed while they were listed', objects, transient: true };
+  const table = new Map<string, DynamicSymbols | undefined>();
+  await Promise.all(before.map(async (o) => table.set(o, o === SELF_FD_PATH ? await symbolsFrom(loader.handle) : await symbolsOf(o))));
   table.set(PROGRAM_FD_PATH, program);
   const symbols = (o: string): DynamicSymbols | undefined => table.get(o);
   const chosen = busiestDefiners(PROGRAM_FD_PATH, before, symbols, FIRST_GUESS, loaderNames);
   const referenced = referencedNames([PROGRAM_FD_PATH, ...before], symbols);
   for (let round = 0; round < MAX_ROUNDS && chosen.size > 0; round++) {
-    if (monotonicMs() > deadline) return { problem: 'the search for an order ran out of time', objects, transient: true };
+    if (left() <= 0) return { problem: 'the search for an order ran out of time', objects, transient: true };
     const preload = inOrder(chosen, before);
     if (preload.length > MAX_PRELOAD) break;
-    const after = await list(preload);
+    const after = await list(preload, left());
     if ('problem' in after) return { problem: after.problem, objects, transient: after.problem.endsWith('timed out') };
-    if (preload.some((p, i) => after[i] !== p)) return { problem: 'the loader did not load the preloaded libraries first', objects };
+    if (preload.some((p, i) => after[i] !== p)) return { problem: 'the loader did not load the preloaded libraries first', objects, early };
     const check = compareOrders(before, after, symbols, referenced);
-    if (check.same) return { preload, objects };
-    if ('problem' in check) return { problem: check.problem, objects };
+    if (check.same) return { preload, objects, early };
+    if ('problem' in check) return { problem: check.problem, objects, early };
     const grew = chosen.size;
     for (const o of check.overtaken) {
-      if (loaderNames.has(o)) return { problem: 'a library would take a symbol from the loader itself', objects };
+      if (loaderNames.has(o)) return { problem: 'a library would take a symbol from the loader itself', objects, early };
       chosen.add(o);
     }
     if (chosen.size === grew) break;
   }
-  return { problem: 'no preload order kept every symbol where it was', objects };
+  return { problem: 'no preload order kept every symbol where it was', objects, early };
 }
 
 /**
@@ -385,7 +397,10 @@ function unchanged(entry: CacheEntry): Map<string, Stats | null> | undefined {
  * On a cache hit, what the walk at the search (systemFileProblem) proved, checked again from the
  * stat calls `unchanged` just made: the same inodes with the same times (a chown or chmod changes
  * the ctime), each preloaded library still a root-owned file no one else may write, each watched
- * directory root's and closed to others. A forged entry naming anything else fails here.
+ * directory root's and closed to others. Run on a fresh order too, on fresh stats, so the first
+ * job and the next agree. It does not show that a preload is one of the program's own libraries:
+ * only the search does, and the cache file is trusted for that only because no one but this user
+ * can have written it (readEntries).
  */
 function stillSystemFiles(entry: CacheEntry, seen: ReadonlyMap<string, Stats | null>): string | undefined {
   const preload = new Set(entry.preload);
@@ -393,9 +408,11 @@ function stillSystemFiles(entry: CacheEntry, seen: ReadonlyMap<string, Stats | n
     if (n === LD_SO_CACHE || n === LD_SO_PRELOAD) continue;
     if (!st) return `${n} is gone`;
     if (preload.has(n) ? !st.isFile() : !st.isDirectory()) return `${n} is not a ${preload.has(n) ? 'regular file' : 'directory'}`;
-    if (st.uid !== 0 || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) return `${n} is owned by uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}`;
+    const writable = (st.mode & 0o022) !== 0 && (preload.has(n) || (st.mode & 0o1000) === 0);
+    if (st.uid !== 0 || writable) return `${n} is owned by uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}`;
   }
   for (const p of entry.preload) if (!preloadableName(p) || sandboxView(p) === undefined) return `${p} cannot be preloaded`;
+  if (entry.objects[LD_SO_PRELOAD] !== ABSENT) return `${LD_SO_PRELOAD} exists`;
   return undefined;
 }
 
@@ -420,8 +437,16 @@ function watchedFor(objects: readonly string[], preload: readonly string[]): str
       name = target.startsWith('/') ? target : path.join(path.dirname(name), target);
     }
   }
-  // And every directory above them: a chmod of /usr would be a change too.
-  for (const d of [...dirs]) for (let up = path.dirname(d); !dirs.has(up); up = path.dirname(up)) dirs.add(up);
+  // And every directory above where they resolve: a chmod of /usr would be a change too.
+  for (const d of [...dirs]) {
+    let real: string;
+    try {
+      real = realpathSync.native(d);
+    } catch {
+      continue;
+    }
+    for (let up = real; !dirs.has(up); up = path.dirname(up)) dirs.add(up);
+  }
   return [LD_SO_CACHE, LD_SO_PRELOAD, ...dirs, ...preload];
 }
 
@@ -462,16 +487,24 @@ export async function loaderOrderFor(binaryHandle: FileHandle, binaryKey: string
       preload = cached.preload;
       fromCache = true;
     } else {
-      const found = await findOrder(lister(loader.handle.fd, binaryHandle.fd, opts.runAs), binaryHandle, loader.real);
+      const found = await findOrder(lister(loader.handle.fd, binaryHandle.fd, opts.runAs), binaryHandle, loader);
       // Every library to preload is walked from / before the order is kept (or cached).
       const dirs = new Map<string, Walked>();
       const untrusted = 'preload' in found ? found.preload.map((p) => (preloadableName(p) ? systemFileProblem(p, dirs) : `${p} cannot be preloaded`)).find((x) => x !== undefined) : undefined;
       preload = 'preload' in found && untrusted === undefined ? found.preload : [];
-      // No order is cached too (unless the search merely ran out of time), so it is not tried per job.
-      const objects = identities(watchedFor(found.objects, preload));
-      if (cacheFile && objects && !found.transient) await writeEntry(cacheFile, key, { preload, objects });
+      const watched = watchedFor(found.objects, preload);
+      const objects = identities(watched);
+      // What changed during the search (an upgrade under way) makes its result worthless: not cached.
+      const moved = !objects || Object.entries(found.early ?? {}).some(([k, v]) => objects[k] !== undefined && objects[k] !== v);
+      const entry = objects ? { preload, objects } : undefined;
+      // The same checks a cache hit makes, on the same stats, so the first job and the next agree.
+      const held = entry && preload.length > 0 ? stillSystemFiles(entry, new Map(watched.map((n) => [n, statOf(n) ?? null]))) : undefined;
+      // No order is cached too (unless the search ran out of time or things moved), so it is not tried per job.
+      if (cacheFile && entry && !found.transient && !moved) await writeEntry(cacheFile, key, held === undefined ? entry : { preload: [], objects: entry.objects });
       if ('problem' in found) return await fail(found.problem);
       if (untrusted !== undefined) return await fail(untrusted);
+      if (moved) return await fail('the libraries changed during the search');
+      if (held !== undefined) return await fail(held);
       if (preload.length === 0) return await fail('no preload order kept every symbol where it was');
     }
     return { ok: true, order: { path: loader.real, fd: loader.handle.fd, preload }, handle: loader.handle, cached: fromCache };
