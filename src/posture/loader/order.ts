@@ -54,16 +54,19 @@
  * from the host, the probe's process is named after the loader (`ld-linux-x86-64`), with
  * ffprobe's path in its command line.
  */
-import { constants, lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { mkdir, open, realpath, rename, writeFile, type FileHandle } from 'node:fs/promises';
-import { monotonicMs } from '../../util/clock.js';
-import { randomBytes } from 'node:crypto';
+import { constants, realpathSync } from 'node:fs';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { monotonicMs } from '../../util/clock.js';
 import { exec } from '../../util/exec.js';
-import { replaceableBy } from '../../util/strict-modes.js';
 import { elfDynamicSymbols, elfInterpreter, type DynamicSymbols } from './elf.js';
 import { busiestDefiners, compareOrders, inOrder, parseLoadList, referencedNames } from './search-order.js';
+import { preloadableName, systemFileProblem, type Walked } from './system-file.js';
+import { ABSENT, LD_SO_CACHE, LD_SO_PRELOAD, LOADER_ORDER_CACHE_FILE, identities, identity, readEntries, statOf, stillSystemFiles, unchanged, watchedFor, writeEntry } from './cache.js';
 import type { LoaderStart } from '../../sandbox/supervise.js';
+
+export { LOADER_ORDER_CACHE_FILE } from './cache.js';
+export { preloadableName } from './system-file.js';
 
 /**
  * How ffprobe is started: by its loader (`path`, its real path, where the sandbox runs
@@ -75,8 +78,6 @@ export type LoaderOrderResult =
   | { readonly ok: true; readonly order: LoaderOrder; readonly handle: FileHandle; readonly cached: boolean }
   | { readonly ok: false; readonly reason: string };
 
-export const LOADER_ORDER_CACHE_FILE = 'loader-order.json';
-const CACHE_VERSION = 2;
 /** The first guess: this many of the busiest definers. */
 const FIRST_GUESS = 12;
 /** Rounds of the check before giving up. */
@@ -86,128 +87,11 @@ const RUN_TIMEOUT_MS = 5_000;
 /** The whole search, past which no order is used (and none is cached: the next job tries again). */
 const SEARCH_BUDGET_MS = 10_000;
 const LIST_MAX_BYTES = 1024 * 1024;
-/** Most libraries preloaded, and most bytes of the cache file read. */
+/** Most libraries preloaded. */
 const MAX_PRELOAD = 48;
-const MAX_CACHE_BYTES = 1024 * 1024;
 /** How the loader is run (its checked descriptor), and so how it lists itself; the program is the next descriptor. */
 const SELF_FD_PATH = '/proc/self/fd/3';
 const PROGRAM_FD_PATH = '/proc/self/fd/4';
-const LD_SO_CACHE = '/etc/ld.so.cache';
-/** Libraries every program on the host loads first; the sandbox does not bind the file, so an order found with it would be wrong inside. */
-const LD_SO_PRELOAD = '/etc/ld.so.preload';
-/** The identity recorded for a file that did not exist (its appearance is a change too). */
-const ABSENT = 'absent';
-
-interface CacheEntry {
-  readonly preload: readonly string[];
-  /** What the entry depends on (watchedFor), by path: its identity when the order was checked. */
-  readonly objects: Readonly<Record<string, string>>;
-}
-
-function identity(st: { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-}
-
-/** Pure: a name the loader's --preload list can carry as it is (it splits on spaces and colons, and expands $LIB, $PLATFORM, $ORIGIN). */
-export function preloadableName(name: string): boolean {
-  return path.isAbsolute(name) && path.normalize(name) === name && !/[\s:$]/.test(name) && /\.so(\.\d+)*$/.test(name);
-}
-
-/** Where a name resolves inside the sandbox, which has only /usr (bound) and /lib, /lib64 as links to it (bwrap.ts). */
-function sandboxView(name: string): string | undefined {
-  if (name.startsWith('/usr/')) return name;
-  if (name.startsWith('/lib/')) return `/usr${name}`;
-  if (name.startsWith('/lib64/')) return `/usr${name}`;
-  return undefined;
-}
-
-/**
- * Why `name` is not a system file the sandbox sees as the host does: every directory on the way
- * to it, through every link, only root can change (ssh's StrictModes with root as the only owner;
- * strict-modes.ts); it is a root-owned regular file not writable by group or others; and it
- * resolves on the host to the file it names inside the sandbox (under /usr). Synchronous: a few
- * lstat calls, on the path of every job. `verified` remembers the directories already walked.
- */
-function systemFileProblem(name: string, verified: Map<string, Walked>): string | undefined {
-  try {
-    const inside = sandboxView(name);
-    if (inside === undefined) return `${name} is not under /usr, /lib or /lib64`;
-    const walked = walkRootOnly(name, verified);
-    if ('problem' in walked) return walked.problem;
-    const { real, st } = walked;
-    if (!st.isFile()) return `${real} is not a regular file`;
-    if (st.uid !== 0 || (st.mode & 0o022) !== 0) return `${real} is owned by uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}`;
-    if (!real.startsWith('/usr/') || realpathSync.native(inside) !== real) return `${name} is not the file the sandbox sees at ${inside}`;
-    return undefined;
-  } catch (e) {
-    return `${name}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
-  }
-}
-
-const MAX_LINKS = 40;
-
-type Walked = { readonly real: string } | { readonly problem: string };
-
-function replaceable(p: string, st: Stats, symlink: boolean): string | undefined {
-  const w = replaceableBy({ uid: st.uid, mode: st.mode, symlink }, 0);
-  return w === undefined ? undefined : `${p} is ${w}`;
-}
-
-/**
- * Resolve the directory `dir` from / one component at a time, following links, refusing any
- * entry someone but root could replace. Remembered by name in `memo`: the libraries of one
- * directory cost an lstat or two each.
- */
-function rootOnlyDirectory(dir: string, memo: Map<string, Walked>): Walked {
-  const seen = memo.get(dir);
-  if (seen) return seen;
-  const pending = dir.split('/').filter((c) => c !== '' && c !== '.');
-  let real = '/';
-  let links = 0;
-  let result: Walked | undefined;
-  const root = replaceable('/', lstatSync('/'), false);
-  if (root) result = { problem: root };
-  while (result === undefined && pending.length > 0) {
-    const c = pending.shift() as string;
-    if (c === '..') {
-      real = path.dirname(real);
-      continue;
-    }
-    const next = path.join(real, c);
-    const st = lstatSync(next);
-    const symlink = st.isSymbolicLink();
-    const problem = replaceable(next, st, symlink);
-    if (problem) result = { problem };
-    else if (symlink) {
-      if (++links > MAX_LINKS) result = { problem: `${dir}: too many links` };
-      const target = readlinkSync(next);
-      if (target.startsWith('/')) real = '/';
-      pending.unshift(...target.split('/').filter((x) => x !== '' && x !== '.'));
-    } else if (!st.isDirectory()) result = { problem: `${next} is not a directory` };
-    else real = next;
-  }
-  const out = result ?? { real };
-  memo.set(dir, out);
-  return out;
-}
-
-/** Resolve the file `name` the same way: its directory, then its last component and any link it is. */
-function walkRootOnly(name: string, memo: Map<string, Walked>): { real: string; st: Stats } | { problem: string } {
-  for (let links = 0; links <= MAX_LINKS; links++) {
-    const dir = rootOnlyDirectory(path.dirname(name), memo);
-    if ('problem' in dir) return dir;
-    const next = path.join(dir.real, path.basename(name));
-    const st = lstatSync(next);
-    const symlink = st.isSymbolicLink();
-    const problem = replaceable(next, st, symlink);
-    if (problem) return { problem };
-    if (!symlink) return { real: next, st };
-    const target = readlinkSync(next);
-    // dir.real has no links, so a relative target's ".." is plain arithmetic on it.
-    name = target.startsWith('/') ? target : path.join(dir.real, target);
-  }
-  return { problem: `${name}: too many links` };
-}
 
 /** The loader `binary` names, checked and opened (the caller closes the handle). */
 async function openLoader(binaryHandle: FileHandle): Promise<{ real: string; handle: FileHandle } | { problem: string }> {
@@ -322,143 +206,6 @@ async function findOrder(list: Lister, binaryHandle: FileHandle, loader: { reado
     if (chosen.size === grew) break;
   }
   return { problem: 'no preload order kept every symbol where it was', objects, early };
-}
-
-/**
- * The cache's entries, from a file only this user can have written (a regular file it owns, not
- * writable by group or others, not reached through a link); anything else reads as empty.
- */
-async function readEntries(file: string): Promise<Record<string, CacheEntry>> {
-  try {
-    const h = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    let text: string;
-    try {
-      const st = await h.stat();
-      if (!st.isFile() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0 || st.size > MAX_CACHE_BYTES) return {};
-      text = await h.readFile('utf8');
-    } finally {
-      await h.close();
-    }
-    const v = JSON.parse(text) as { version?: unknown; entries?: unknown };
-    if (v.version !== CACHE_VERSION || typeof v.entries !== 'object' || v.entries === null) return {};
-    const out: Record<string, CacheEntry> = {};
-    for (const [k, e] of Object.entries(v.entries as Record<string, unknown>)) {
-      const c = e as Partial<CacheEntry> | null;
-      if (c && Array.isArray(c.preload) && c.preload.every((p) => typeof p === 'string') && typeof c.objects === 'object' && c.objects !== null) out[k] = c as CacheEntry;
-    }
-    return out;
-  } catch {
-    return {};
-  }
-}
-
-async function writeEntry(file: string, key: string, entry: CacheEntry): Promise<void> {
-  try {
-    const kept = Object.entries(await readEntries(file)).filter(([k]) => k !== key).slice(-3);
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify({ version: CACHE_VERSION, entries: { ...Object.fromEntries(kept), [key]: entry } }), { mode: 0o600 });
-    await rename(tmp, file);
-  } catch {
-    /* a cache that cannot be written only costs time */
-  }
-}
-
-/** A file's stat (through its links: a switched alternative is another file), null when it does not exist; undefined when that cannot be told. */
-function statOf(name: string): Stats | null | undefined {
-  try {
-    return statSync(name, { throwIfNoEntry: false }) ?? null;
-  } catch {
-    return undefined;
-  }
-}
-
-function identityOf(name: string): string | undefined {
-  const st = statOf(name);
-  return st === undefined ? undefined : st === null ? ABSENT : identity(st);
-}
-
-/** The stat of everything the entry depends on, when all of it still is what it was when the order was checked. */
-function unchanged(entry: CacheEntry): Map<string, Stats | null> | undefined {
-  const names = Object.keys(entry.objects);
-  if (names.length === 0) return undefined;
-  // A preload the entry does not itself depend on was not found by the search.
-  if (entry.preload.some((p) => entry.objects[p] === undefined)) return undefined;
-  const seen = new Map<string, Stats | null>();
-  for (const n of names) {
-    const st = statOf(n);
-    if (st === undefined || (st === null ? ABSENT : identity(st)) !== entry.objects[n]) return undefined;
-    seen.set(n, st);
-  }
-  return seen;
-}
-
-/**
- * On a cache hit, what the walk at the search (systemFileProblem) proved, checked again from the
- * stat calls `unchanged` just made: the same inodes with the same times (a chown or chmod changes
- * the ctime), each preloaded library still a root-owned file no one else may write, each watched
- * directory root's and closed to others. Run on a fresh order too, on fresh stats, so the first
- * job and the next agree. It does not show that a preload is one of the program's own libraries:
- * only the search does, and the cache file is trusted for that only because no one but this user
- * can have written it (readEntries).
- */
-function stillSystemFiles(entry: CacheEntry, seen: ReadonlyMap<string, Stats | null>): string | undefined {
-  const preload = new Set(entry.preload);
-  for (const [n, st] of seen) {
-    if (n === LD_SO_CACHE || n === LD_SO_PRELOAD) continue;
-    if (!st) return `${n} is gone`;
-    if (preload.has(n) ? !st.isFile() : !st.isDirectory()) return `${n} is not a ${preload.has(n) ? 'regular file' : 'directory'}`;
-    const writable = (st.mode & 0o022) !== 0 && (preload.has(n) || (st.mode & 0o1000) === 0);
-    if (st.uid !== 0 || writable) return `${n} is owned by uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}`;
-  }
-  for (const p of entry.preload) if (!preloadableName(p) || sandboxView(p) === undefined) return `${p} cannot be preloaded`;
-  if (entry.objects[LD_SO_PRELOAD] !== ABSENT) return `${LD_SO_PRELOAD} exists`;
-  return undefined;
-}
-
-/**
- * What the cache entry is checked against on every use: ld.so.cache and ld.so.preload (present or
- * not), the preloaded libraries, and every directory the program's libraries are in or are
- * reached through (a link in /etc/alternatives, say): about 30 stat calls, where all 215
- * libraries cost 2 ms (more before the code is warm) on the path of every job. A package manager
- * replaces a library, and update-alternatives a link, by renaming a new one into its directory,
- * which changes the directory. What goes unseen is a library overwritten in place (same inode, no
- * rename), which could then define a symbol the rule never saw it define.
- */
-function watchedFor(objects: readonly string[], preload: readonly string[]): string[] {
-  const dirs = new Set<string>();
-  for (const o of objects) {
-    let name = o;
-    for (let i = 0; i <= MAX_LINKS; i++) {
-      dirs.add(path.dirname(name));
-      const st = lstatSync(name, { throwIfNoEntry: false });
-      if (!st?.isSymbolicLink()) break;
-      const target = readlinkSync(name);
-      name = target.startsWith('/') ? target : path.join(path.dirname(name), target);
-    }
-  }
-  // And every directory above where they resolve: a chmod of /usr would be a change too.
-  for (const d of [...dirs]) {
-    let real: string;
-    try {
-      real = realpathSync.native(d);
-    } catch {
-      continue;
-    }
-    for (let up = real; !dirs.has(up); up = path.dirname(up)) dirs.add(up);
-  }
-  return [LD_SO_CACHE, LD_SO_PRELOAD, ...dirs, ...preload];
-}
-
-/** The identity of each file, or undefined when one cannot be told. */
-function identities(names: readonly string[]): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
-  for (const n of names) {
-    const id = identityOf(n);
-    if (id === undefined) return undefined;
-    out[n] = id;
-  }
-  return out;
 }
 
 /**
