@@ -11,6 +11,7 @@ import type { OperationTarget } from '../policy/types.js';
 import { planOutputProbe } from '../plan/job-plan.js';
 import { supervise, type LoaderStart, type SandboxTools } from '../sandbox/supervise.js';
 import { parseProbeJson, type ProbeResult } from '../inspect/probe-result.js';
+import { sandboxSite } from '../inspect/inspect-input.js';
 import { demuxerNames } from '../media/formats.js';
 import { readAtOf, readContainerFacts } from './facts/index.js';
 import { detectCapabilities } from '../posture/capabilities/detect.js';
@@ -106,7 +107,7 @@ type ProbeTools = { sandbox: SandboxTools; ffprobe: string; ffprobeFd?: number; 
 async function sandboxedProbe(handle: FileHandle, target: OperationTarget | undefined, tools: ProbeTools): Promise<ProbeResult | Violation> {
   // Same cache key as the input's inspection, so the listing is read once per binary, not per probe.
   const caps = await detectCapabilities(tools.ffprobe, { ...(tools.stateDir ? { stateDir: tools.stateDir } : {}), ...(tools.ffprobeSha256 ? { sha256: tools.ffprobeSha256 } : {}), ...(tools.sandbox.runAs ? { runAs: tools.sandbox.runAs } : {}) }).catch(() => undefined);
-  const site = { sandbox: tools.sandbox, seccompProgram: tools.seccompProgram, binary: tools.ffprobe, ...(tools.ffprobeFd !== undefined ? { binaryFd: tools.ffprobeFd, ...(tools.ffprobeLoader ? { loader: tools.ffprobeLoader } : {}) } : {}) };
+  const site = sandboxSite(tools, 'ffprobe', tools.ffprobe);
   const r = await supervise(planOutputProbe(site, { fd: handle.fd, name: 'output' }, target, caps, tools.probeTimeoutSeconds));
   if (r.exitCode !== 0 || r.killedFor) {
     const why = (r.stderr.split('\n').find((l) => l.trim()) ?? r.killedFor?.message ?? `exit ${r.exitCode}`).trim();
