@@ -6,7 +6,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, open, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile, chmod, chown } from 'node:fs/promises';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -254,6 +254,12 @@ describe('the load order of the real ffprobe', () => {
     await chmod(file, 0o666);
     const loose = await find(stateDir);
     expect(loose.ok && !loose.cached).toBe(true);
+    // Nor in a file another user owns (nobody, 65534: a co-tenant's, mode 0600 like ours).
+    await writeFile(file, JSON.stringify(forged), { mode: 0o600 });
+    await chmod(file, 0o600);
+    await chown(file, 65534, 65534);
+    const theirs = await find(stateDir);
+    expect(theirs.ok && !theirs.cached && !theirs.order.preload.includes(evil)).toBe(true);
   }, 60_000);
 
   it('checks again when an object it loads changed identity (ld.so.cache rebuilt, a library replaced)', async () => {
