@@ -97,3 +97,23 @@ export async function* readLines(path: string, opts: { start?: number; firstLine
     await fh.close();
   }
 }
+
+/** How long a reader waits before its second look at a log that ended mid-line. */
+const IN_FLIGHT_PAUSE_MS = 10;
+
+/**
+ * Whether the log at `path`, which a reader saw end mid-line after `seenBytes` bytes, has grown
+ * past that since. A writer appends each record with one write(2) under its lock, but a reader
+ * takes no lock and the kernel may let it see that write half-copied: then the line is a record
+ * in flight, and the log grows. A torn line that stays (a crash mid-write, a cut) does not: no
+ * writer extends a log that ends in an incomplete record. Two looks, the second after a short
+ * pause for a writer descheduled mid-copy.
+ */
+export async function grewPast(path: string, seenBytes: number): Promise<boolean> {
+  for (const pause of [0, IN_FLIGHT_PAUSE_MS]) {
+    if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+    const now = await fs.stat(path).then((st) => st.size, () => seenBytes);
+    if (now > seenBytes) return true;
+  }
+  return false;
+}

@@ -13,7 +13,7 @@
 import { verify } from 'node:crypto';
 import { ZtError } from '../errors.js';
 import type { TrustedKeys } from '../keys/index.js';
-import { readLines } from './lines.js';
+import { grewPast, readLines } from './lines.js';
 import { decodeRecord, lineHash, type AuditEvent, type DecodedRecord } from './record.js';
 
 export interface ParsedRecord {
@@ -48,6 +48,8 @@ export function signaturesVerify(d: Extract<DecodedRecord, { ok: true }>, truste
 /** Stream the records of `path` in order. Throws ZtError('audit-invalid') at the first unreadable line. */
 export async function* readRecords(path: string, opts: { trusted?: TrustedKeys } = {}): AsyncGenerator<ParsedRecord> {
   for await (const ln of readLines(path)) {
+    // A record in flight was not yet in the log when it was read: what was there is shown.
+    if (!ln.complete && (await grewPast(path, ln.offset + ln.length))) return;
     const d = ln.complete ? decodeRecord(ln.bytes) : ({ ok: false, message: 'incomplete last line' } as const);
     if (!d.ok) {
       throw new ZtError('audit-invalid', `${path}:${ln.lineNo}: not a readable audit record (${d.message})`, {

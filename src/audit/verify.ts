@@ -22,7 +22,7 @@ import { ChainChecker, DEFAULT_MAX_CLOCK_SKEW_MS, type ChainSnapshot, type Fault
 import { checkpointPathFor, checkpointSignatureValid, decodeCheckpoint, originFor, type Checkpoint } from './checkpoint.js';
 import { errnoOf } from './fs-errors.js';
 import type { TrustedKeys } from '../keys/index.js';
-import { readLines } from './lines.js';
+import { grewPast, readLines } from './lines.js';
 import { decodeRecord, GENESIS_PREV, lineHash } from './record.js';
 import { InlineVerifier, WorkerPoolVerifier, type SignatureVerifier } from './sig-verifier.js';
 
@@ -124,7 +124,23 @@ interface Stop {
   readonly hash?: string;
 }
 
+/** How many times a log whose last line was caught mid-append is read again. */
+const IN_FLIGHT_REREADS = 3;
+
+/**
+ * Verify one log. A last line without its newline may be a record in flight, seen half-copied
+ * while a writer appends (see grewPast): a log that has grown since this reading began is read
+ * again, a bounded number of times; one that has not is reported as it is.
+ */
 async function verifyOne(path: string, opts: VerifyOptions): Promise<LogReport> {
+  for (let read = 1; ; read++) {
+    const { report, size } = await verifyOnce(path, opts);
+    if (report.firstBad?.fault !== 'incomplete-last-line' || read > IN_FLIGHT_REREADS) return report;
+    if (!(await grewPast(path, size))) return report;
+  }
+}
+
+async function verifyOnce(path: string, opts: VerifyOptions): Promise<{ report: LogReport; size: number }> {
   let size: number;
   try {
     const st = await fs.stat(path);
@@ -199,7 +215,7 @@ async function verifyOne(path: string, opts: VerifyOptions): Promise<LogReport> 
   }
   const records = firstBad === undefined ? end.size : firstBad.line - 1;
   const headHash = firstBad === undefined ? end.head : records === 0 ? GENESIS_PREV : await hashOfLine(path, records);
-  return {
+  const report: LogReport = {
     path,
     records,
     headHash,
@@ -209,6 +225,7 @@ async function verifyOne(path: string, opts: VerifyOptions): Promise<LogReport> 
     checkpoint,
     ...(checkpointMessage !== undefined ? { checkpointMessage } : {}),
   };
+  return { report, size };
 }
 
 function compareCheckpoint(

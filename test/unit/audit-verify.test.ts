@@ -1,12 +1,13 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   canonicalize,
   checkpointPathFor,
   encodeRecord,
   lineHash,
   openAuditLog,
+  readRecords,
   rotateKey,
   verifyLogs,
   GENESIS_PREV,
@@ -393,5 +394,95 @@ describe('parallel signature verification', () => {
       expect(r.logs[0]?.records).toBe(1000);
       expect(r.logs[0]?.headHash).toBe(hashOf(parts[999] as Buffer));
     }
+  });
+});
+
+describe('a log read while a writer appends', () => {
+  // The writer's one write(2) can be seen half-copied by a reader that takes no lock. What the
+  // reader sees then is staged here byte by byte: the log ends mid-record, and the rest of the
+  // record arrives (or does not) between the reading and verify's second look at the file's size.
+  async function staged(name: string): Promise<{ path: string; full: Buffer; torn: Buffer }> {
+    const path = join(dir, `${name}.log`);
+    const w = await openAuditLog({ logPath: path, key: keyA });
+    for (let j = 0; j < 3; j++) await w.append({ type: 'decision', jobId: `${name}-${j}` });
+    const sealed = await fs.readFile(checkpointPathFor(path));
+    await w.append({ type: 'decision', jobId: `${name}-3` });
+    await w.close();
+    const full = await fs.readFile(path);
+    const last = splitLines(full).at(-1) as Buffer;
+    const torn = full.subarray(0, full.length - Math.floor(last.length / 2));
+    await fs.writeFile(path, torn);
+    await fs.writeFile(checkpointPathFor(path), sealed); // the writer seals after the record: 3 records
+    return { path, full, torn };
+  }
+
+  /** Run `during` when verify looks at the log's size for the `nth` time. */
+  async function verifyWith(path: string, nth: number, during: (call: number) => Promise<void>): Promise<LogReport> {
+    const real = fs.stat.bind(fs);
+    let calls = 0;
+    const spy = vi.spyOn(fs, 'stat').mockImplementation(async (p, o) => {
+      if (p === path && ++calls >= nth) await during(calls);
+      return real(p, o);
+    });
+    try {
+      const report = await verifyLogs({ logPaths: [path], trusted });
+      return report.logs[0] as LogReport;
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('a record caught half-written is a record in flight once the log has grown past it: the log is read again and is intact', async () => {
+    const { path, full } = await staged('in-flight');
+    // The first look is verify's start; the second comes after a reading that ended mid-record.
+    const log = await verifyWith(path, 2, async (call) => {
+      if (call === 2) await fs.writeFile(path, full);
+    });
+    expect(log.firstBad, JSON.stringify(log.firstBad)).toBeUndefined();
+    expect(log.ok).toBe(true);
+    expect(log.records).toBe(4);
+  });
+
+  it('a half-written record that stays so (a crash mid-write, or a cut) is still incomplete-last-line', async () => {
+    const { path } = await staged('torn');
+    const log = await verifyWith(path, Number.POSITIVE_INFINITY, async () => {});
+    expect(log.ok).toBe(false);
+    expect(log.firstBad?.fault).toBe('incomplete-last-line');
+    expect(log.firstBad?.line).toBe(4);
+  });
+
+  it('show/stats read a record in flight as not yet there (the records before it, no error); a torn last line that stays is audit-invalid', async () => {
+    const collect = async (path: string): Promise<string[]> => {
+      const ids: string[] = [];
+      for await (const r of readRecords(path)) ids.push(String(r.event.jobId));
+      return ids;
+    };
+    const flight = await staged('show-in-flight');
+    const real = fs.stat.bind(fs);
+    const spy = vi.spyOn(fs, 'stat').mockImplementation(async (p, o) => {
+      if (p === flight.path) await fs.writeFile(flight.path, flight.full);
+      return real(p, o);
+    });
+    try {
+      expect(await collect(flight.path)).toEqual(['show-in-flight-0', 'show-in-flight-1', 'show-in-flight-2']);
+    } finally {
+      spy.mockRestore();
+    }
+    const torn = await staged('show-torn');
+    await expect(collect(torn.path)).rejects.toMatchObject({ reason: 'audit-invalid', message: expect.stringMatching(/:4: not a readable audit record \(incomplete last line\)/) });
+  });
+
+  it('a log that keeps growing but never completes its last line is reported after a bounded number of readings', async () => {
+    const { path, torn } = await staged('growing');
+    let grown = torn;
+    let readings = 0;
+    const log = await verifyWith(path, 2, async () => {
+      readings++;
+      grown = Buffer.concat([grown, Buffer.from('x')]);
+      await fs.writeFile(path, grown);
+    });
+    expect(log.ok).toBe(false);
+    expect(log.firstBad?.fault).toBe('incomplete-last-line');
+    expect(readings).toBeLessThanOrEqual(8);
   });
 });
