@@ -276,6 +276,56 @@ describe('the load order of the real ffprobe', () => {
     const r = await find(stateDir);
     expect(r.ok && r.cached).toBe(false);
   }, 60_000);
+
+  // /etc/ld.so.preload is made to exist in a mount namespace of the test's own, never on the
+  // host (every process there would load it). /etc there is a tmpfs whose entries are bind
+  // mounts of the host's, so ld.so.cache and /etc/alternatives keep their identities: only the
+  // preload file is new. The order is asked for by a child in that namespace, through the build.
+  it.runIf(process.getuid?.() === 0 && existsSync('/usr/bin/unshare'))('uses no order where /etc/ld.so.preload exists: none found afresh, none taken from a cache made without it', async () => {
+    const built = path.resolve('dist/posture/loader/order.js');
+    expect(existsSync(built), 'run `npm run build` first').toBe(true);
+    const hostEtc = path.join(dir, 'host-etc');
+    const setup = [
+      'set -e',
+      'orig=$1; preload=$2; shift 2',
+      'mkdir -p "$orig"',
+      'mount --bind /etc "$orig"',
+      'mount -t tmpfs -o size=1m,mode=755 tmpfs /etc',
+      'for e in "$orig"/* "$orig"/.[!.]*; do',
+      '  [ -e "$e" ] || [ -L "$e" ] || continue',
+      '  n=/etc/${e##*/}',
+      '  if [ -L "$e" ]; then cp -P "$e" "$n"; elif [ -d "$e" ]; then mkdir "$n"; mount --bind "$e" "$n"; else : > "$n"; mount --bind "$e" "$n"; fi',
+      'done',
+      'if [ -n "$preload" ]; then printf "%s\\n" "$preload" > /etc/ld.so.preload; fi',
+      'exec "$@"',
+    ].join('\n');
+    const child = [
+      "import { open } from 'node:fs/promises';",
+      `import { loaderOrderFor } from ${JSON.stringify(built)};`,
+      `const h = await open(${JSON.stringify(binary)}, 'r');`,
+      `const r = await loaderOrderFor(h, ${JSON.stringify(key)}, { stateDir: process.argv[1] });`,
+      "if (r.ok) await r.handle.close();",
+      'process.stdout.write(JSON.stringify(r.ok ? { ok: true, cached: r.cached } : r));',
+    ].join('\n');
+    // `preload` empty: the same namespace without the file, which must change nothing.
+    const inside = (stateDir: string, preload: string): { ok: boolean; cached?: boolean; reason?: string } =>
+      JSON.parse(execFileSync('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', setup, 'sh', hostEtc, preload, process.execPath, '--input-type=module', '-e', child, stateDir], { timeout: 60_000, encoding: 'utf8' })) as { ok: boolean; cached?: boolean; reason?: string };
+    const libm = realpathSync('/lib/x86_64-linux-gnu/libm.so.6');
+    const stateDir = path.join(dir, 'state-preload');
+    expect((await find(stateDir)).ok).toBe(true);
+    // The control: the namespace alone keeps the cached order, so what follows is the file's doing.
+    expect(inside(stateDir, '')).toEqual({ ok: true, cached: true });
+    const hit = inside(stateDir, libm);
+    expect(hit.ok, JSON.stringify(hit)).toBe(false);
+    expect(hit.reason).toMatch(/\/etc\/ld\.so\.preload exists/);
+    const fresh = inside(path.join(dir, 'state-preload-fresh'), libm);
+    expect(fresh.ok, JSON.stringify(fresh)).toBe(false);
+    expect(fresh.reason).toMatch(/\/etc\/ld\.so\.preload exists: the sandbox does not read it/);
+    // Back on the host (no such file), an order is found again.
+    const after = await find(stateDir);
+    expect(after.ok, after.ok ? '' : after.reason).toBe(true);
+    expect(existsSync('/etc/ld.so.preload'), 'the host never had the file').toBe(false);
+  }, 120_000);
 });
 
 describe('a loader start that fails is run again as the command alone', () => {
