@@ -102,18 +102,22 @@ export async function* readLines(path: string, opts: { start?: number; firstLine
 const IN_FLIGHT_PAUSE_MS = 10;
 
 /**
- * Whether the log at `path`, which a reader saw end mid-line after `seenBytes` bytes, has grown
- * past that since. A writer appends each record with one write(2) under its lock, but a reader
- * takes no lock and the kernel may let it see that write half-copied: then the line is a record
- * in flight, and the log grows. A torn line that stays (a crash mid-write, a cut) does not: no
- * writer extends a log that ends in an incomplete record. Two looks, the second after a short
- * pause for a writer descheduled mid-copy.
+ * Whether a last line a reader saw without its newline (`line`: where it starts, how long it
+ * was) may have been a record in flight, so that reading again from its start can tell. A writer
+ * appends each record with one write(2) under its lock, but a reader takes no lock and the kernel
+ * may let it see that write half-copied: then the log grows past the line, or shrinks back to its
+ * start (the writer cuts off a write that failed). A torn line that stays (a crash mid-write, a
+ * cut) does neither: this writer refuses to extend a log that is not exactly what its checkpoint
+ * records (head.ts), so nothing appends behind it. Anyone else who can write the file can make it
+ * grow, which earns a bounded number of readings and nothing else: each reading is judged whole.
+ * Two looks, the second after a short pause for a writer descheduled mid-copy.
  */
-export async function grewPast(path: string, seenBytes: number): Promise<boolean> {
+export async function lineMayBeInFlight(path: string, line: { readonly offset: number; readonly length: number }): Promise<boolean> {
+  const end = line.offset + line.length;
   for (const pause of [0, IN_FLIGHT_PAUSE_MS]) {
     if (pause > 0) await new Promise((r) => setTimeout(r, pause));
-    const now = await fs.stat(path).then((st) => st.size, () => seenBytes);
-    if (now > seenBytes) return true;
+    const now = await fs.stat(path).then((st) => st.size, () => end);
+    if (now > end || now === line.offset) return true;
   }
   return false;
 }

@@ -13,7 +13,7 @@
 import { verify } from 'node:crypto';
 import { ZtError } from '../errors.js';
 import type { TrustedKeys } from '../keys/index.js';
-import { grewPast, readLines } from './lines.js';
+import { lineMayBeInFlight, readLines, type RawLine } from './lines.js';
 import { decodeRecord, lineHash, type AuditEvent, type DecodedRecord } from './record.js';
 
 export interface ParsedRecord {
@@ -47,20 +47,36 @@ export function signaturesVerify(d: Extract<DecodedRecord, { ok: true }>, truste
 
 /** Stream the records of `path` in order. Throws ZtError('audit-invalid') at the first unreadable line. */
 export async function* readRecords(path: string, opts: { trusted?: TrustedKeys } = {}): AsyncGenerator<ParsedRecord> {
-  for await (const ln of readLines(path)) {
-    // A record in flight was not yet in the log when it was read: what was there is shown.
-    if (!ln.complete && (await grewPast(path, ln.offset + ln.length))) return;
-    const d = ln.complete ? decodeRecord(ln.bytes) : ({ ok: false, message: 'incomplete last line' } as const);
-    if (!d.ok) {
-      throw new ZtError('audit-invalid', `${path}:${ln.lineNo}: not a readable audit record (${d.message})`, {
-        hint: `run \`zt-ffmpeg audit verify ${path}\` to check the log`,
-        details: { path, line: ln.lineNo },
-      });
+  let from = { start: 0, firstLineNo: 1 };
+  for (let read = 1; ; read++) {
+    let again = false;
+    for await (const ln of readLines(path, from)) {
+      // A last line caught half-written by a writer still appending is read again from its start.
+      if (!ln.complete && read <= IN_FLIGHT_REREADS && (await lineMayBeInFlight(path, ln))) {
+        from = { start: ln.offset, firstLineNo: ln.lineNo };
+        again = true;
+        break;
+      }
+      yield parsedOrThrow(path, ln, opts);
     }
-    const p = d.envelope.payload;
-    const verified = opts.trusted ? signaturesVerify(d, opts.trusted) : undefined;
-    yield { line: ln.lineNo, offset: ln.offset, seq: p.seq, ts: p.ts, kid: p.kid, hash: lineHash(ln.bytes), event: p.event, ...(verified !== undefined ? { verified } : {}) };
+    if (!again) return;
   }
+}
+
+/** How many times a last line caught mid-append is read again. */
+const IN_FLIGHT_REREADS = 3;
+
+function parsedOrThrow(path: string, ln: RawLine, opts: { trusted?: TrustedKeys }): ParsedRecord {
+  const d = ln.complete ? decodeRecord(ln.bytes) : ({ ok: false, message: 'incomplete last line' } as const);
+  if (!d.ok) {
+    throw new ZtError('audit-invalid', `${path}:${ln.lineNo}: not a readable audit record (${d.message})`, {
+      hint: `run \`zt-ffmpeg audit verify ${path}\` to check the log`,
+      details: { path, line: ln.lineNo },
+    });
+  }
+  const p = d.envelope.payload;
+  const verified = opts.trusted ? signaturesVerify(d, opts.trusted) : undefined;
+  return { line: ln.lineNo, offset: ln.offset, seq: p.seq, ts: p.ts, kid: p.kid, hash: lineHash(ln.bytes), event: p.event, ...(verified !== undefined ? { verified } : {}) };
 }
 
 export interface RecordFilter {

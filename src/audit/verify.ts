@@ -22,7 +22,7 @@ import { ChainChecker, DEFAULT_MAX_CLOCK_SKEW_MS, type ChainSnapshot, type Fault
 import { checkpointPathFor, checkpointSignatureValid, decodeCheckpoint, originFor, type Checkpoint } from './checkpoint.js';
 import { errnoOf } from './fs-errors.js';
 import type { TrustedKeys } from '../keys/index.js';
-import { grewPast, readLines } from './lines.js';
+import { lineMayBeInFlight, readLines } from './lines.js';
 import { decodeRecord, GENESIS_PREV, lineHash } from './record.js';
 import { InlineVerifier, WorkerPoolVerifier, type SignatureVerifier } from './sig-verifier.js';
 
@@ -129,18 +129,18 @@ const IN_FLIGHT_REREADS = 3;
 
 /**
  * Verify one log. A last line without its newline may be a record in flight, seen half-copied
- * while a writer appends (see grewPast): a log that has grown since this reading began is read
- * again, a bounded number of times; one that has not is reported as it is.
+ * while a writer appends (see lineMayBeInFlight): the log is then read again, whole, at most
+ * IN_FLIGHT_REREADS times; otherwise it is reported as it is.
  */
 async function verifyOne(path: string, opts: VerifyOptions): Promise<LogReport> {
   for (let read = 1; ; read++) {
-    const { report, size } = await verifyOnce(path, opts);
-    if (report.firstBad?.fault !== 'incomplete-last-line' || read > IN_FLIGHT_REREADS) return report;
-    if (!(await grewPast(path, size))) return report;
+    const { report, torn } = await verifyOnce(path, opts);
+    if (torn === undefined || report.firstBad?.fault !== 'incomplete-last-line' || read > IN_FLIGHT_REREADS) return report;
+    if (!(await lineMayBeInFlight(path, torn))) return report;
   }
 }
 
-async function verifyOnce(path: string, opts: VerifyOptions): Promise<{ report: LogReport; size: number }> {
+async function verifyOnce(path: string, opts: VerifyOptions): Promise<{ report: LogReport; torn?: { offset: number; length: number } }> {
   let size: number;
   try {
     const st = await fs.stat(path);
@@ -158,11 +158,13 @@ async function verifyOnce(path: string, opts: VerifyOptions): Promise<{ report: 
   const chain = new ChainChecker(opts.trusted, opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS);
   let atCheckpoint: ChainSnapshot | undefined = cp?.size === 0 ? chain.snapshot() : undefined;
   let stop: Stop | undefined;
+  let torn: { offset: number; length: number } | undefined;
   let firstBad: FirstBad | undefined;
   try {
     for await (const ln of readLines(path)) {
       if (!ln.complete) {
         stop = { line: ln.lineNo, fault: 'incomplete-last-line', message: `the last line (${ln.bytes.length} bytes at offset ${ln.offset}) has no terminating newline: a torn write or a truncation` };
+        torn = { offset: ln.offset, length: ln.length };
         break;
       }
       const d = decodeRecord(ln.bytes);
@@ -225,7 +227,7 @@ async function verifyOnce(path: string, opts: VerifyOptions): Promise<{ report: 
     checkpoint,
     ...(checkpointMessage !== undefined ? { checkpointMessage } : {}),
   };
-  return { report, size };
+  return { report, ...(torn !== undefined ? { torn } : {}) };
 }
 
 function compareCheckpoint(

@@ -451,25 +451,53 @@ describe('a log read while a writer appends', () => {
     expect(log.firstBad?.line).toBe(4);
   });
 
-  it('show/stats read a record in flight as not yet there (the records before it, no error); a torn last line that stays is audit-invalid', async () => {
+  it('a record that completes only after the pause (a writer descheduled mid-copy) is seen at the second look', async () => {
+    const { path, full } = await staged('late');
+    // Call 2 is the first look (no growth yet); call 3 the second, after the pause.
+    const log = await verifyWith(path, 3, async (call) => {
+      if (call === 3) await fs.writeFile(path, full);
+    });
+    expect(log.ok, JSON.stringify(log.firstBad)).toBe(true);
+    expect(log.records).toBe(4);
+  });
+
+  it('a write the writer cut off again (the log back at the line start) is read again: 3 records, intact', async () => {
+    const { path, full } = await staged('retracted');
+    const start = full.length - (splitLines(full).at(-1) as Buffer).length;
+    const log = await verifyWith(path, 2, async (call) => {
+      if (call === 2) await fs.truncate(path, start);
+    });
+    expect(log.ok, JSON.stringify(log.firstBad)).toBe(true);
+    expect(log.records).toBe(3);
+  });
+
+  it('show/stats read a record in flight again from its start (all 4 records); a torn last line that stays, or keeps growing without its newline, is audit-invalid', async () => {
     const collect = async (path: string): Promise<string[]> => {
       const ids: string[] = [];
       for await (const r of readRecords(path)) ids.push(String(r.event.jobId));
       return ids;
     };
-    const flight = await staged('show-in-flight');
+    const invalid = { reason: 'audit-invalid', message: expect.stringMatching(/:4: not a readable audit record \(incomplete last line\)/) };
     const real = fs.stat.bind(fs);
+    const flight = await staged('show-in-flight');
+    const growing = await staged('show-growing');
+    let grown = growing.torn;
     const spy = vi.spyOn(fs, 'stat').mockImplementation(async (p, o) => {
       if (p === flight.path) await fs.writeFile(flight.path, flight.full);
+      if (p === growing.path) {
+        grown = Buffer.concat([grown, Buffer.from('x')]);
+        await fs.writeFile(growing.path, grown);
+      }
       return real(p, o);
     });
     try {
-      expect(await collect(flight.path)).toEqual(['show-in-flight-0', 'show-in-flight-1', 'show-in-flight-2']);
+      expect(await collect(flight.path)).toEqual(['show-in-flight-0', 'show-in-flight-1', 'show-in-flight-2', 'show-in-flight-3']);
+      await expect(collect(growing.path)).rejects.toMatchObject(invalid);
     } finally {
       spy.mockRestore();
     }
     const torn = await staged('show-torn');
-    await expect(collect(torn.path)).rejects.toMatchObject({ reason: 'audit-invalid', message: expect.stringMatching(/:4: not a readable audit record \(incomplete last line\)/) });
+    await expect(collect(torn.path)).rejects.toMatchObject(invalid);
   });
 
   it('a log that keeps growing but never completes its last line is reported after a bounded number of readings', async () => {
@@ -483,6 +511,8 @@ describe('a log read while a writer appends', () => {
     });
     expect(log.ok).toBe(false);
     expect(log.firstBad?.fault).toBe('incomplete-last-line');
-    expect(readings).toBeLessThanOrEqual(8);
+    // Four readings (the first and three again), each but the first after a look that saw
+    // growth: the hook runs at the looks and at the readings' starts after the first, 6 times.
+    expect(readings).toBe(6);
   });
 });
