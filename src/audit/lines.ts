@@ -98,6 +98,9 @@ export async function* readLines(path: string, opts: { start?: number; firstLine
   }
 }
 
+/** How many times a reader reads again a last line that may have been in flight. */
+export const IN_FLIGHT_REREADS = 3;
+
 /** How long a reader waits before its second look at a log that ended mid-line. */
 const IN_FLIGHT_PAUSE_MS = 10;
 

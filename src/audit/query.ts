@@ -13,7 +13,7 @@
 import { verify } from 'node:crypto';
 import { ZtError } from '../errors.js';
 import type { TrustedKeys } from '../keys/index.js';
-import { lineMayBeInFlight, readLines, type RawLine } from './lines.js';
+import { IN_FLIGHT_REREADS, lineMayBeInFlight, readLines, type RawLine } from './lines.js';
 import { decodeRecord, lineHash, type AuditEvent, type DecodedRecord } from './record.js';
 
 export interface ParsedRecord {
@@ -62,9 +62,6 @@ export async function* readRecords(path: string, opts: { trusted?: TrustedKeys }
     if (!again) return;
   }
 }
-
-/** How many times a last line caught mid-append is read again. */
-const IN_FLIGHT_REREADS = 3;
 
 function parsedOrThrow(path: string, ln: RawLine, opts: { trusted?: TrustedKeys }): ParsedRecord {
   const d = ln.complete ? decodeRecord(ln.bytes) : ({ ok: false, message: 'incomplete last line' } as const);

@@ -22,7 +22,7 @@ import { ChainChecker, DEFAULT_MAX_CLOCK_SKEW_MS, type ChainSnapshot, type Fault
 import { checkpointPathFor, checkpointSignatureValid, decodeCheckpoint, originFor, type Checkpoint } from './checkpoint.js';
 import { errnoOf } from './fs-errors.js';
 import type { TrustedKeys } from '../keys/index.js';
-import { lineMayBeInFlight, readLines } from './lines.js';
+import { IN_FLIGHT_REREADS, lineMayBeInFlight, readLines } from './lines.js';
 import { decodeRecord, GENESIS_PREV, lineHash } from './record.js';
 import { InlineVerifier, WorkerPoolVerifier, type SignatureVerifier } from './sig-verifier.js';
 
@@ -123,9 +123,6 @@ interface Stop {
   readonly link?: LinkBreak;
   readonly hash?: string;
 }
-
-/** How many times a log whose last line was caught mid-append is read again. */
-const IN_FLIGHT_REREADS = 3;
 
 /**
  * Verify one log. A last line without its newline may be a record in flight, seen half-copied
