@@ -115,7 +115,7 @@ const IN_FLIGHT_PAUSE_MS = 10;
  * grow, which earns a bounded number of readings and nothing else: each reading is judged whole.
  * Two looks, the second after a short pause for a writer descheduled mid-copy.
  */
-export async function lineMayBeInFlight(path: string, line: { readonly offset: number; readonly length: number }): Promise<boolean> {
+export async function lineMayBeInFlight(path: string, line: Pick<RawLine, 'offset' | 'length'>): Promise<boolean> {
   const end = line.offset + line.length;
   for (const pause of [0, IN_FLIGHT_PAUSE_MS]) {
     if (pause > 0) await new Promise((r) => setTimeout(r, pause));

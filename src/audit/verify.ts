@@ -22,7 +22,7 @@ import { ChainChecker, DEFAULT_MAX_CLOCK_SKEW_MS, type ChainSnapshot, type Fault
 import { checkpointPathFor, checkpointSignatureValid, decodeCheckpoint, originFor, type Checkpoint } from './checkpoint.js';
 import { errnoOf } from './fs-errors.js';
 import type { TrustedKeys } from '../keys/index.js';
-import { IN_FLIGHT_REREADS, lineMayBeInFlight, readLines } from './lines.js';
+import { IN_FLIGHT_REREADS, lineMayBeInFlight, readLines, type RawLine } from './lines.js';
 import { decodeRecord, GENESIS_PREV, lineHash } from './record.js';
 import { InlineVerifier, WorkerPoolVerifier, type SignatureVerifier } from './sig-verifier.js';
 
@@ -137,7 +137,7 @@ async function verifyOne(path: string, opts: VerifyOptions): Promise<LogReport> 
   }
 }
 
-async function verifyOnce(path: string, opts: VerifyOptions): Promise<{ report: LogReport; torn?: { offset: number; length: number } }> {
+async function verifyOnce(path: string, opts: VerifyOptions): Promise<{ report: LogReport; torn?: Pick<RawLine, 'offset' | 'length'> }> {
   let size: number;
   try {
     const st = await fs.stat(path);
@@ -155,7 +155,7 @@ async function verifyOnce(path: string, opts: VerifyOptions): Promise<{ report: 
   const chain = new ChainChecker(opts.trusted, opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS);
   let atCheckpoint: ChainSnapshot | undefined = cp?.size === 0 ? chain.snapshot() : undefined;
   let stop: Stop | undefined;
-  let torn: { offset: number; length: number } | undefined;
+  let torn: Pick<RawLine, 'offset' | 'length'> | undefined;
   let firstBad: FirstBad | undefined;
   try {
     for await (const ln of readLines(path)) {
